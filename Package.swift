@@ -1,0 +1,54 @@
+// swift-tools-version: 6.0
+// ScaleLLM: a resource-frugal LLM serving system (gateway + engine workers), see README.md and docs/architecture.md.
+import PackageDescription
+
+/// Hot numeric code is compiled with full optimisation even in debug builds of the tests.
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
+
+let package = Package(
+    name: "ScaleLLM",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "scalellm", targets: ["scalellm"]),
+        .executable(name: "scalellm-gateway", targets: ["scalellm-gateway"]),
+        .executable(name: "scalellm-worker", targets: ["scalellm-worker"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries from Debian (installed by scripts/setup.sh).
+        .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // protoc-c output for Sources/WireProtocol/scalellm.proto (regenerate with scripts/gen-proto.sh).
+        .target(name: "CWireMessages", dependencies: ["CProtobufC"]),
+
+        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
+        .target(name: "ModelFormats", dependencies: ["Kernels"], swiftSettings: kernelFlags),
+        .target(name: "Tokenizers", dependencies: ["ModelFormats"]),
+        .target(name: "WireProtocol", dependencies: ["CWireMessages", "CProtobufC", "CZstd"]),
+        .target(name: "EngineWorker", dependencies: ["Kernels", "ModelFormats", "Tokenizers", "WireProtocol"],
+                swiftSettings: kernelFlags),
+        .target(name: "Gateway", dependencies: ["CLibUV", "WireProtocol", "Tokenizers", "ModelFormats"]),
+
+        .executableTarget(name: "scalellm", dependencies: [
+            "EngineWorker", "Gateway", "Tokenizers", "ModelFormats",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "scalellm-gateway", dependencies: [
+            "Gateway", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "scalellm-worker", dependencies: [
+            "EngineWorker", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFormats"]),
+        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "CLibUV"]),
+        .testTarget(name: "EngineWorkerTests", dependencies: ["EngineWorker", "ModelFormats", "Tokenizers"]),
+        .testTarget(name: "EndToEndTests", dependencies: []),
+    ]
+)

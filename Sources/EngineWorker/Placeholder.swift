@@ -1,0 +1,1 @@
+// EngineWorker: placeholder until its first file lands.

@@ -1,0 +1,1 @@
+// ModelFormats: placeholder until its first file lands.

@@ -1,0 +1,1 @@
+// WireProtocol: placeholder until its first file lands.

@@ -1,0 +1,2 @@
+import XCTest
+final class EngineWorkerTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
