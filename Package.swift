@@ -44,11 +44,12 @@ let package = Package(
             "EngineWorker", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFormats"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "CLibUV"]),
-        .testTarget(name: "EngineWorkerTests", dependencies: ["EngineWorker", "ModelFormats", "Tokenizers"]),
+        .testTarget(name: "EngineWorkerTests", dependencies: ["EngineWorker", "ModelFormats", "Kernels", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: []),
     ]
 )

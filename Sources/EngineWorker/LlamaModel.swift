@@ -1,0 +1,102 @@
+import Kernels
+import ModelFormats
+
+/// The Llama forward pass on the CPU, readable top to bottom like llama2.c's `forward`: embedding, then per
+/// layer RMSNorm → fused QKV GEMM → RoPE → paged attention → output GEMM (+ residual) → RMSNorm → fused
+/// gate/up GEMM → SwiGLU → down GEMM (+ residual), then the final norm and the LM head for the rows asked for.
+/// All tokens of a step go through each linear layer as one GEMM; only attention is per sequence.
+///
+/// Not thread-safe: one engine thread calls `forward`, which reuses its scratch buffers between calls.
+public final class LlamaModel: @unchecked Sendable {
+    public let config: LlamaConfig
+    let weights: LlamaWeights
+    private let rope: RotaryEmbedding
+    private var scratch = Scratch(tokens: 0, config: nil)
+
+    public init(checkpoint: ModelCheckpoint) throws {
+        config = checkpoint.config
+        weights = try LlamaWeights(checkpoint: checkpoint)
+        rope = RotaryEmbedding(headDim: config.headDim, theta: config.ropeTheta, linearScaling: config.ropeLinearScaling)
+    }
+
+    /// Bytes held by the weights.
+    public var weightBytes: Int { weights.bytes }
+
+    /// Runs `batch` through the model, writing its keys and values into `cache`, and returns the logits of the
+    /// rows the batch asked for: `batch.logitRows.count × vocabSize` floats, row by row.
+    public func forward(_ batch: ForwardBatch, cache: KVCache) -> [Float] {
+        let c = config
+        let n = batch.tokens.count
+        precondition(n > 0, "empty batch")
+        if scratch.tokens < n { scratch = Scratch(tokens: max(n, 2 * scratch.tokens), config: c) }
+        let x = scratch.residual.pointer, xb = scratch.normed.pointer, qkv = scratch.qkv.pointer
+        let attention = scratch.attention.pointer, gateUp = scratch.gateUp.pointer, hidden = scratch.mlp.pointer
+        let h = c.hiddenSize, qkvWidth = c.queryDim + 2 * c.kvDim
+
+        for (row, token) in batch.tokens.enumerated() {
+            precondition(token >= 0 && Int(token) < c.vocabSize, "token id \(token) outside the vocabulary")
+            (x + row * h).update(from: weights.embedding.pointer + Int(token) * h, count: h)
+        }
+
+        for (l, layer) in weights.layers.enumerated() {
+            // Attention block.
+            RMSNorm.apply(x, weight: layer.attentionNorm.pointer, rows: n, width: h, eps: c.rmsNormEps, into: xb)
+            Gemm.multiplyTransposed(xb, rows: n, inner: h, weight: layer.qkv.pointer, outputs: qkvWidth, into: qkv)
+            for chunk in batch.chunks {
+                chunk.blockTable.withUnsafeBufferPointer { table in
+                    for i in 0..<chunk.tokenCount {
+                        let row = qkv + (chunk.tokenOffset + i) * qkvWidth
+                        rope.apply(row, heads: c.headCount, position: chunk.firstPosition + i)
+                        rope.apply(row + c.queryDim, heads: c.kvHeadCount, position: chunk.firstPosition + i)
+                    }
+                    let first = qkv + chunk.tokenOffset * qkvWidth
+                    cache.layout.store(keys: first + c.queryDim, values: first + c.queryDim + c.kvDim, sourceStride: qkvWidth,
+                                       count: chunk.tokenCount, firstPosition: chunk.firstPosition, blockTable: table.baseAddress!,
+                                       keyPool: cache.keys[l].pointer, valuePool: cache.values[l].pointer)
+                    PagedAttention.run(query: first, queryStride: qkvWidth, queryCount: chunk.tokenCount,
+                                       firstPosition: chunk.firstPosition, headCount: c.headCount, layout: cache.layout,
+                                       keyPool: cache.keys[l].pointer, valuePool: cache.values[l].pointer,
+                                       blockTable: table.baseAddress!,
+                                       output: attention + chunk.tokenOffset * c.queryDim, outputStride: c.queryDim)
+                }
+            }
+            Gemm.multiplyTransposed(attention, rows: n, inner: c.queryDim, weight: layer.attentionOutput.pointer,
+                                    outputs: h, into: x, accumulate: true)
+
+            // MLP block.
+            RMSNorm.apply(x, weight: layer.mlpNorm.pointer, rows: n, width: h, eps: c.rmsNormEps, into: xb)
+            Gemm.multiplyTransposed(xb, rows: n, inner: h, weight: layer.gateUp.pointer, outputs: 2 * c.intermediateSize, into: gateUp)
+            SwiGLU.apply(gateUp: gateUp, rows: n, width: c.intermediateSize, into: hidden)
+            Gemm.multiplyTransposed(hidden, rows: n, inner: c.intermediateSize, weight: layer.down.pointer,
+                                    outputs: h, into: x, accumulate: true)
+        }
+
+        // Final norm and LM head, only for the rows whose logits are wanted.
+        let rows = batch.logitRows.count
+        for (i, row) in batch.logitRows.enumerated() {
+            RMSNorm.apply(x + row * h, weight: weights.finalNorm.pointer, rows: 1, width: h, eps: c.rmsNormEps, into: xb + i * h)
+        }
+        return [Float](unsafeUninitializedCapacity: rows * c.vocabSize) { logits, initialized in
+            Gemm.multiplyTransposed(xb, rows: rows, inner: h, weight: weights.lmHead.pointer, outputs: c.vocabSize,
+                                    into: logits.baseAddress!)
+            initialized = rows * c.vocabSize
+        }
+    }
+
+    /// Activation buffers for up to `tokens` tokens per step, grown when a larger step arrives.
+    private struct Scratch {
+        let tokens: Int
+        let residual, normed, qkv, attention, gateUp, mlp: FloatBuffer
+
+        init(tokens: Int, config c: LlamaConfig?) {
+            self.tokens = tokens
+            let h = c?.hiddenSize ?? 0, q = c?.queryDim ?? 0, kv = c?.kvDim ?? 0, m = c?.intermediateSize ?? 0
+            residual = FloatBuffer(count: tokens * h, zeroed: false)
+            normed = FloatBuffer(count: tokens * h, zeroed: false)
+            qkv = FloatBuffer(count: tokens * (q + 2 * kv), zeroed: false)
+            attention = FloatBuffer(count: tokens * q, zeroed: false)
+            gateUp = FloatBuffer(count: tokens * 2 * m, zeroed: false)
+            mlp = FloatBuffer(count: tokens * m, zeroed: false)
+        }
+    }
+}

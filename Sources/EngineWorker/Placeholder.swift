@@ -1,1 +1,0 @@
-// EngineWorker: placeholder until its first file lands.

@@ -1,0 +1,30 @@
+/// Everything that can be wrong with a model on disk. Each case names the file (and tensor) so that a user who
+/// points ScaleLLM at a broken or unsupported checkpoint learns exactly what to fix.
+public enum ModelFormatError: Error, CustomStringConvertible, Equatable {
+    case fileNotFound(path: String)
+    case unreadable(path: String, reason: String)
+    case corruptHeader(path: String, reason: String)
+    case unsupportedArchitecture(path: String, architecture: String)
+    case unsupportedTensorType(path: String, tensor: String, type: String)
+    case missingTensor(path: String, tensor: String)
+    case tensorShapeMismatch(path: String, tensor: String, expected: [Int], found: [Int])
+    case truncatedTensor(path: String, tensor: String)
+    case invalidConfig(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .fileNotFound(let path): return "\(path): no such file or directory"
+        case .unreadable(let path, let reason): return "\(path): cannot read: \(reason)"
+        case .corruptHeader(let path, let reason): return "\(path): corrupt header: \(reason)"
+        case .unsupportedArchitecture(let path, let arch):
+            return "\(path): unsupported architecture '\(arch)' (supported: LlamaForCausalLM / GGUF 'llama')"
+        case .unsupportedTensorType(let path, let tensor, let type):
+            return "\(path): tensor '\(tensor)' has unsupported type \(type) (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1)"
+        case .missingTensor(let path, let tensor): return "\(path): missing tensor '\(tensor)'"
+        case .tensorShapeMismatch(let path, let tensor, let expected, let found):
+            return "\(path): tensor '\(tensor)' has shape \(found), expected \(expected)"
+        case .truncatedTensor(let path, let tensor): return "\(path): tensor '\(tensor)' extends past the end of the file"
+        case .invalidConfig(let path, let reason): return "\(path): invalid model configuration: \(reason)"
+        }
+    }
+}

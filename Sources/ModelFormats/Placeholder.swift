@@ -1,1 +1,0 @@
-// ModelFormats: placeholder until its first file lands.

@@ -1,0 +1,48 @@
+/// One stored tensor: where its bytes are in a mapped file, how they are encoded, and its shape in the
+/// checkpoint's own convention (row-major, outermost dimension first). Format readers produce these; the weight
+/// loader turns them into float32.
+public struct TensorData: @unchecked Sendable {
+    public let name: String
+    public let type: TensorType
+    public let shape: [Int]
+    /// The tensor's bytes, inside `file`'s mapping (which must outlive this value).
+    public let bytes: UnsafeRawBufferPointer
+    public let file: MappedFile
+
+    public var elementCount: Int { shape.reduce(1, *) }
+
+    /// Decodes the whole tensor to float32 into `destination` (which holds `elementCount` floats).
+    public func decode(into destination: UnsafeMutablePointer<Float>) {
+        Dequantize.decode(type, from: bytes.baseAddress!, count: elementCount, into: destination)
+    }
+
+    /// Decodes rows `rows` of a 2-D tensor (rows are the outer dimension) into `destination`.
+    public func decodeRows(_ rows: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
+        precondition(shape.count == 2 && rows.lowerBound >= 0 && rows.upperBound <= shape[0])
+        let rowBytes = type.byteCount(elements: shape[1])!
+        Dequantize.decode(type, from: bytes.baseAddress! + rows.lowerBound * rowBytes,
+                          count: rows.count * shape[1], into: destination)
+    }
+
+    /// Builds a tensor view after checking that the byte range is whole and inside the file.
+    static func make(name: String, type: TensorType, shape: [Int], file: MappedFile, offset: Int,
+                     byteCount declared: Int?) throws(ModelFormatError) -> TensorData {
+        guard shape.allSatisfy({ $0 >= 0 }) else {
+            throw .corruptHeader(path: file.path, reason: "tensor '\(name)' has a negative dimension")
+        }
+        var count = 1
+        for d in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow else { throw .corruptHeader(path: file.path, reason: "tensor '\(name)' is impossibly large") }
+            count = product
+        }
+        guard let needed = type.byteCount(elements: count) else {
+            throw .corruptHeader(path: file.path, reason: "tensor '\(name)' of \(count) elements is not a whole number of \(type.rawValue) blocks")
+        }
+        if let declared, declared != needed {
+            throw .corruptHeader(path: file.path, reason: "tensor '\(name)' declares \(declared) bytes but \(type.rawValue) \(shape) needs \(needed)")
+        }
+        guard let bytes = file.slice(offset: offset, count: needed) else { throw .truncatedTensor(path: file.path, tensor: name) }
+        return TensorData(name: name, type: type, shape: shape, bytes: bytes, file: file)
+    }
+}

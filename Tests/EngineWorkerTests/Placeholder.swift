@@ -1,2 +1,0 @@
-import XCTest
-final class EngineWorkerTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
