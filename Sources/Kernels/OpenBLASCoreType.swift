@@ -1,0 +1,35 @@
+import Foundation
+
+/// Debian's OpenBLAS 0.3.21 does not recognise recent CPUs and silently falls back to generic kernels that are
+/// 5–9× slower. It reads `OPENBLAS_CORETYPE` in a library constructor, before `main`, so the variable must be in
+/// the environment when the process starts: every ScaleLLM executable calls `ensureSetOrReexec()` first thing,
+/// which picks the core type from the CPU's features and, if it had to set it, re-executes itself once.
+public enum OpenBLASCoreType {
+    /// The OpenBLAS core type for this CPU: SkylakeX with AVX-512 (F, BW, DQ, VL), Haswell with AVX2 + FMA.
+    public static func detect(cpuFlags: Set<String>) -> String? {
+        if ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(cpuFlags.contains) { return "SkylakeX" }
+        if cpuFlags.contains("avx2") && cpuFlags.contains("fma") { return "Haswell" }
+        return nil
+    }
+
+    /// The flags line of /proc/cpuinfo.
+    public static func cpuFlags() -> Set<String> {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+              let colon = line.firstIndex(of: ":") else { return [] }
+        return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
+    }
+
+    /// Sets `OPENBLAS_CORETYPE` and re-executes the current program when it is unset and this CPU needs it.
+    /// A value the user set is respected. Returns only if no re-exec was needed (or it failed).
+    public static func ensureSetOrReexec() {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+              let core = detect(cpuFlags: cpuFlags()) else { return }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        let arguments = CommandLine.arguments
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        execv("/proc/self/exe", &argv)
+        // execv only returns on failure: carry on with the slow kernels rather than not at all.
+        FileHandle.standardError.write(Data("warning: could not re-execute with OPENBLAS_CORETYPE=\(core); BLAS may be slow\n".utf8))
+    }
+}
