@@ -15,6 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // System libraries from Debian (installed by scripts/setup.sh).
@@ -29,9 +30,11 @@ let package = Package(
         .target(name: "ModelFormats", dependencies: ["Kernels"], swiftSettings: kernelFlags),
         .target(name: "Tokenizers", dependencies: ["ModelFormats"]),
         .target(name: "WireProtocol", dependencies: ["CWireMessages", "CProtobufC", "CZstd"]),
-        .target(name: "EngineWorker", dependencies: ["Kernels", "ModelFormats", "Tokenizers", "WireProtocol"],
+        .target(name: "EngineWorker", dependencies: ["Kernels", "ModelFormats", "Tokenizers", "WireProtocol",
+                                                    .product(name: "Logging", package: "swift-log")],
                 swiftSettings: kernelFlags),
-        .target(name: "Gateway", dependencies: ["CLibUV", "WireProtocol", "Tokenizers", "ModelFormats"]),
+        .target(name: "Gateway", dependencies: ["CLibUV", "WireProtocol", "Tokenizers", "ModelFormats",
+                                               .product(name: "Logging", package: "swift-log")]),
 
         .executableTarget(name: "scalellm", dependencies: [
             "EngineWorker", "Gateway", "Tokenizers", "ModelFormats",

@@ -66,3 +66,11 @@ public final class Engine: @unchecked Sendable {
 
     private func blocksFor(tokens: Int) -> Int { (tokens + cache.layout.blockSize - 1) / cache.layout.blockSize }
 }
+
+extension Engine {
+    /// KV-cache bytes that hold `tokens` tokens of one sequence (rounded up to whole blocks).
+    public static func kvBytes(forTokens tokens: Int, config: LlamaConfig, blockSize: Int = 16) -> Int {
+        let layout = PagedKVLayout(blockSize: blockSize, kvHeadCount: config.kvHeadCount, headDim: config.headDim)
+        return (tokens + blockSize - 1) / blockSize * KVCache.bytesPerBlock(layerCount: config.layerCount, layout: layout)
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+
+/// A validated `POST /v1/completions` body. Parsing and validation run on the thread pool; every rejection is
+/// an `OpenAIError` naming the offending parameter.
+public struct CompletionRequest: Sendable, Equatable {
+    public enum Prompt: Sendable, Equatable {
+        case text(String)
+        case tokens([Int32])
+    }
+
+    public var model: String?
+    public var prompt: Prompt
+    public var maxTokens: Int
+    public var temperature: Float
+    public var topP: Float
+    public var topK: Int
+    public var seed: UInt64?
+    public var stream: Bool
+    public var includeUsage: Bool
+    public var ignoreEOS: Bool
+
+    /// OpenAI's default for `max_tokens` on completions.
+    public static let defaultMaxTokens = 16
+
+    public init(json body: [UInt8]) throws(OpenAIError) {
+        guard case .object(let object) = try JSONValue.parse(body) else { throw .invalid("the request body must be a JSON object") }
+        let fields = JSONFields(object)
+
+        model = try fields.string("model")
+        switch object["prompt"] {
+        case .string(let text): prompt = .text(text)
+        case .array(let list) where !list.isEmpty:
+            if list.count == 1, case .string(let text) = list[0] {
+                prompt = .text(text)
+            } else {
+                let ids = list.compactMap { $0.integerValue }
+                guard ids.count == list.count, ids.allSatisfy({ Int32(exactly: $0) != nil }) else {
+                    throw .invalid("'prompt' must be a string, a one-element array of strings, or an array of token ids", param: "prompt")
+                }
+                prompt = .tokens(ids.map { Int32($0) })
+            }
+        case nil, .null?: throw .invalid("'prompt' is required", param: "prompt", code: "missing_required_parameter")
+        default: throw .invalid("'prompt' must be a string or an array of token ids", param: "prompt")
+        }
+        maxTokens = try fields.integer("max_tokens", in: 1...1_000_000) ?? Self.defaultMaxTokens
+        temperature = try fields.number("temperature", in: 0...2).map(Float.init) ?? 1
+        topP = try fields.number("top_p", in: 0...1).map(Float.init) ?? 1
+        guard topP > 0 else { throw .invalid("'top_p' must be greater than 0", param: "top_p") }
+        topK = try fields.integer("top_k", in: -1...1_000_000).map { max($0, 0) } ?? 0
+        seed = try fields.integer("seed", in: Int.min...Int.max).map { UInt64(bitPattern: Int64($0)) }
+        stream = try fields.bool("stream") ?? false
+        ignoreEOS = try fields.bool("ignore_eos") ?? false
+        switch object["stream_options"] {
+        case nil, .null?: includeUsage = false
+        case .object(let options)?: includeUsage = try JSONFields(options).bool("include_usage") ?? false
+        default: throw .invalid("'stream_options' must be an object", param: "stream_options")
+        }
+        if let n = try fields.integer("n", in: 1...128), n != 1 {
+            throw .invalid("'n' > 1 is not supported yet", param: "n", code: "unsupported_parameter")
+        }
+    }
+}
+
+/// Typed access to a JSON object's fields with OpenAI-style errors for wrong types and ranges.
+struct JSONFields {
+    let object: [String: JSONValue]
+    init(_ object: [String: JSONValue]) { self.object = object }
+
+    private func present(_ key: String) -> JSONValue? {
+        guard let value = object[key], value != .null else { return nil }
+        return value
+    }
+
+    func string(_ key: String) throws(OpenAIError) -> String? {
+        guard let value = present(key) else { return nil }
+        guard case .string(let s) = value else { throw .invalid("'\(key)' must be a string", param: key) }
+        return s
+    }
+
+    func bool(_ key: String) throws(OpenAIError) -> Bool? {
+        guard let value = present(key) else { return nil }
+        guard case .bool(let b) = value else { throw .invalid("'\(key)' must be a boolean", param: key) }
+        return b
+    }
+
+    func number(_ key: String, in range: ClosedRange<Double>) throws(OpenAIError) -> Double? {
+        guard let value = present(key) else { return nil }
+        guard let d = value.doubleValue else { throw .invalid("'\(key)' must be a number", param: key) }
+        guard range.contains(d) else {
+            throw .invalid("'\(key)' must be between \(range.lowerBound) and \(range.upperBound), got \(d)", param: key)
+        }
+        return d
+    }
+
+    func integer(_ key: String, in range: ClosedRange<Int>) throws(OpenAIError) -> Int? {
+        guard let value = present(key) else { return nil }
+        guard let i = value.integerValue else { throw .invalid("'\(key)' must be an integer", param: key) }
+        guard let n = Int(exactly: i), range.contains(n) else {
+            throw .invalid("'\(key)' must be between \(range.lowerBound) and \(range.upperBound), got \(i)", param: key)
+        }
+        return n
+    }
+}

@@ -1,0 +1,134 @@
+import Logging
+import WireProtocol
+
+/// What the gateway hears back about one request from the worker.
+enum WorkerEvent {
+    case tokens(TokenUpdate)
+    case failed(ErrorReply)
+}
+
+/// The gateway's connection to one engine worker, owned by the event loop thread: connects to the worker's Unix
+/// socket, performs the versioned handshake, sends requests and routes token frames back to the exchange that
+/// asked. When the worker goes away every in-flight request fails, the gateway reports not ready, and the
+/// client keeps reconnecting so a restarted worker is picked up.
+final class WorkerClient {
+    private let loop: EventLoop
+    private let socketPath: String
+    private let log: Logger
+    private var connection: UnixStreamConnection?
+    private var decoder = FrameDecoder()
+    private var compression = CompressionPolicy.none
+    private var handlers: [UInt64: (WorkerEvent) -> Void] = [:]
+    private var retryTimer: TimerHandle?
+    /// The worker's handshake answer; nil until the connection is ready.
+    private(set) var worker: HelloAck?
+
+    init(loop: EventLoop, socketPath: String, log: Logger) {
+        self.loop = loop
+        self.socketPath = socketPath
+        self.log = log
+    }
+
+    var isReady: Bool { worker != nil }
+
+    func start() { connect() }
+
+    /// Sends `request`; `events` receives its token updates and errors on the loop thread until it finishes.
+    func submit(_ request: GenerateRequest, events: @escaping (WorkerEvent) -> Void) -> Bool {
+        guard isReady, send(.generate(request)) else { return false }
+        handlers[request.requestID] = events
+        return true
+    }
+
+    /// Tells the worker to stop `requestID` and free its KV blocks; no more events are delivered for it.
+    func cancel(_ requestID: UInt64) {
+        guard handlers.removeValue(forKey: requestID) != nil else { return }
+        _ = send(.cancel(Cancel(requestID: requestID)))
+    }
+
+    func close() {
+        retryTimer?.cancel()
+        connection?.close()
+    }
+
+    // MARK: Connection lifecycle
+
+    private func connect() {
+        let connection = UnixStreamConnection(loop: loop)
+        self.connection = connection
+        decoder = FrameDecoder()
+        compression = .none
+        connection.onRead = { [weak self] bytes in self?.received(bytes) }
+        connection.onClose = { [weak self] error in self?.lost(error.map { "\($0)" } ?? "the worker closed the connection") }
+        connection.connect(path: socketPath) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .success:
+                _ = self.send(.hello(Hello(clientName: "scalellm-gateway", acceptsZstd: true)))
+            case .failure(let error):
+                self.lost("cannot connect to worker at \(self.socketPath): \(error)")
+            }
+        }
+    }
+
+    private func lost(_ reason: String) {
+        if worker != nil { log.error("worker connection lost: \(reason)") } else { log.debug("\(reason)") }
+        worker = nil
+        connection = nil
+        let orphans = handlers
+        handlers = [:]
+        for (id, handler) in orphans {
+            handler(.failed(ErrorReply(requestID: id, code: "worker_unavailable", message: "the engine worker went away: \(reason)")))
+        }
+        retryTimer = loop.scheduleTimer(after: 250) { [weak self] in self?.connect() }
+    }
+
+    private func send(_ message: WireMessage) -> Bool {
+        guard let connection else { return false }
+        do {
+            connection.write(try FrameCodec.encode(message, compression: compression))
+            return true
+        } catch {
+            log.error("cannot encode frame: \(error)")
+            return false
+        }
+    }
+
+    private func received(_ bytes: [UInt8]) {
+        decoder.feed(bytes)
+        do {
+            while let message = try decoder.next() { dispatch(message) }
+        } catch {
+            log.error("bad frame from worker: \(error)")
+            connection?.close()
+        }
+    }
+
+    private func dispatch(_ message: WireMessage) {
+        switch message {
+        case .helloAck(let ack):
+            do { try checkVersion(ack) } catch {
+                log.error("worker refused: \(error)")
+                connection?.close()
+                return
+            }
+            compression = .negotiated(peerAcceptsZstd: ack.acceptsZstd)
+            worker = ack
+            log.info("worker ready: model \(ack.modelID), pid \(ack.workerPID), context \(ack.maxContext)")
+        case .tokens(let batch):
+            for update in batch.updates {
+                guard let handler = handlers[update.requestID] else { continue }
+                if update.finishReason.isFinished { handlers[update.requestID] = nil }
+                handler(.tokens(update))
+            }
+        case .error(let reply):
+            if let handler = handlers.removeValue(forKey: reply.requestID) {
+                handler(.failed(reply))
+            } else {
+                log.error("worker error: \(reply.code): \(reply.message)")
+            }
+        case .hello, .generate, .cancel, .statusRequest, .statusReply:
+            log.error("unexpected message from worker")
+        }
+    }
+}
