@@ -1,0 +1,40 @@
+/// The gateway's opening frame: which protocol version it speaks and whether it can read zstd frames.
+///
+/// Exists so that the worker can refuse an incompatible gateway before any request is exchanged.
+public struct Hello: Sendable, Equatable {
+    public var protocolVersion: UInt32
+    public var clientName: String
+    /// The gateway decodes zstd-compressed frames; the worker may compress what it sends.
+    public var acceptsZstd: Bool
+
+    public init(protocolVersion: UInt32 = WireProtocolVersion.current, clientName: String = "", acceptsZstd: Bool = true) {
+        self.protocolVersion = protocolVersion
+        self.clientName = clientName
+        self.acceptsZstd = acceptsZstd
+    }
+}
+
+/// The worker's reply to `Hello`: what model it serves and the limits the gateway must respect.
+///
+/// Exists so that the gateway learns vocabulary size, context length and EOS ids without loading the model itself.
+public struct HelloAck: Sendable, Equatable {
+    public var protocolVersion: UInt32
+    public var modelID: String
+    public var vocabSize: UInt32
+    public var maxContext: UInt32
+    public var eosTokenIDs: [Int32]
+    /// The worker decodes zstd-compressed frames; the gateway may compress what it sends.
+    public var acceptsZstd: Bool
+    public var workerPID: UInt32
+
+    public init(protocolVersion: UInt32 = WireProtocolVersion.current, modelID: String = "", vocabSize: UInt32 = 0,
+                maxContext: UInt32 = 0, eosTokenIDs: [Int32] = [], acceptsZstd: Bool = true, workerPID: UInt32 = 0) {
+        self.protocolVersion = protocolVersion
+        self.modelID = modelID
+        self.vocabSize = vocabSize
+        self.maxContext = maxContext
+        self.eosTokenIDs = eosTokenIDs
+        self.acceptsZstd = acceptsZstd
+        self.workerPID = workerPID
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class WireProtocolTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
