@@ -27,9 +27,9 @@ let package = Package(
         .target(name: "CWireMessages", dependencies: ["CProtobufC"]),
 
         .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
-        .target(name: "ModelFormats", dependencies: ["Kernels"], swiftSettings: kernelFlags),
+        .target(name: "ModelFormats", swiftSettings: kernelFlags),
         .target(name: "Tokenizers", dependencies: ["ModelFormats"]),
-        .target(name: "WireProtocol", dependencies: ["CWireMessages", "CProtobufC", "CZstd"]),
+        .target(name: "WireProtocol", dependencies: ["CWireMessages", "CProtobufC", "CZstd"], exclude: ["scalellm.proto"]),
         .target(name: "EngineWorker", dependencies: ["Kernels", "ModelFormats", "Tokenizers", "WireProtocol",
                                                     .product(name: "Logging", package: "swift-log")],
                 swiftSettings: kernelFlags),

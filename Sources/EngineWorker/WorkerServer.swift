@@ -86,8 +86,8 @@ public final class WorkerServer: @unchecked Sendable {
                     eosTokenIDs: c.eosTokenIDs, acceptsZstd: true, workerPID: UInt32(getpid()))))
             case .generate(let request):
                 queue.push(id: request.requestID, Job(request: request, connection: connection))
-            case .cancel(let cancel):
-                cancel(requestID: cancel.requestID)
+            case .cancel(let message):
+                cancel(requestID: message.requestID)
             case .statusRequest:
                 try? connection.send(.statusReply(status()))
             case .helloAck, .tokens, .error, .statusReply:
