@@ -1,0 +1,77 @@
+import Foundation
+import XCTest
+import TestSupport
+
+/// The real `scalellm serve` on the default model (the GGUF from shared/): worker and gateway processes, a Unix
+/// socket between them, HTTP on a free loopback port. Greedy completions must equal HuggingFace's golden text.
+final class ServeEndToEndTests: XCTestCase {
+    func testServeAnswersGoldenCompletionsAndRejectsMalformedRequests() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scalellm-e2e-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let socket = directory.appendingPathComponent("worker.sock").path
+
+        let server = try ServerProcess(arguments: ["serve", "--model", SharedData.smolLMGGUF, "--port", "0", "--socket", socket,
+                                                   "--kv-cache-memory", "64MiB"])
+        defer { server.stop() }
+        let port = try server.waitForPort()
+        _ = try server.waitForLine(containing: "worker ready")
+
+        let golden = try SharedData.goldenCases("smollm2-135m-instruct-q4_1", "generation.json")
+        let story = try XCTUnwrap(golden.first { $0["id"] as? String == "story_opening" })
+        let sentence = try XCTUnwrap(golden.first { $0["id"] as? String == "sentence" })  // stops at EOS (index 25)
+
+        // Two requests on one keep-alive connection: non-streamed, then streamed.
+        let client = try HTTPTestClient(port: port)
+        let plain = try client.request("POST", "/v1/completions", json: Self.body(prompt: story["prompt"] as! String, stream: false))
+        XCTAssertEqual(plain.status, 200, plain.text)
+        let json = try plain.json()
+        let choice = try XCTUnwrap((json["choices"] as? [[String: Any]])?.first)
+        XCTAssertEqual(choice["text"] as? String, story["expected_completion_text"] as? String)
+        XCTAssertEqual(choice["finish_reason"] as? String, "length")
+        let usage = try XCTUnwrap(json["usage"] as? [String: Any])
+        XCTAssertEqual(usage["prompt_tokens"] as? Int, story["prompt_num_tokens"] as? Int)
+        XCTAssertEqual(usage["completion_tokens"] as? Int, 48)
+        XCTAssertEqual(json["object"] as? String, "text_completion")
+
+        let streamed = try client.request("POST", "/v1/completions", json: Self.body(prompt: sentence["prompt"] as! String, stream: true))
+        XCTAssertEqual(streamed.status, 200)
+        XCTAssertEqual(streamed.headers["content-type"], "text/event-stream")
+        let events = streamed.serverSentEvents
+        XCTAssertEqual(events.last, "[DONE]")
+        var text = "", finish: String?
+        for event in events.dropLast() {
+            let chunk = try JSONSerialization.jsonObject(with: Data(event.utf8)) as! [String: Any]
+            guard let delta = (chunk["choices"] as? [[String: Any]])?.first else { continue }
+            text += delta["text"] as? String ?? ""
+            if let reason = delta["finish_reason"] as? String { finish = reason }
+        }
+        XCTAssertEqual(text, sentence["expected_completion_text"] as? String)
+        XCTAssertEqual(finish, "stop")
+        let usageEvent = try XCTUnwrap(events.dropLast().last)
+        let usageChunk = try JSONSerialization.jsonObject(with: Data(usageEvent.utf8)) as! [String: Any]
+        let streamUsage = try XCTUnwrap(usageChunk["usage"] as? [String: Any])
+        XCTAssertEqual(streamUsage["completion_tokens"] as? Int, (sentence["first_eos_index"] as! Int) + 1)
+
+        // Malformed JSON and a missing field: 400 with an OpenAI-style error body.
+        for (body, param) in [("{\"prompt\": ", nil), ("{\"max_tokens\": 4}", "prompt"), ("{\"prompt\": \"x\", \"max_tokens\": \"ten\"}", "max_tokens")] as [(String, String?)] {
+            let bad = try HTTPTestClient(port: port).request("POST", "/v1/completions", json: body)
+            XCTAssertEqual(bad.status, 400, body)
+            let error = try XCTUnwrap(try bad.json()["error"] as? [String: Any], body)
+            XCTAssertFalse((error["message"] as? String ?? "").isEmpty)
+            XCTAssertEqual(error["type"] as? String, "invalid_request_error")
+            XCTAssertEqual(error["param"] as? String, param)
+        }
+        let health = try HTTPTestClient(port: port).request("GET", "/health")
+        XCTAssertEqual(health.status, 200)
+
+        XCTAssertEqual(server.stop(), 0, server.stderrText)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: socket), "the worker socket file was left behind")
+    }
+
+    private static func body(prompt: String, stream: Bool) -> String {
+        let object: [String: Any] = ["prompt": prompt, "max_tokens": 48, "temperature": 0, "stream": stream,
+                                     "stream_options": ["include_usage": true]]
+        return String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+    }
+}

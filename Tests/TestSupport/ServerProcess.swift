@@ -1,0 +1,79 @@
+import Foundation
+
+/// Runs a real `scalellm` command (built beside the test bundle) as a child process for end-to-end tests, reads
+/// its standard error line by line to learn the port it bound and when the worker is ready, and stops it with
+/// SIGTERM. Every wait has a deadline so a broken server fails the test instead of hanging it.
+public final class ServerProcess {
+    public let process = Process()
+    private let lock = NSCondition()
+    private var lines: [String] = []
+    private var ended = false
+    private let exited = DispatchSemaphore(value: 0)
+    private var stoppedStatus: Int32?
+
+    /// The directory holding the built executables (the test bundle sits beside them).
+    public static var binaries: URL {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+    }
+
+    public init(executable: String = "scalellm", arguments: [String]) throws {
+        process.executableURL = Self.binaries.appendingPathComponent(executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self else { return }
+            self.lock.withLock {
+                if data.isEmpty {
+                    self.ended = true
+                    handle.readabilityHandler = nil
+                } else {
+                    self.lines += String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+                }
+                self.lock.broadcast()
+            }
+        }
+        process.terminationHandler = { [exited] _ in exited.signal() }
+        try process.run()
+    }
+
+    /// Waits (up to `seconds`) for a stderr line containing `text` and returns it.
+    public func waitForLine(containing text: String, seconds: Double = 120) throws -> String {
+        let deadline = Date().addingTimeInterval(seconds)
+        return try lock.withLock {
+            while true {
+                if let line = lines.first(where: { $0.contains(text) }) { return line }
+                if ended || Date() > deadline {
+                    throw HTTPTestClient.ClientError(description: "no line containing '\(text)'; stderr so far:\n" + lines.joined(separator: "\n"))
+                }
+                lock.wait(until: min(deadline, Date().addingTimeInterval(1)))
+            }
+        }
+    }
+
+    /// The port from the gateway's "listening on http://host:port" line.
+    public func waitForPort() throws -> Int {
+        let line = try waitForLine(containing: "listening on http://")
+        guard let port = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) else {
+            throw HTTPTestClient.ClientError(description: "cannot read a port from '\(line)'")
+        }
+        return port
+    }
+
+    public var stderrText: String { lock.withLock { lines.joined(separator: "\n") } }
+
+    /// SIGTERM, then waits up to `seconds` for exit (SIGKILL after that); returns the exit status.
+    @discardableResult
+    public func stop(seconds: Double = 30) -> Int32 {
+        if let stoppedStatus { return stoppedStatus }
+        process.terminate()
+        if exited.wait(timeout: .now() + seconds) == .timedOut {
+            kill(process.processIdentifier, SIGKILL)
+            exited.wait()
+        }
+        stoppedStatus = process.terminationStatus
+        return process.terminationStatus
+    }
+}
