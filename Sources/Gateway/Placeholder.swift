@@ -1,1 +1,0 @@
-// Gateway: placeholder until its first file lands.
