@@ -118,10 +118,11 @@ final class HTTPConnection {
 
     // MARK: Writing
 
-    /// Queues bytes; closes the connection on failure or when more than `maxPendingWriteBytes` are queued.
+    /// Queues bytes; closes the connection instead if more than `maxPendingWriteBytes` are already queued (the
+    /// client is not reading), so memory per connection stays below that limit plus one write. Closes on failure.
     func write(_ pieces: [[UInt8]]) {
         guard lifecycle == .open else { return }
-        if !stream.write(pieces) || stream.pendingWriteBytes > configuration.maxPendingWriteBytes {
+        if stream.pendingWriteBytes > configuration.maxPendingWriteBytes || !stream.write(pieces) {
             close()
         }
     }

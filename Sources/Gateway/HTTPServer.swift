@@ -14,11 +14,13 @@ import CLibUV
 /// - Timeouts: a new connection must send a complete header section within `headerReadTimeoutMs`; later requests
 ///   must start within `idleTimeoutMs` of the previous response and finish their headers within
 ///   `headerReadTimeoutMs`; a body may pause at most `idleTimeoutMs`. Expired reads get 408 (silent close if no
-///   request had started). No timeout runs while the handler owns the request.
+///   request had started). No timeout runs while the handler owns the request: a handler that never answers keeps
+///   the connection open until the client leaves.
 /// - `maxConnections`: beyond it, a new connection is accepted, answered `503` (type `server_error`) and closed;
 ///   beyond twice the limit it is closed without a response.
-/// - Backpressure: if more than `maxPendingWriteBytes` are queued because the client does not read, the connection
-///   is closed (the responder's `onClose` fires).
+/// - Backpressure: writes are queued in libuv without blocking the loop. If a write is attempted while more than
+///   `maxPendingWriteBytes` are still queued because the client does not read, the connection is closed instead
+///   (the responder's `onClose` fires). A single large `respond` body is therefore always accepted.
 /// - A client EOF is treated as the client going away: the connection closes, an unfinished response's `onClose`
 ///   fires (half-closed clients that still expect a response are not supported).
 public final class HTTPServer {

@@ -4,7 +4,8 @@
 /// the HTTP server. It only moves bytes: message framing belongs to the caller. Loop thread only.
 ///
 /// Set `onRead` and `onClose` before `connect`. `onClose` fires exactly once if the connection was established and
-/// later closes: with nil after a local `close()`, otherwise with the error (`isEndOfFile` when the peer closed).
+/// later closes: with nil after a local `close()`, `.closed` when the loop shut down, otherwise with the error
+/// (`isEndOfFile` when the peer closed).
 /// A failed connect reports only through its completion.
 public final class UnixStreamConnection {
     private enum State { case idle, connecting, connected, closed }
@@ -100,6 +101,11 @@ public final class UnixStreamConnection {
 
     private func streamClosed() {
         stream = nil
+        if state == .connected {  // closed by the loop's shutdown
+            state = .closed
+            closeReason = .closed
+            pendingOnClose = true
+        }
         let callback = pendingOnClose ? onClose : nil
         pendingOnClose = false
         onRead = nil
