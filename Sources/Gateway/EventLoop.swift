@@ -88,8 +88,7 @@ public final class EventLoop: @unchecked Sendable {
             // open; be defensive and shut down anyway.
             beginShutdown()
         }
-        var status = uv_loop_close(raw)
-        if status == 0 {
+        if uv_loop_close(raw) == 0 {
             closedCleanly = true
         } else {
             closedCleanly = false
@@ -97,7 +96,7 @@ public final class EventLoop: @unchecked Sendable {
                 if uv_is_closing(handle) == 0 { uv_close(handle, nil) }
             }, nil)
             uv_run(raw, UV_RUN_DEFAULT)
-            status = uv_loop_close(raw)
+            _ = uv_loop_close(raw)
         }
         runState = .finished
         lock.withLock { loopThread = nil }

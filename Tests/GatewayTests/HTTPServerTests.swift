@@ -279,6 +279,18 @@ final class HTTPServerTests: XCTestCase {
         runner.sync { XCTAssertEqual(box.closeCount, 1) }
     }
 
+    func testLargeResponseBodyIsNotLimitedByBackpressure() throws {
+        let big = (0..<(6 * 1024 * 1024)).map { UInt8(truncatingIfNeeded: $0 % 251) }
+        let port = try startServer({ $0.maxPendingWriteBytes = 64 * 1024 }) { _, responder in
+            responder.respond(status: 200, headers: [], body: big)
+        }
+        let client = try TestClient(port: port)
+        try client.send("GET /big HTTP/1.1\r\n\r\n")
+        let response = try client.readResponse()
+        XCTAssertEqual(response.body.count, big.count)
+        XCTAssertTrue(response.body == big)
+    }
+
     func testIdleConnectionIsClosed() throws {
         let port = try startServer({
             $0.idleTimeoutMs = 30
