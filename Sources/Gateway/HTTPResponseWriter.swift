@@ -1,0 +1,87 @@
+/// The server's `HTTPResponder` for one request on one connection.
+///
+/// It exists separately from the connection so that a handler holding on to an old responder cannot write into a
+/// later response on the same keep-alive connection: once this response finishes (or the connection closes) the
+/// writer lets go of the connection and every call becomes a no-op.
+final class HTTPResponseWriter: HTTPResponder {
+    private enum State { case initial, streaming, finished, closed }
+    private var state = State.initial
+    private var connection: HTTPConnection?
+    private let isHead: Bool
+    private let version: HTTPVersion
+    private var framing = HTTPResponseEncoding.Framing.noBody
+    var onClose: (() -> Void)?
+
+    init(connection: HTTPConnection, request: HTTPRequest) {
+        self.connection = connection
+        self.isHead = request.method == "HEAD"
+        self.version = request.version
+    }
+
+    var isClosed: Bool { state == .finished || state == .closed }
+
+    func respond(status: Int, headers: [(String, String)], body: [UInt8]) {
+        guard state == .initial, let connection else { return }
+        let noBody = HTTPResponseEncoding.statusHasNoBody(status)
+        let head = HTTPResponseEncoding.head(status: status, headers: headers,
+                                             framing: noBody ? .noBody : .contentLength(body.count),
+                                             keepAlive: !connection.closeAfterResponse)
+        finish()
+        connection.write((isHead || noBody) ? [head] : [head, body])
+        connection.responseFinished()
+    }
+
+    func startStream(status: Int, headers: [(String, String)]) {
+        guard state == .initial, let connection else { return }
+        if HTTPResponseEncoding.statusHasNoBody(status) {
+            framing = .noBody
+        } else if version == .http1_0 {
+            framing = .closeDelimited
+            connection.closeAfterResponse = true
+        } else {
+            framing = .chunked
+        }
+        let head = HTTPResponseEncoding.head(status: status, headers: headers, framing: framing,
+                                             keepAlive: !connection.closeAfterResponse)
+        state = .streaming
+        connection.write([head])
+    }
+
+    func sendChunk(_ bytes: [UInt8]) {
+        guard state == .streaming, let connection, !bytes.isEmpty, !isHead else { return }
+        switch framing {
+        case .chunked:
+            connection.write([HTTPResponseEncoding.chunkPrefix(bytes.count), bytes, HTTPResponseEncoding.crlf])
+        case .closeDelimited:
+            connection.write([bytes])
+        case .contentLength, .noBody:
+            break
+        }
+    }
+
+    func endStream() {
+        guard state == .streaming, let connection else { return }
+        finish()
+        if case .chunked = framing, !isHead { connection.write([HTTPResponseEncoding.lastChunk]) }
+        connection.responseFinished()
+    }
+
+    private func finish() {
+        state = .finished
+        connection = nil
+    }
+
+    /// The connection is closing; returns true when `onClose` must be fired (response unfinished).
+    func connectionClosed() -> Bool {
+        connection = nil
+        guard state == .initial || state == .streaming else { return false }
+        state = .closed
+        return true
+    }
+
+    func fireOnClose() {
+        let callback = onClose
+        onClose = nil
+        callback?()
+    }
+}

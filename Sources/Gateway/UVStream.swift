@@ -1,0 +1,203 @@
+import CLibUV
+
+/// A libuv stream handle (TCP socket or Unix pipe) with closure callbacks.
+///
+/// It exists so that the HTTP server's connections, its listener and `UnixStreamConnection` share one correct
+/// implementation of the libuv rules: the handle lives on the heap and is freed only in its close callback, each
+/// write copies its bytes into a block that also holds the `uv_write_t` and is freed in the write callback, and
+/// closures are dropped on close so that reference cycles through them end there. Loop thread only.
+final class UVStream: EventLoopResource {
+    enum Kind { case tcp, pipe }
+
+    let loop: EventLoop
+    let kind: Kind
+    private let storage: UnsafeMutableRawPointer
+    var stream: UnsafeMutablePointer<uv_stream_t> { asStream(storage) }
+    private(set) var isClosing = false
+    private(set) var isReading = false
+    private(set) var didShutdown = false
+
+    /// Bytes read; the buffer is only valid during the call.
+    var onRead: ((UnsafeRawBufferPointer) -> Void)?
+    /// The read side ended: `UV_EOF` or a read error. Reading has stopped.
+    var onReadEnd: ((GatewayIOError) -> Void)?
+    /// A queued write failed (not reported for writes cancelled by `close()`).
+    var onWriteError: ((GatewayIOError) -> Void)?
+    /// Listener only: a connection is waiting for `accept` (or the status is an error).
+    var onConnection: ((Int32) -> Void)?
+    private var onConnect: ((Int32) -> Void)?
+    private var onShutdown: ((Int32) -> Void)?
+    /// The close callback ran; the handle memory is gone.
+    var onClosed: (() -> Void)?
+
+    init(loop: EventLoop, kind: Kind) throws(GatewayIOError) {
+        self.loop = loop
+        self.kind = kind
+        let size = uv_handle_size(kind == .tcp ? UV_TCP : UV_NAMED_PIPE)
+        storage = .allocate(byteCount: size, alignment: 16)
+        let status: Int32
+        switch kind {
+        case .tcp: status = uv_tcp_init(loop.raw, storage.assumingMemoryBound(to: uv_tcp_t.self))
+        case .pipe: status = uv_pipe_init(loop.raw, storage.assumingMemoryBound(to: uv_pipe_t.self), 0)
+        }
+        if status < 0 {
+            storage.deallocate()
+            throw GatewayIOError(uvCode: status)
+        }
+        stream.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        loop.register(self)
+    }
+
+    static func from(_ stream: UnsafeMutablePointer<uv_stream_t>!) -> UVStream {
+        Unmanaged<UVStream>.fromOpaque(stream.pointee.data).takeUnretainedValue()
+    }
+
+    var tcp: UnsafeMutablePointer<uv_tcp_t> {
+        precondition(kind == .tcp)
+        return storage.assumingMemoryBound(to: uv_tcp_t.self)
+    }
+
+    var pipe: UnsafeMutablePointer<uv_pipe_t> {
+        precondition(kind == .pipe)
+        return storage.assumingMemoryBound(to: uv_pipe_t.self)
+    }
+
+    // MARK: Reading
+
+    func startReading() {
+        guard !isClosing, !isReading else { return }
+        let status = uv_read_start(stream, { handle, _, buf in
+            let loop = EventLoop.from(handle!.pointee.loop)
+            buf!.pointee = uv_buf_init(loop.readBuffer.assumingMemoryBound(to: CChar.self),
+                                       UInt32(EventLoop.readBufferSize))
+        }, { stream, nread, buf in
+            let this = UVStream.from(stream)
+            if nread > 0 {
+                this.onRead?(UnsafeRawBufferPointer(start: buf!.pointee.base, count: nread))
+            } else if nread < 0 {
+                this.isReading = false
+                uv_read_stop(stream)
+                this.onReadEnd?(GatewayIOError(uvCode: Int32(nread)))
+            }
+        })
+        if status < 0 {
+            onReadEnd?(GatewayIOError(uvCode: status))
+        } else {
+            isReading = true
+        }
+    }
+
+    func stopReading() {
+        guard !isClosing, isReading else { return }
+        uv_read_stop(stream)
+        isReading = false
+    }
+
+    // MARK: Writing
+
+    /// Bytes accepted by `write` that the kernel has not taken yet.
+    var pendingWriteBytes: Int { isClosing ? 0 : uv_stream_get_write_queue_size(stream) }
+
+    private static let requestSpace = (uv_req_size(UV_WRITE) + 15) & ~15
+
+    /// Queues the concatenation of `pieces` as one `uv_write` (the bytes are copied). Returns false if libuv
+    /// refused the write (closed or shut-down stream); a later failure is reported through `onWriteError`.
+    @discardableResult
+    func write(_ pieces: [[UInt8]]) -> Bool {
+        guard !isClosing, !didShutdown else { return false }
+        var total = 0
+        for piece in pieces { total += piece.count }
+        if total == 0 { return true }
+        let block = UnsafeMutableRawPointer.allocate(byteCount: UVStream.requestSpace + total, alignment: 16)
+        let bytes = block + UVStream.requestSpace
+        var offset = 0
+        for piece in pieces {
+            piece.withUnsafeBytes { src in
+                if let base = src.baseAddress { (bytes + offset).copyMemory(from: base, byteCount: src.count) }
+            }
+            offset += piece.count
+        }
+        let req = block.assumingMemoryBound(to: uv_write_t.self)
+        req.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        var buf = uv_buf_init(bytes.assumingMemoryBound(to: CChar.self), UInt32(total))
+        let status = uv_write(req, stream, &buf, 1) { req, status in
+            // A stream owner stays registered until its close callback, which libuv runs after cancelling writes.
+            if status < 0 && status != uvECANCELED {
+                let this = Unmanaged<UVStream>.fromOpaque(req!.pointee.data).takeUnretainedValue()
+                if !this.isClosing { this.onWriteError?(GatewayIOError(uvCode: status)) }
+            }
+            UnsafeMutableRawPointer(req!).deallocate()
+        }
+        if status < 0 {
+            block.deallocate()
+            return false
+        }
+        return true
+    }
+
+    /// Half-closes the write side once queued writes are flushed; `completion` gets the libuv status.
+    func shutdown(_ completion: @escaping (Int32) -> Void) {
+        guard !isClosing, !didShutdown else { completion(uvENOTCONN); return }
+        didShutdown = true
+        onShutdown = completion
+        let req = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
+        req.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        let status = uv_shutdown(req, stream) { req, status in
+            let this = Unmanaged<UVStream>.fromOpaque(req!.pointee.data).takeUnretainedValue()
+            req!.deallocate()
+            let completion = this.onShutdown
+            this.onShutdown = nil
+            completion?(status)
+        }
+        if status < 0 {
+            req.deallocate()
+            onShutdown = nil
+            completion(status)
+        }
+    }
+
+    // MARK: Connecting and listening
+
+    /// Pipe only: connects to a Unix socket path; `completion` gets the libuv status (ECANCELED if closed first).
+    func connectPipe(path: String, _ completion: @escaping (Int32) -> Void) {
+        onConnect = completion
+        let req = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
+        req.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        uv_pipe_connect(req, pipe, path) { req, status in
+            let this = Unmanaged<UVStream>.fromOpaque(req!.pointee.data).takeUnretainedValue()
+            req!.deallocate()
+            let completion = this.onConnect
+            this.onConnect = nil
+            completion?(status)
+        }
+    }
+
+    func listen(backlog: Int32) throws(GatewayIOError) {
+        try uvCheck(uv_listen(stream, backlog) { server, status in
+            UVStream.from(server).onConnection?(status)
+        })
+    }
+
+    // MARK: Closing
+
+    /// Closes the handle (pending writes are cancelled); `onClosed` runs from the close callback. Idempotent.
+    func close() {
+        guard !isClosing else { return }
+        isClosing = true
+        isReading = false
+        uv_close(asHandle(stream)) { handle in
+            let this = Unmanaged<UVStream>.fromOpaque(handle!.pointee.data).takeUnretainedValue()
+            let closed = this.onClosed
+            this.onRead = nil
+            this.onReadEnd = nil
+            this.onWriteError = nil
+            this.onConnection = nil
+            this.onClosed = nil
+            this.storage.deallocate()
+            this.loop.unregister(this)
+            closed?()
+        }
+    }
+
+    func closeForShutdown() { close() }
+}
