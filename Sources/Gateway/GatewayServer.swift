@@ -19,8 +19,9 @@ public struct GatewayOptions: Sendable {
 }
 
 /// The OpenAI-compatible front end: one libuv event loop that only moves bytes (HTTP in, frames to the worker,
-/// SSE out), with JSON parsing, tokenization and detokenization on the libuv thread pool.
-public final class GatewayServer {
+/// SSE out), with JSON parsing, tokenization and detokenization on the libuv thread pool. All state belongs to
+/// the loop thread; only `stop()` may be called from elsewhere (it hops onto the loop).
+public final class GatewayServer: @unchecked Sendable {
     private let options: GatewayOptions
     private let tokenizer: Tokenizer
     private let log: Logger
@@ -43,10 +44,12 @@ public final class GatewayServer {
 
     /// Binds, connects to the worker and runs the loop until SIGINT/SIGTERM or `stop()`.
     public func run() throws {
-        let server = try HTTPServer(loop: loop, host: options.host, port: options.port,
-                                    configuration: HTTPServerConfiguration(maxBodyBytes: options.maxBodyBytes)) { [unowned self] request, responder in
+        var configuration = HTTPServer.Configuration(host: options.host, port: options.port)
+        configuration.maxBodyBytes = options.maxBodyBytes
+        let server = HTTPServer(loop: loop, configuration: configuration) { [unowned self] request, responder in
             route(request, responder)
         }
+        try server.start()
         http = server
         for signum in [SIGINT, SIGTERM] {
             signalWatches.append(try loop.onSignal(signum) { [unowned self] _ in stop() })

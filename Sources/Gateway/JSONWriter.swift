@@ -26,7 +26,7 @@ public struct JSONWriter {
 
     /// A key followed by a nested value written by `body`.
     public mutating func field(_ key: String, _ body: (inout JSONWriter) -> Void) {
-        key(key)
+        self.key(key)
         needsComma = false
         body(&self)
         needsComma = true

@@ -54,13 +54,13 @@ final class WorkerClient {
     // MARK: Connection lifecycle
 
     private func connect() {
-        let connection = UnixStreamConnection(loop: loop)
+        let connection = UnixStreamConnection()
         self.connection = connection
         decoder = FrameDecoder()
         compression = .none
         connection.onRead = { [weak self] bytes in self?.received(bytes) }
         connection.onClose = { [weak self] error in self?.lost(error.map { "\($0)" } ?? "the worker closed the connection") }
-        connection.connect(path: socketPath) { [weak self] result in
+        connection.connect(path: socketPath, on: loop) { [weak self] result in
             guard let self else { return }
             switch result {
             case .success:
