@@ -1,0 +1,119 @@
+/// SentencePiece BPE driven by piece scores instead of a merge list (GGUF `tokenizer.ggml.model = "llama"`).
+///
+/// GGUF files for Llama-2-style models carry pieces and scores but no merges; llama.cpp then
+/// repeatedly merges the adjacent pair whose concatenation is a piece with the highest score
+/// (leftmost on ties) and spells characters missing from the vocabulary as `<0xXX>` byte tokens.
+/// This reproduces that algorithm (llama.cpp `llm_tokenizer_spm`).
+struct SentencePieceBPE: Sendable {
+    /// Pieces that merges may produce (normal and user-defined tokens).
+    let pieces: [String: Int32]
+    let scores: [Float]
+    /// Ids of `<0x00>`…`<0xFF>` (-1 where missing).
+    let byteIDs: [Int32]
+    let unknownID: Int32?
+
+    private struct Symbol {
+        var start: Int   // byte offset in the word
+        var length: Int  // 0 once merged into its left neighbour
+        var prev: Int
+        var next: Int
+    }
+
+    private struct Bigram: Comparable {
+        var score: Float
+        var left: Int
+        var right: Int
+        var size: Int
+        /// Max-heap order: higher score first, then smaller `left`.
+        static func < (a: Bigram, b: Bigram) -> Bool {
+            a.score < b.score || (a.score == b.score && a.left > b.left)
+        }
+    }
+
+    func tokenize(_ input: PreToken, into out: inout [Int32]) {
+        let word = input.materialized()
+        let bytes = Array(word.bytes)
+        if bytes.isEmpty { return }
+        let text = DecodedScalars(bytes)
+        var symbols: [Symbol] = []
+        symbols.reserveCapacity(text.count)
+        for i in 0..<text.count {
+            symbols.append(Symbol(start: text.offsets[i], length: text.offsets[i + 1] - text.offsets[i],
+                                  prev: i - 1, next: i + 1 == text.count ? -1 : i + 1))
+        }
+        var queue = MaxHeap<Bigram>()
+        func piece(_ start: Int, _ length: Int) -> Int32? {
+            pieces[String(decoding: bytes[start..<(start + length)], as: UTF8.self)]
+        }
+        func tryAdd(_ left: Int, _ right: Int) {
+            guard left >= 0, right >= 0 else { return }
+            let size = symbols[left].length + symbols[right].length
+            guard let id = piece(symbols[left].start, size) else { return }
+            queue.push(Bigram(score: scores[Int(id)], left: left, right: right, size: size))
+        }
+        for i in 1..<max(symbols.count, 1) { tryAdd(i - 1, i) }
+        while let bigram = queue.pop() {
+            let left = symbols[bigram.left]
+            let right = symbols[bigram.right]
+            if left.length == 0 || right.length == 0 || left.length + right.length != bigram.size { continue }
+            symbols[bigram.left].length += right.length
+            symbols[bigram.right].length = 0
+            symbols[bigram.left].next = right.next
+            if right.next >= 0 { symbols[right.next].prev = bigram.left }
+            tryAdd(symbols[bigram.left].prev, bigram.left)
+            tryAdd(bigram.left, symbols[bigram.left].next)
+        }
+        var i = 0
+        while i != -1 {
+            let s = symbols[i]
+            if let id = piece(s.start, s.length) {
+                out.append(id)
+            } else {
+                // Merged symbols are always pieces; what is left is a single character missing
+                // from the vocabulary: spell it with byte tokens.
+                for b in bytes[s.start..<(s.start + s.length)] {
+                    let id = byteIDs[Int(b)]
+                    if id >= 0 { out.append(id) } else if let unknownID { out.append(unknownID) }
+                }
+            }
+            i = s.next
+        }
+    }
+}
+
+/// Array-backed binary max-heap.
+struct MaxHeap<Element: Comparable> {
+    private var items: [Element] = []
+
+    mutating func push(_ e: Element) {
+        items.append(e)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            if !(items[parent] < items[i]) { break }
+            items.swapAt(parent, i)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> Element? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            let n = items.count
+            while true {
+                let l = 2 * i + 1
+                let r = l + 1
+                var largest = i
+                if l < n && items[largest] < items[l] { largest = l }
+                if r < n && items[largest] < items[r] { largest = r }
+                if largest == i { break }
+                items.swapAt(i, largest)
+                i = largest
+            }
+        }
+        return top
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import XCTest
+@testable import Tokenizers
+
+/// `Tokenizer.fromGGUF` fed with the values a GGUF file would carry, rebuilt here from the
+/// tokenizer.json files; it must reproduce the same golden ids.
+final class GGUFTokenizerTests: XCTestCase {
+    private struct TokenizerFile: Decodable {
+        struct Model: Decodable {
+            var vocab: [String: Int32]
+            var merges: [Merge]
+        }
+        struct Added: Decodable {
+            var id: Int32
+            var content: String
+        }
+        /// Merges are stored either as "a b" or as ["a", "b"].
+        struct Merge: Decodable {
+            var text: String
+            init(from decoder: Decoder) throws {
+                let c = try decoder.singleValueContainer()
+                if let s = try? c.decode(String.self) { text = s } else { text = try c.decode([String].self).joined(separator: " ") }
+            }
+        }
+        var model: Model
+        var added_tokens: [Added]
+    }
+
+    private func readTokenizerFile(_ model: String) throws -> TokenizerFile {
+        let url = GoldenData.modelDirectory(model).appendingPathComponent("tokenizer.json")
+        return try JSONDecoder().decode(TokenizerFile.self, from: Data(contentsOf: url))
+    }
+
+    private func tokensByID(_ vocab: [String: Int32]) -> [String] {
+        var tokens = [String](repeating: "", count: vocab.count)
+        for (piece, id) in vocab { tokens[Int(id)] = piece }
+        return tokens
+    }
+
+    func testSmolLMFromGGUFValues() throws {
+        let file = try readTokenizerFile(GoldenData.smollm)
+        let tokens = tokensByID(file.model.vocab)
+        var types = [Int32](repeating: 1, count: tokens.count)
+        for t in file.added_tokens { types[Int(t.id)] = 3 }
+        let metadata = GGUFTokenizerMetadata(
+            model: "gpt2", preTokenizer: "smollm", tokens: tokens, merges: file.model.merges.map(\.text),
+            tokenTypes: types, bosID: 1, eosID: 2, unknownID: 0, padID: 2)
+        let tokenizer = try Tokenizer.fromGGUF(metadata)
+        XCTAssertEqual(tokenizer.vocabularySize, 49152)
+        XCTAssertEqual(tokenizer.bosTokenID, 1)
+        XCTAssertEqual(tokenizer.eosTokenID, 2)
+        XCTAssertTrue(tokenizer.isSpecial(2))
+        XCTAssertFalse(tokenizer.isSpecial(100))
+
+        var passed = 0
+        let cases = try GoldenData.tokenizerCases(GoldenData.smollm)
+        for c in cases {
+            let ids = tokenizer.encode(c.text)
+            let decoded = tokenizer.decode(c.idsNoSpecial, skipSpecialTokens: false)
+            if ids == c.ids && decoded == c.decodedNoSpecialKeepSpecial
+                && tokenizer.decode(c.ids) == c.decodedSkipSpecial {
+                passed += 1
+            } else {
+                XCTFail("GGUF smollm case \(show(c.text)): ids \(ids) expected \(c.ids), decoded \(show(decoded))")
+            }
+        }
+        XCTAssertEqual(passed, cases.count)
+        for c in try GoldenData.generationCases(GoldenData.smollm) {
+            XCTAssertEqual(tokenizer.encode(c.prompt), c.promptIDs, "GGUF smollm prompt \(c.id)")
+        }
+    }
+
+    /// The SentencePiece path (`llama` model: pieces + scores, no merges). stories260K's vocabulary is
+    /// in SentencePiece score order, so score = -id reproduces its merge ranks.
+    func testStoriesFromGGUFValuesUsesScores() throws {
+        let file = try readTokenizerFile(GoldenData.stories)
+        let tokens = tokensByID(file.model.vocab)
+        var types = [Int32](repeating: 1, count: tokens.count)
+        types[0] = 2
+        types[1] = 3
+        types[2] = 3
+        for id in 3...258 { types[id] = 6 }
+        let scores = (0..<tokens.count).map { -Float($0) }
+        let metadata = GGUFTokenizerMetadata(
+            model: "llama", tokens: tokens, scores: scores, tokenTypes: types, bosID: 1, eosID: 2, unknownID: 0)
+        let tokenizer = try Tokenizer.fromGGUF(metadata)
+        var passed = 0
+        let cases = try GoldenData.tokenizerCases(GoldenData.stories)
+        for c in cases {
+            let ids = tokenizer.encode(c.text)
+            let decodedSkip = tokenizer.decode(c.ids)
+            let decodedKeep = tokenizer.decode(c.idsNoSpecial, skipSpecialTokens: false)
+            if ids == c.ids && decodedSkip == c.decodedSkipSpecial && decodedKeep == c.decodedNoSpecialKeepSpecial {
+                passed += 1
+            } else {
+                XCTFail("GGUF stories case \(show(c.text)): ids \(ids) expected \(c.ids)")
+            }
+        }
+        XCTAssertEqual(passed, cases.count)
+        for c in try GoldenData.generationCases(GoldenData.stories) {
+            XCTAssertEqual(tokenizer.encode(c.prompt), c.promptIDs, "GGUF stories prompt \(c.id)")
+        }
+    }
+
+    func testUnsupportedGGUFModelsThrow() {
+        XCTAssertThrowsError(try Tokenizer.fromGGUF(GGUFTokenizerMetadata(model: "bert", tokens: ["a"]))) { error in
+            XCTAssertTrue("\(error)".contains("bert"), "\(error)")
+        }
+        XCTAssertThrowsError(try Tokenizer.fromGGUF(GGUFTokenizerMetadata(model: "gpt2", preTokenizer: "mystery", tokens: ["a"]))) { error in
+            XCTAssertTrue("\(error)".contains("mystery"), "\(error)")
+        }
+        XCTAssertThrowsError(try Tokenizer.fromGGUF(GGUFTokenizerMetadata(model: "llama", tokens: ["a"]))) { error in
+            XCTAssertTrue("\(error)".contains("scores"), "\(error)")
+        }
+        XCTAssertThrowsError(try Tokenizer.fromGGUF(GGUFTokenizerMetadata(model: "gpt2", tokens: ["a", "b"], merges: ["a c"]))) { error in
+            XCTAssertTrue("\(error)".contains("a c"), "\(error)")
+        }
+        XCTAssertThrowsError(try Tokenizer.fromGGUF(GGUFTokenizerMetadata(model: "gpt2", tokens: ["a"], bosID: 5)))
+    }
+}

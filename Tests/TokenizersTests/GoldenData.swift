@@ -1,0 +1,105 @@
+import Foundation
+import XCTest
+@testable import Tokenizers
+
+/// Access to the shared golden data and models (`shared/` beside the repository root).
+enum GoldenData {
+    static let sharedDirectory: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()  // TokenizersTests
+        .deletingLastPathComponent()  // Tests
+        .deletingLastPathComponent()  // repository root
+        .deletingLastPathComponent()  // parent of the repository
+        .appendingPathComponent("shared")
+
+    static let stories = "stories260K"
+    static let smollm = "smollm2-135m-instruct-q4_1"
+
+    static func modelDirectory(_ model: String) -> URL {
+        sharedDirectory.appendingPathComponent("models").appendingPathComponent(model)
+    }
+
+    static func goldenFile(_ model: String, _ name: String) -> URL {
+        sharedDirectory.appendingPathComponent("golden").appendingPathComponent(model).appendingPathComponent(name)
+    }
+
+    // JSONDecoder, not JSONSerialization: the latter drops a leading U+FEFF from strings on Linux.
+
+    struct TokenizerCase: Decodable {
+        var text: String
+        var ids: [Int32]
+        var idsNoSpecial: [Int32]
+        var tokensNoSpecial: [String]
+        var decodedSkipSpecial: String
+        var decodedNoSpecialKeepSpecial: String
+
+        enum CodingKeys: String, CodingKey {
+            case text, ids
+            case idsNoSpecial = "ids_no_special", tokensNoSpecial = "tokens_no_special"
+            case decodedSkipSpecial = "decoded_skip_special"
+            case decodedNoSpecialKeepSpecial = "decoded_no_special_keep_special"
+        }
+    }
+
+    struct GenerationCase: Decodable {
+        var id: String
+        var prompt: String
+        var promptIDs: [Int32]
+        var continuation: [Int32]
+        var firstEOSIndex: Int?
+        var expectedCompletionText: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, prompt
+            case promptIDs = "prompt_token_ids", continuation = "continuation_token_ids"
+            case firstEOSIndex = "first_eos_index", expectedCompletionText = "expected_completion_text"
+        }
+    }
+
+    private struct CaseFile<Case: Decodable>: Decodable {
+        var cases: [Case]
+    }
+
+    static func tokenizerCases(_ model: String) throws -> [TokenizerCase] {
+        let data = try Data(contentsOf: goldenFile(model, "tokenizer_cases.json"))
+        return try JSONDecoder().decode(CaseFile<TokenizerCase>.self, from: data).cases
+    }
+
+    static func generationCases(_ model: String) throws -> [GenerationCase] {
+        let data = try Data(contentsOf: goldenFile(model, "generation.json"))
+        return try JSONDecoder().decode(CaseFile<GenerationCase>.self, from: data).cases
+    }
+
+    /// Tokenizers are loaded once per process (the SmolLM one is 2 MB of JSON).
+    nonisolated(unsafe) private static var loaded: [String: Tokenizer] = [:]
+    private static let lock = NSLock()
+
+    static func tokenizer(_ model: String) throws -> Tokenizer {
+        lock.lock()
+        defer { lock.unlock() }
+        if let t = loaded[model] { return t }
+        let t = try Tokenizer.load(directory: modelDirectory(model))
+        loaded[model] = t
+        return t
+    }
+}
+
+/// Swift string literal-ish rendering of a case text for failure messages.
+func show(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        default:
+            if u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.properties.generalCategory == .format) {
+                out += "\\u{\(String(u.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+    }
+    return out + "\""
+}

@@ -1,0 +1,43 @@
+import Foundation
+import XCTest
+@testable import Tokenizers
+
+/// Every case of `golden/*/tokenizer_cases.json` (made with HF `tokenizers`) must be reproduced exactly.
+final class GoldenTokenizerTests: XCTestCase {
+    func testStoriesTokenizerCases() throws {
+        try checkAllCases(GoldenData.stories, try GoldenData.tokenizer(GoldenData.stories))
+    }
+
+    func testSmolLMTokenizerCases() throws {
+        try checkAllCases(GoldenData.smollm, try GoldenData.tokenizer(GoldenData.smollm))
+    }
+
+    func checkAllCases(_ model: String, _ tokenizer: Tokenizer, file: StaticString = #filePath, line: UInt = #line) throws {
+        let cases = try GoldenData.tokenizerCases(model)
+        XCTAssertGreaterThan(cases.count, 200, file: file, line: line)
+        var passed = 0
+        for c in cases {
+            var problems: [String] = []
+            let ids = tokenizer.encode(c.text, addSpecialTokens: true)
+            if ids != c.ids { problems.append("ids \(ids) != \(c.ids)") }
+            let idsNoSpecial = tokenizer.encode(c.text, addSpecialTokens: false)
+            if idsNoSpecial != c.idsNoSpecial { problems.append("ids_no_special \(idsNoSpecial) != \(c.idsNoSpecial)") }
+            let pieces = c.idsNoSpecial.map { tokenizer.tokenString($0) ?? "<nil>" }
+            if pieces != c.tokensNoSpecial { problems.append("tokens \(pieces) != \(c.tokensNoSpecial)") }
+            let decodedSkip = tokenizer.decode(c.ids, skipSpecialTokens: true)
+            if decodedSkip != c.decodedSkipSpecial {
+                problems.append("decode(ids, skip) \(show(decodedSkip)) != \(show(c.decodedSkipSpecial))")
+            }
+            let decodedKeep = tokenizer.decode(c.idsNoSpecial, skipSpecialTokens: false)
+            if decodedKeep != c.decodedNoSpecialKeepSpecial {
+                problems.append("decode(ids_no_special, keep) \(show(decodedKeep)) != \(show(c.decodedNoSpecialKeepSpecial))")
+            }
+            if problems.isEmpty {
+                passed += 1
+            } else {
+                XCTFail("\(model) case \(show(c.text)): " + problems.joined(separator: "; "), file: file, line: line)
+            }
+        }
+        XCTAssertEqual(passed, cases.count, "\(model): \(passed)/\(cases.count) tokenizer cases pass", file: file, line: line)
+    }
+}
