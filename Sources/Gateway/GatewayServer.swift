@@ -110,7 +110,7 @@ public final class GatewayServer: @unchecked Sendable {
         let tokenizer = self.tokenizer
         let body = request.body
         loop.runOnPool({ () -> Result<(CompletionRequest, [Int32]), OpenAIError> in
-            do {
+            do throws(OpenAIError) {
                 let parsed = try CompletionRequest(json: body)
                 switch parsed.prompt {
                 case .text(let text): return .success((parsed, tokenizer.encode(text)))

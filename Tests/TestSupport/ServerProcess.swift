@@ -3,7 +3,7 @@ import Foundation
 /// Runs a real `scalellm` command (built beside the test bundle) as a child process for end-to-end tests, reads
 /// its standard error line by line to learn the port it bound and when the worker is ready, and stops it with
 /// SIGTERM. Every wait has a deadline so a broken server fails the test instead of hanging it.
-public final class ServerProcess {
+public final class ServerProcess: @unchecked Sendable {
     public let process = Process()
     private let lock = NSCondition()
     private var lines: [String] = []
