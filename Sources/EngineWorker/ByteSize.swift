@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// A memory size given on the command line: plain bytes (`536870912`), with a binary or decimal unit (`512MiB`,
 /// `2GiB`, `500MB`), or a fraction of the memory currently available (`0.5`).
@@ -33,7 +34,7 @@ public struct ByteSize: Sendable, Equatable, CustomStringConvertible {
 
     /// `MemAvailable` from /proc/meminfo (physical memory when unreadable).
     public static func availableMemory() -> Int {
-        if let info = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+        if let info = ProcFile.read("/proc/meminfo"),
            let line = info.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
            let kib = Int(line.split(separator: " ").dropFirst().first ?? "") {
             return kib * 1024

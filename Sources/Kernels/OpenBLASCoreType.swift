@@ -14,7 +14,7 @@ public enum OpenBLASCoreType {
 
     /// The flags line of /proc/cpuinfo.
     public static func cpuFlags() -> Set<String> {
-        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+        guard let text = ProcFile.read("/proc/cpuinfo"),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
               let colon = line.firstIndex(of: ":") else { return [] }
         return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))

@@ -8,7 +8,7 @@ struct ScaleLLMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scalellm",
         abstract: "ScaleLLM: a resource-frugal LLM server with an OpenAI-compatible API.",
-        subcommands: [ServeCommand.self, GenerateCommand.self])
+        subcommands: [ServeCommand.self, GenerateCommand.self, BenchCommand.self])
 
     static func main() {
         OpenBLASCoreType.ensureSetOrReexec()

@@ -1,0 +1,69 @@
+import Foundation
+import Kernels
+
+/// Measures the two ceilings a CPU engine runs into: how fast OpenBLAS multiplies matrices (compute bound, for
+/// prefill and large batches) and how fast memory streams (bandwidth bound, for single-stream decode, which reads
+/// every weight once per token). Figures are medians of several repetitions because the machines are shared.
+struct MachineBenchmark {
+    struct Result {
+        var sgemmGFLOPS: Double
+        /// Bytes read per second when summing a large buffer (what decode does with weights).
+        var readBandwidth: Double
+        /// memcpy rate, read + write bytes counted.
+        var copyBandwidth: Double
+    }
+
+    var repetitions = 5
+
+    func run(threads: Int) -> Result {
+        Gemm.setThreadCount(threads)
+        return Result(sgemmGFLOPS: sgemm(), readBandwidth: readBandwidth(), copyBandwidth: copyBandwidth())
+    }
+
+    /// A 1024 × 1024 × 1024 sgemm (2·n³ FLOPs).
+    private func sgemm() -> Double {
+        let n = 1024
+        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        let seconds = median((0..<repetitions).map { _ in
+            time { Gemm.multiplyTransposed(a, rows: n, inner: n, weight: b, outputs: n, into: &c) }
+        })
+        return 2 * Double(n * n * n) / seconds / 1e9
+    }
+
+    /// Streams 512 MiB (far larger than any cache) and sums it.
+    private func readBandwidth() -> Double {
+        let count = 128 << 20
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { buffer.deallocate() }
+        buffer.initialize(repeating: 1, count: count)
+        var sink: Float = 0
+        let seconds = median((0..<repetitions).map { _ in time { sink += VectorMath.dot(buffer, buffer, count: count) } })
+        precondition(sink > 0)
+        return Double(count * 4) / seconds
+    }
+
+    private func copyBandwidth() -> Double {
+        let bytes = 256 << 20
+        let source = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let destination = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        defer { source.deallocate(); destination.deallocate() }
+        memset(source, 1, bytes)
+        memset(destination, 0, bytes)
+        let seconds = median((0..<repetitions).map { _ in time { memcpy(destination, source, bytes) } })
+        return Double(2 * bytes) / seconds
+    }
+}
+
+/// Wall-clock seconds taken by `body`.
+func time(_ body: () -> Void) -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+/// The median of a non-empty list.
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
