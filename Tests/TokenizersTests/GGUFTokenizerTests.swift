@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Tokenizers
+import Tokenizers
 
 /// `Tokenizer.fromGGUF` fed with the values a GGUF file would carry, rebuilt here from the
 /// tokenizer.json files; it must reproduce the same golden ids.

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Tokenizers
+import Tokenizers
 
 /// Streaming text must add up to `decode(prompt + generated) - decode(prompt)` for any split of a
 /// token sequence, and never emit part of a character.
