@@ -97,9 +97,15 @@ struct AddedTokenSplitter: Sendable {
 
     // MARK: - Scalar helpers over UTF-8
 
+    /// Rust regex `\w` (HF checks `^\w` / `\w$` around `single_word` tokens): Alphabetic,
+    /// marks, decimal digits, connector punctuation (`_`), joiners.
     private static func isWordScalar(_ s: Unicode.Scalar) -> Bool {
-        // Rust `char::is_alphanumeric`: Alphabetic or Numeric (Nd, Nl, No).
-        s.properties.isAlphabetic || ScalarClass.of(s) == .number
+        let p = s.properties
+        if p.isAlphabetic || p.isJoinControl { return true }
+        switch p.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .connectorPunctuation: return true
+        default: return false
+        }
     }
 
     private static func scalar(at offset: Int, in bytes: [UInt8]) -> Unicode.Scalar {

@@ -30,7 +30,7 @@ public final class Tokenizer: Sendable {
     public let bosTokenID: Int32?
     /// End-of-sequence token, if the tokenizer defines one.
     public let eosTokenID: Int32?
-    /// The added tokens, in id order.
+    /// The added tokens, in id order (`normalized` ones hold their normalized content, as in HF).
     public let addedTokens: [AddedToken]
 
     init(_ d: TokenizerDefinition) {
@@ -46,7 +46,14 @@ public final class Tokenizer: Sendable {
         for (piece, id) in d.vocab where id >= 0 { pieces[Int(id)] = piece }
         self.pieces = pieces
         vocabularySize = Int(maxID + 1)
-        let sortedAdded = d.addedTokens.sorted { $0.id < $1.id }
+        // HF stores a `normalized` added token in its normalized form: that is what it matches in
+        // the normalized text and what `id_to_token` / decode return.
+        let sortedAdded = d.addedTokens.sorted { $0.id < $1.id }.map { token -> AddedToken in
+            guard token.normalized, let normalizer = d.normalizer else { return token }
+            var t = token
+            t.content = normalizer.normalize(token.content)
+            return t
+        }
         addedTokens = sortedAdded
         var byID: [Int32: AddedToken] = [:]
         var byContent: [String: Int32] = [:]
@@ -60,10 +67,7 @@ public final class Tokenizer: Sendable {
         addedByContent = byContent
         specialContents = special
         rawSplitter = AddedTokenSplitter(sortedAdded.filter { !$0.normalized }.map { ($0.content, $0) })
-        let normalizer = d.normalizer
-        normalizedSplitter = AddedTokenSplitter(sortedAdded.filter { $0.normalized }.map {
-            (normalizer?.normalize($0.content) ?? $0.content, $0)
-        })
+        normalizedSplitter = AddedTokenSplitter(sortedAdded.filter { $0.normalized }.map { ($0.content, $0) })
         prefixIDs = d.prefixIDs
         suffixIDs = d.suffixIDs
         bosTokenID = d.bosID

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Tokenizers
+import Tokenizers
 
 /// `Tokenizer.fromGGUF` fed with the values a GGUF file would carry, rebuilt here from the
 /// tokenizer.json files; it must reproduce the same golden ids.
@@ -37,6 +37,8 @@ final class GGUFTokenizerTests: XCTestCase {
         return tokens
     }
 
+    /// The values are those of SmolLM2-135M-Instruct.Q4_1.gguf (checked against the file: same tokens
+    /// and merges as tokenizer.json, token_type 3 for ids 0...16, add_bos_token false).
     func testSmolLMFromGGUFValues() throws {
         let file = try readTokenizerFile(GoldenData.smollm)
         let tokens = tokensByID(file.model.vocab)
@@ -44,7 +46,7 @@ final class GGUFTokenizerTests: XCTestCase {
         for t in file.added_tokens { types[Int(t.id)] = 3 }
         let metadata = GGUFTokenizerMetadata(
             model: "gpt2", preTokenizer: "smollm", tokens: tokens, merges: file.model.merges.map(\.text),
-            tokenTypes: types, bosID: 1, eosID: 2, unknownID: 0, padID: 2)
+            tokenTypes: types, bosID: 1, eosID: 2, unknownID: 0, padID: 2, addBOS: false, addSpacePrefix: false)
         let tokenizer = try Tokenizer.fromGGUF(metadata)
         XCTAssertEqual(tokenizer.vocabularySize, 49152)
         XCTAssertEqual(tokenizer.bosTokenID, 1)

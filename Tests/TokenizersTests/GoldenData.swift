@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Tokenizers
+import Tokenizers
 
 /// Access to the shared golden data and models (`shared/` beside the repository root).
 enum GoldenData {

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Tokenizers
+import Tokenizers
 
 /// `golden/*/generation.json`: prompt encodings and the streamed completion text.
 final class GoldenGenerationTests: XCTestCase {

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Tokenizers
+import Tokenizers
 
 /// Every case of `golden/*/tokenizer_cases.json` (made with HF `tokenizers`) must be reproduced exactly.
 final class GoldenTokenizerTests: XCTestCase {

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Tokenizers
+import Tokenizers
 
 /// Loading: metadata of the real files, and clear errors for bad or unsupported input.
 final class TokenizerLoadingTests: XCTestCase {

@@ -1,9 +1,10 @@
 import Foundation
 import XCTest
-@testable import Tokenizers
+import Tokenizers
 
 /// Pipeline components the two shipped models do not use (Llama-3 / Qwen-2 split regexes,
-/// `ignore_merges`, ByteLevel prefix space, digit runs, Metaspace, NFKC + Lowercase) and decoding
+/// `ignore_merges`, ByteLevel prefix space, digit runs, Metaspace, NFKC + Lowercase, added-token
+/// lstrip / rstrip / single_word / normalized) and decoding
 /// of arbitrary id sequences, checked against HF tokenizers 0.23.3 outputs in `VariantFixtures.swift`.
 /// Each variant is the shared tokenizer.json with the edits below (mirrored in the generator).
 final class VariantTests: XCTestCase {
@@ -40,7 +41,7 @@ final class VariantTests: XCTestCase {
     /// Applies the variant's edits to the shared tokenizer.json and loads the result.
     /// (JSONSerialization is safe here: neither vocabulary has a piece starting with U+FEFF.)
     private func load(_ variant: String) throws -> Tokenizer {
-        let smollm = ["llama3", "qwen2", "gpt2_prefix_space", "digit_runs"].contains(variant)
+        let smollm = ["llama3", "qwen2", "gpt2_prefix_space", "digit_runs", "added_flags"].contains(variant)
         let source = GoldenData.modelDirectory(smollm ? GoldenData.smollm : GoldenData.stories)
             .appendingPathComponent("tokenizer.json")
         var t = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: source)) as? [String: Any])
@@ -70,6 +71,22 @@ final class VariantTests: XCTestCase {
         case "metaspace_split":
             t["normalizer"] = NSNull()
             t["pre_tokenizer"] = ["type": "Metaspace", "replacement": "\u{2581}", "prepend_scheme": "always", "split": true]
+        case "added_flags":
+            var added = try XCTUnwrap(t["added_tokens"] as? [[String: Any]])
+            func token(_ id: Int, _ content: String, lstrip: Bool = false, rstrip: Bool = false, singleWord: Bool = false,
+                       normalized: Bool = false, special: Bool) -> [String: Any] {
+                ["id": id, "content": content, "single_word": singleWord, "lstrip": lstrip, "rstrip": rstrip,
+                 "normalized": normalized, "special": special]
+            }
+            added += [token(49152, "<L>", lstrip: true, special: true), token(49153, "<R>", rstrip: true, special: true),
+                      token(49154, "qzx", singleWord: true, special: false), token(49155, " spaced", normalized: true, special: false),
+                      token(49156, "<LR>", lstrip: true, rstrip: true, special: false), token(49157, "\u{e9}<x>", special: false)]
+            t["added_tokens"] = added
+        case "normalized_added":
+            var added = try XCTUnwrap(t["added_tokens"] as? [[String: Any]])
+            added += [["id": 512, "content": "hello", "single_word": false, "lstrip": false, "rstrip": false, "normalized": true, "special": false],
+                      ["id": 513, "content": "<tag>", "single_word": false, "lstrip": true, "rstrip": true, "normalized": false, "special": true]]
+            t["added_tokens"] = added
         case "nfkc_lowercase":
             let old = try XCTUnwrap((t["normalizer"] as? [String: Any])?["normalizers"] as? [Any])
             t["normalizer"] = ["type": "Sequence", "normalizers": [["type": "NFKC"], ["type": "Lowercase"]] + old]
@@ -109,6 +126,8 @@ final class VariantTests: XCTestCase {
     func testMetaspaceFirst() throws { try check("metaspace_first") }
     func testMetaspaceSplit() throws { try check("metaspace_split") }
     func testNFKCLowercase() throws { try check("nfkc_lowercase") }
+    func testAddedTokenFlags() throws { try check("added_flags") }
+    func testNormalizedAddedTokens() throws { try check("normalized_added") }
 
     /// Arbitrary id sequences: invalid byte runs, specials in the middle, partial UTF-8.
     func testDecodeArbitraryIDs() throws {
