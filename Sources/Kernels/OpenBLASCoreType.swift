@@ -20,6 +20,14 @@ public enum OpenBLASCoreType {
         return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
     }
 
+    /// A warning when the environment names a core type other than the one this CPU supports best (the value
+    /// is respected, but on the development machines a preset `Haswell` halves sgemm throughput).
+    public static func advice() -> String? {
+        guard let set = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"],
+              let best = detect(cpuFlags: cpuFlags()), set.caseInsensitiveCompare(best) != .orderedSame else { return nil }
+        return "OPENBLAS_CORETYPE=\(set) is set in the environment; this CPU supports \(best) kernels, which can be much faster (unset it to let ScaleLLM choose)"
+    }
+
     /// Sets `OPENBLAS_CORETYPE` and re-executes the current program when it is unset and this CPU needs it.
     /// A value the user set is respected. Returns only if no re-exec was needed (or it failed).
     public static func ensureSetOrReexec() {

@@ -40,6 +40,7 @@ struct WorkerCommand: ParsableCommand {
         } catch let error as ModelFormatError {
             throw ValidationError(error.description)
         }
+        if let advice = OpenBLASCoreType.advice() { log.warning("\(advice)") }
         let started = Date()
         let llama = try LlamaModel(checkpoint: checkpoint)
         let engine = Engine(model: llama, kvCacheBytes: kvBytes.bytes)
