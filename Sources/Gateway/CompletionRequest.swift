@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormats
 
 /// A validated `POST /v1/completions` body. Parsing and validation run on the thread pool; every rejection is
 /// an `OpenAIError` naming the offending parameter.
@@ -23,7 +24,7 @@ public struct CompletionRequest: Sendable, Equatable {
     public static let defaultMaxTokens = 16
 
     public init(json body: [UInt8]) throws(OpenAIError) {
-        guard case .object(let object) = try JSONValue.parse(body) else { throw .invalid("the request body must be a JSON object") }
+        guard case .object(let object) = try JSONValue.parseRequestBody(body) else { throw .invalid("the request body must be a JSON object") }
         let fields = JSONFields(object)
 
         model = try fields.string("model")
@@ -33,7 +34,7 @@ public struct CompletionRequest: Sendable, Equatable {
             if list.count == 1, case .string(let text) = list[0] {
                 prompt = .text(text)
             } else {
-                let ids = list.compactMap { $0.integerValue }
+                let ids = list.compactMap { $0.int }
                 guard ids.count == list.count, ids.allSatisfy({ Int32(exactly: $0) != nil }) else {
                     throw .invalid("'prompt' must be a string, a one-element array of strings, or an array of token ids", param: "prompt")
                 }
@@ -85,7 +86,7 @@ struct JSONFields {
 
     func number(_ key: String, in range: ClosedRange<Double>) throws(OpenAIError) -> Double? {
         guard let value = present(key) else { return nil }
-        guard let d = value.doubleValue else { throw .invalid("'\(key)' must be a number", param: key) }
+        guard let d = value.double else { throw .invalid("'\(key)' must be a number", param: key) }
         guard range.contains(d) else {
             throw .invalid("'\(key)' must be between \(range.lowerBound) and \(range.upperBound), got \(d)", param: key)
         }
@@ -94,9 +95,9 @@ struct JSONFields {
 
     func integer(_ key: String, in range: ClosedRange<Int>) throws(OpenAIError) -> Int? {
         guard let value = present(key) else { return nil }
-        guard let i = value.integerValue else { throw .invalid("'\(key)' must be an integer", param: key) }
-        guard let n = Int(exactly: i), range.contains(n) else {
-            throw .invalid("'\(key)' must be between \(range.lowerBound) and \(range.upperBound), got \(i)", param: key)
+        guard let n = value.int else { throw .invalid("'\(key)' must be an integer", param: key) }
+        guard range.contains(n) else {
+            throw .invalid("'\(key)' must be between \(range.lowerBound) and \(range.upperBound), got \(n)", param: key)
         }
         return n
     }

@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormats
 
 /// Reader of HuggingFace `tokenizer.json` (+ `tokenizer_config.json`) into a `TokenizerDefinition`.
 ///
