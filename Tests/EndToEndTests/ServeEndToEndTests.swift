@@ -62,6 +62,16 @@ final class ServeEndToEndTests: XCTestCase {
             XCTAssertEqual(error["type"] as? String, "invalid_request_error")
             XCTAssertEqual(error["param"] as? String, param)
         }
+        // Semantic rejections: a prompt that does not fit the context, an unknown model, an unknown route.
+        let tooLong = try HTTPTestClient(port: port).request("POST", "/v1/completions", json: #"{"prompt": "hi", "max_tokens": 9000}"#)
+        XCTAssertEqual(tooLong.status, 400)
+        XCTAssertEqual((try tooLong.json()["error"] as? [String: Any])?["code"] as? String, "context_length_exceeded")
+        let unknownModel = try HTTPTestClient(port: port).request("POST", "/v1/completions", json: #"{"prompt": "hi", "model": "gpt-9"}"#)
+        XCTAssertEqual(unknownModel.status, 404)
+        XCTAssertEqual(try HTTPTestClient(port: port).request("GET", "/nowhere").status, 404)
+        let models = try HTTPTestClient(port: port).request("GET", "/v1/models")
+        XCTAssertEqual(((try models.json()["data"] as? [[String: Any]])?.first)?["id"] as? String, "SmolLM2-135M-Instruct.Q4_1")
+
         let health = try HTTPTestClient(port: port).request("GET", "/health")
         XCTAssertEqual(health.status, 200)
 

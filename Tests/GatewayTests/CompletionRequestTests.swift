@@ -1,0 +1,94 @@
+import XCTest
+@testable import Gateway
+
+/// Request validation: every malformed body is an OpenAI-style 400 naming the parameter.
+final class CompletionRequestTests: XCTestCase {
+    private func parse(_ json: String) throws(OpenAIError) -> CompletionRequest {
+        try CompletionRequest(json: Array(json.utf8))
+    }
+
+    private func assertRejected(_ json: String, param: String?, file: StaticString = #filePath, line: UInt = #line) {
+        do {
+            _ = try parse(json)
+            XCTFail("accepted \(json)", file: file, line: line)
+        } catch {
+            XCTAssertEqual(error.status, 400, json, file: file, line: line)
+            XCTAssertEqual(error.param, param, json, file: file, line: line)
+            XCTAssertFalse(error.message.isEmpty, file: file, line: line)
+        }
+    }
+
+    func testDefaultsFollowOpenAI() throws {
+        let r = try parse(#"{"prompt": "hi"}"#)
+        XCTAssertEqual(r.prompt, .text("hi"))
+        XCTAssertEqual(r.maxTokens, 16)
+        XCTAssertEqual(r.temperature, 1)
+        XCTAssertEqual(r.topP, 1)
+        XCTAssertEqual(r.topK, 0)
+        XCTAssertNil(r.seed)
+        XCTAssertFalse(r.stream)
+        XCTAssertFalse(r.includeUsage)
+    }
+
+    func testAllParameters() throws {
+        let r = try parse(#"{"model": "m", "prompt": [1, 2, 3], "max_tokens": 5, "temperature": 0, "top_p": 0.5, "top_k": 7, "seed": 42, "stream": true, "stream_options": {"include_usage": true}, "ignore_eos": true, "n": 1}"#)
+        XCTAssertEqual(r.model, "m")
+        XCTAssertEqual(r.prompt, .tokens([1, 2, 3]))
+        XCTAssertEqual(r.maxTokens, 5)
+        XCTAssertEqual(r.temperature, 0)
+        XCTAssertEqual(r.topP, 0.5)
+        XCTAssertEqual(r.topK, 7)
+        XCTAssertEqual(r.seed, 42)
+        XCTAssertTrue(r.stream && r.includeUsage && r.ignoreEOS)
+        XCTAssertEqual(try parse(#"{"prompt": ["one string"]}"#).prompt, .text("one string"))
+        XCTAssertEqual(try parse(#"{"prompt": "x", "max_tokens": 3.0}"#).maxTokens, 3)
+    }
+
+    func testRejections() {
+        assertRejected("", param: nil)
+        assertRejected("{", param: nil)
+        assertRejected("[1, 2]", param: nil)
+        assertRejected(#"{"max_tokens": 3}"#, param: "prompt")
+        assertRejected(#"{"prompt": null}"#, param: "prompt")
+        assertRejected(#"{"prompt": 5}"#, param: "prompt")
+        assertRejected(#"{"prompt": []}"#, param: "prompt")
+        assertRejected(#"{"prompt": [1, "a"]}"#, param: "prompt")
+        assertRejected(#"{"prompt": [1.5]}"#, param: "prompt")
+        assertRejected(#"{"prompt": [99999999999]}"#, param: "prompt")
+        assertRejected(#"{"prompt": "x", "max_tokens": "10"}"#, param: "max_tokens")
+        assertRejected(#"{"prompt": "x", "max_tokens": 0}"#, param: "max_tokens")
+        assertRejected(#"{"prompt": "x", "max_tokens": 2.5}"#, param: "max_tokens")
+        assertRejected(#"{"prompt": "x", "temperature": -1}"#, param: "temperature")
+        assertRejected(#"{"prompt": "x", "temperature": 2.5}"#, param: "temperature")
+        assertRejected(#"{"prompt": "x", "temperature": true}"#, param: "temperature")
+        assertRejected(#"{"prompt": "x", "top_p": 0}"#, param: "top_p")
+        assertRejected(#"{"prompt": "x", "top_p": 1.5}"#, param: "top_p")
+        assertRejected(#"{"prompt": "x", "stream": 1}"#, param: "stream")
+        assertRejected(#"{"prompt": "x", "stream_options": 3}"#, param: "stream_options")
+        assertRejected(#"{"prompt": "x", "model": 3}"#, param: "model")
+        assertRejected(#"{"prompt": "x", "n": 2}"#, param: "n")
+    }
+
+    func testErrorBodyShape() throws {
+        let error = OpenAIError.invalid("bad \"thing\"\n", param: "p", code: "c")
+        let object = try JSONSerialization.jsonObject(with: Data(error.body)) as! [String: Any]
+        let inner = try XCTUnwrap(object["error"] as? [String: Any])
+        XCTAssertEqual(inner["message"] as? String, "bad \"thing\"\n")
+        XCTAssertEqual(inner["type"] as? String, "invalid_request_error")
+        XCTAssertEqual(inner["param"] as? String, "p")
+        XCTAssertEqual(inner["code"] as? String, "c")
+        let nulls = try JSONSerialization.jsonObject(with: Data(OpenAIError.internal("x").body)) as! [String: Any]
+        XCTAssertTrue((nulls["error"] as! [String: Any])["param"] is NSNull)
+    }
+
+    func testJSONWriterEscapesEveryControlCharacter() throws {
+        let text = String((0..<32).map { Character(Unicode.Scalar(UInt8($0))) }) + "\"\\é🐶"
+        var w = JSONWriter()
+        w.object { $0.field("t", text); $0.field("n", 3); $0.field("b", true); $0.field("a") { $0.array { $0.element(1); $0.element("x") } } }
+        let object = try JSONSerialization.jsonObject(with: Data(w.bytes)) as! [String: Any]
+        XCTAssertEqual(object["t"] as? String, text)
+        XCTAssertEqual(object["n"] as? Int, 3)
+        XCTAssertEqual(object["b"] as? Bool, true)
+        XCTAssertEqual((object["a"] as? [Any])?.count, 2)
+    }
+}
