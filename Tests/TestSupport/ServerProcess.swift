@@ -64,6 +64,14 @@ public final class ServerProcess: @unchecked Sendable {
 
     public var stderrText: String { lock.withLock { lines.joined(separator: "\n") } }
 
+    /// Waits up to `seconds` for the process to exit by itself; nil if it is still running.
+    public func waitForExit(seconds: Double) -> Int32? {
+        if let stoppedStatus { return stoppedStatus }
+        guard exited.wait(timeout: .now() + seconds) == .success else { return nil }
+        stoppedStatus = process.terminationStatus
+        return process.terminationStatus
+    }
+
     /// SIGTERM, then waits up to `seconds` for exit (SIGKILL after that); returns the exit status.
     @discardableResult
     public func stop(seconds: Double = 30) -> Int32 {
