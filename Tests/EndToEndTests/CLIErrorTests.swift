@@ -17,8 +17,8 @@ final class CLIErrorTests: XCTestCase {
         process.executableURL = ServerProcess.binaries.appendingPathComponent("scalellm")
         process.arguments = arguments
         let outURL = URL(fileURLWithPath: directory + "/stdout.txt"), errURL = URL(fileURLWithPath: directory + "/stderr.txt")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: outURL.path, contents: nil))
+        XCTAssertTrue(FileManager.default.createFile(atPath: errURL.path, contents: nil))
         let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
         defer { try? out.close(); try? err.close() }
         process.standardOutput = out

@@ -92,7 +92,7 @@ final class DequantizeTests: XCTestCase {
     }
 
     func testF32FromUnalignedOffset() {
-        let values: [Float] = [1.5, -0.0, .pi, 1e-40, -7]
+        let values: [Float] = [1.5, -0.0, .pi, .leastNonzeroMagnitude, -7]
         let encoded: [UInt8] = values.flatMap { (v: Float) -> [UInt8] in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
         let bytes: [UInt8] = [0, 0, 0] + encoded
         let out = decode(.f32, bytes, count: values.count, sourceOffset: 3)

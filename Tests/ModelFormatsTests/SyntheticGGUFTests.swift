@@ -84,8 +84,8 @@ final class SyntheticGGUFTests: XCTestCase {
     }
 
     /// The weights in HuggingFace layout (before the GGUF Q/K permutation) by GGUF tensor name.
-    static func modelWeights() -> [(name: String, shape: [Int], values: [Float])] {
-        let h = hidden, kv = kvHeads * headDim, q = heads * headDim
+    static func modelWeights(hidden h: Int = hidden) -> [(name: String, shape: [Int], values: [Float])] {
+        let headDim = h / heads, kv = kvHeads * headDim, q = heads * headDim
         return [
             ("token_embd.weight", [vocab, h], values(vocab * h, seed: 1)),
             ("output_norm.weight", [h], values(h, seed: 2)),
@@ -116,7 +116,7 @@ final class SyntheticGGUFTests: XCTestCase {
         return out
     }
 
-    static func writer() -> Writer {
+    static func writer(hidden: Int = hidden) -> Writer {
         var w = Writer()
         w.metadata = [
             ("general.architecture", .string("llama")),
@@ -134,7 +134,7 @@ final class SyntheticGGUFTests: XCTestCase {
             ("tokenizer.ggml.bos_token_id", .u32(1)),
             ("tokenizer.ggml.eos_token_id", .u32(2)),
         ]
-        for (name, shape, values) in modelWeights() {
+        for (name, shape, values) in modelWeights(hidden: hidden) {
             var stored = values
             if name.hasSuffix("attn_q.weight") { stored = permuteForGGUF(values, rows: shape[0], columns: shape[1], headCount: heads) }
             if name.hasSuffix("attn_k.weight") { stored = permuteForGGUF(values, rows: shape[0], columns: shape[1], headCount: kvHeads) }
@@ -288,5 +288,25 @@ final class SyntheticGGUFTests: XCTestCase {
         let offsetField = at + name.count + 4 + 2 * 8 + 4
         bytes.replaceSubrange(offsetField..<(offsetField + 8), with: [0, 0, 0, 0, 0, 0, 0, 0x70])
         XCTAssertEqual(try openError(bytes), .truncatedTensor(path: directory + "/model.gguf", tensor: "blk.0.ffn_down.weight"))
+    }
+
+    /// ggml requires the row length (innermost dimension) of a quantised tensor to be whole blocks, and llama.cpp
+    /// rejects files where it is not. With hidden size 48 the Q8_0 embedding [40, 48] is 60 whole blocks in total
+    /// but 1.5 blocks per row, so its rows cannot be decoded on their own: opening must fail with corruptHeader.
+    func testQuantisedRowsThatAreNotWholeBlocks() throws {
+        let path = try write(Self.writer(hidden: 48).bytes())
+        let error: ModelFormatError
+        do {
+            _ = try ModelCheckpoint(path: path)
+            // Today the file opens; a row-sliced decode then force-unwraps nil in TensorData.decodeRows (undefined
+            // behaviour under -Ounchecked; observed: silently wrong rows). Not exercised here.
+            throw XCTSkip("bug: GGUF tensors whose row length is not a whole number of quantisation blocks are accepted "
+                          + "(TensorData.make / GGUFFile.init do not check shape.last % blockElements); "
+                          + "TensorData.decodeRows then force-unwraps type.byteCount(elements: shape[1]) == nil")
+        } catch let e as ModelFormatError {
+            error = e
+        }
+        guard case .corruptHeader(let p, _) = error else { return XCTFail("expected corruptHeader, got \(error)") }
+        XCTAssertEqual(p, path)
     }
 }
