@@ -1,30 +1,76 @@
 import Kernels
 import ModelFormats
 
-/// Runs generation requests on one model with a paged KV cache. This first version serves one request at a
-/// time: the prompt goes through as one prefill batch, then one decode step per token, each new token handed to
-/// the caller as soon as it is sampled. Not thread-safe: one thread drives it.
+/// How an engine is set up: KV-cache memory and block size, prefix caching, and the scheduler's per-step bounds.
+public struct EngineConfiguration: Sendable {
+    public var kvCacheBytes: Int
+    public var blockSize: Int
+    public var prefixCaching: Bool
+    public var scheduler: SchedulerConfiguration
+
+    public init(kvCacheBytes: Int, blockSize: Int = 16, prefixCaching: Bool = true,
+                scheduler: SchedulerConfiguration = SchedulerConfiguration()) {
+        self.kvCacheBytes = kvCacheBytes
+        self.blockSize = blockSize
+        self.prefixCaching = prefixCaching
+        self.scheduler = scheduler
+    }
+}
+
+/// What one step produced for one sequence: its new token and, if it ended, why.
+public struct SequenceOutput: Sendable, Equatable {
+    public var id: UInt64
+    public var tokens: [Int32]
+    public var finishReason: FinishReason?
+    public var promptTokens: Int
+}
+
+/// Counters the worker reports in its status.
+public struct EngineStatistics: Sendable, Equatable {
+    public var running: Int
+    public var waiting: Int
+    public var blocksUsed: Int
+    public var blocksCached: Int
+    public var blocksTotal: Int
+    public var steps: Int
+    public var preemptions: Int
+    public var promptTokensAdmitted: Int
+    public var prefixCacheHitTokens: Int
+    /// Tokens actually run through the model (prefill chunks, decode tokens and recomputation).
+    public var tokensComputed: Int
+}
+
+/// The serving engine of one worker: continuous batching over a paged KV cache. Requests are added at any time;
+/// each `step()` lets the scheduler plan a batch (decode tokens of running sequences plus prefill chunks of
+/// waiting ones), the model runner execute it, and returns the tokens sampled. Not thread-safe: one engine thread
+/// drives it.
 public final class Engine: @unchecked Sendable {
     public let model: LlamaModel
     public let cache: KVCache
-    private var allocator: BlockAllocator
+    private let scheduler: Scheduler
+    private let runner: ModelRunner
+    private var sequences: [UInt64: SequenceState] = [:]
+    private var steps = 0
+    private var preemptions = 0
+    private var tokensComputed = 0
 
-    /// - Parameter kvCacheBytes: memory for the KV cache; cut into blocks of `blockSize` tokens.
-    public init(model: LlamaModel, kvCacheBytes: Int, blockSize: Int = 16) {
+    public init(model: LlamaModel, configuration: EngineConfiguration) {
         self.model = model
         let c = model.config
-        let layout = PagedKVLayout(blockSize: blockSize, kvHeadCount: c.kvHeadCount, headDim: c.headDim)
-        let perBlock = KVCache.bytesPerBlock(layerCount: c.layerCount, layout: layout)
-        let blocks = max(1, kvCacheBytes / perBlock)
-        cache = KVCache(layerCount: c.layerCount, layout: layout, blockCount: blocks)
-        allocator = BlockAllocator(blockCount: blocks)
+        let layout = PagedKVLayout(blockSize: configuration.blockSize, kvHeadCount: c.kvHeadCount, headDim: c.headDim)
+        let blockCount = max(1, configuration.kvCacheBytes / KVCache.bytesPerBlock(layerCount: c.layerCount, layout: layout))
+        cache = KVCache(layerCount: c.layerCount, layout: layout, blockCount: blockCount)
+        scheduler = Scheduler(configuration: configuration.scheduler,
+                              blocks: BlockManager(blockCount: blockCount, blockSize: configuration.blockSize,
+                                                   prefixCaching: configuration.prefixCaching))
+        runner = ModelRunner(model: model, cache: cache)
     }
 
     public var config: LlamaConfig { model.config }
-    public var freeBlocks: Int { allocator.freeCount }
     public var tokensCapacity: Int { cache.blockCount * cache.layout.blockSize }
+    public var hasWork: Bool { scheduler.hasWork }
 
-    /// Checks a request before any work is done: what `generate` would refuse.
+    /// Checks a request before any work is done: what `add` would refuse.
     public func validate(_ request: GenerationRequest) throws(EngineError) {
         guard !request.promptTokens.isEmpty else { throw .emptyPrompt }
         if let bad = request.promptTokens.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
@@ -35,39 +81,81 @@ public final class Engine: @unchecked Sendable {
             throw .contextExceeded(promptTokens: request.promptTokens.count, maxTokens: request.maxTokens,
                                    contextLength: config.maxPositionEmbeddings)
         }
-        let needed = blocksFor(tokens: total)
+        // A sequence that could not fit even alone would wait forever: refuse it now.
+        let needed = (total + cache.layout.blockSize - 1) / cache.layout.blockSize
         guard needed <= cache.blockCount else { throw .insufficientKVCache(neededBlocks: needed, totalBlocks: cache.blockCount) }
     }
 
-    /// Generates up to `maxTokens` tokens. `onToken` receives each token as it is sampled and returns false to
-    /// cancel. Blocks are always returned to the allocator, whatever happens.
-    @discardableResult
-    public func generate(_ request: GenerationRequest, onToken: (Int32) -> Bool) throws(EngineError) -> FinishReason {
+    /// Queues a request; it joins the running batch at the next step with room for it.
+    public func add(_ request: GenerationRequest) throws(EngineError) {
         try validate(request)
-        guard request.maxTokens > 0 else { return .length }
-        let blocks = allocator.allocate(blocksFor(tokens: request.promptTokens.count + request.maxTokens))!
-        defer { allocator.release(blocks) }
-        var sampler = Sampler(request.sampling)
-        var batch = ForwardBatch()
-        batch.append(tokens: request.promptTokens, firstPosition: 0, blockTable: blocks)
-        var position = request.promptTokens.count
-        for generated in 1...request.maxTokens {
-            let logits = model.forward(batch, cache: cache)
-            let token = logits.withUnsafeBufferPointer { sampler.sample($0.baseAddress!, count: config.vocabSize) }
-            guard onToken(token) else { return .cancelled }
-            if request.stopTokenIDs.contains(token) { return .stop }
-            if generated == request.maxTokens { break }
-            batch = ForwardBatch()
-            batch.append(tokens: [token], firstPosition: position, blockTable: blocks)
-            position += 1
-        }
-        return .length
+        guard sequences[request.id] == nil else { throw .duplicateRequestID(request.id) }
+        let sequence = SequenceState(request)
+        sequences[request.id] = sequence
+        scheduler.add(sequence)
     }
 
-    private func blocksFor(tokens: Int) -> Int { (tokens + cache.layout.blockSize - 1) / cache.layout.blockSize }
+    /// Stops a request at once and frees its KV blocks. False if the engine does not know it.
+    @discardableResult
+    public func cancel(_ id: UInt64) -> Bool {
+        guard sequences.removeValue(forKey: id) != nil else { return false }
+        _ = scheduler.remove(id: id)
+        return true
+    }
+
+    /// Runs one iteration: plan, execute, sample, retire finished sequences.
+    public func step() -> [SequenceOutput] {
+        let plan = scheduler.schedule()
+        preemptions += plan.preempted.count
+        guard !plan.isEmpty else { return [] }
+        let sampled = runner.execute(plan)
+        scheduler.commit(plan)
+        steps += 1
+        tokensComputed += plan.tokenCount
+        return sampled.map { sequence, token in
+            sequence.append(token)
+            let request = sequence.request
+            var finish: FinishReason?
+            if request.stopTokenIDs.contains(token) {
+                finish = .stop
+            } else if sequence.outputCount >= request.maxTokens {
+                finish = .length
+            }
+            if let finish {
+                scheduler.finish(sequence, finish)
+                sequences[sequence.id] = nil
+            }
+            return SequenceOutput(id: sequence.id, tokens: [token], finishReason: finish, promptTokens: sequence.promptCount)
+        }
+    }
+
+    public var statistics: EngineStatistics {
+        let blocks = scheduler.blocks
+        return EngineStatistics(running: scheduler.running.count, waiting: scheduler.waiting.count, blocksUsed: blocks.usedCount,
+                                blocksCached: blocks.cachedCount, blocksTotal: blocks.blockCount, steps: steps,
+                                preemptions: preemptions, promptTokensAdmitted: scheduler.promptTokensAdmitted,
+                                prefixCacheHitTokens: scheduler.prefixCacheHitTokens, tokensComputed: tokensComputed)
+    }
 }
 
 extension Engine {
+    /// Runs one request to completion on an otherwise idle engine (the CLI and benchmarks use this), handing
+    /// each token to `onToken` as it is sampled; `onToken` returns false to cancel.
+    @discardableResult
+    public func generate(_ request: GenerationRequest, onToken: (Int32) -> Bool) throws(EngineError) -> FinishReason {
+        try add(request)
+        while hasWork {
+            for output in step() where output.id == request.id {
+                for token in output.tokens where !onToken(token) {
+                    cancel(request.id)
+                    return .cancelled
+                }
+                if let finish = output.finishReason { return finish }
+            }
+        }
+        return .cancelled
+    }
+
     /// KV-cache bytes that hold `tokens` tokens of one sequence (rounded up to whole blocks).
     public static func kvBytes(forTokens tokens: Int, config: LlamaConfig, blockSize: Int = 16) -> Int {
         let layout = PagedKVLayout(blockSize: blockSize, kvHeadCount: config.kvHeadCount, headDim: config.headDim)

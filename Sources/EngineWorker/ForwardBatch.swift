@@ -26,12 +26,18 @@ public struct ForwardBatch: Sendable {
 
     public init() {}
 
-    /// Appends a chunk; asks for the logits of its last token, or of all its tokens when `allLogits`.
-    public mutating func append(tokens newTokens: some Collection<Int32>, firstPosition: Int, blockTable: [Int32], allLogits: Bool = false) {
+    /// Appends a chunk; asks for the logits of its last token (unless `wantsLogits` is false, as for the
+    /// middle chunks of a long prompt), or of all its tokens when `allLogits`.
+    public mutating func append(tokens newTokens: some Collection<Int32>, firstPosition: Int, blockTable: [Int32],
+                                wantsLogits: Bool = true, allLogits: Bool = false) {
         let offset = tokens.count
         tokens.append(contentsOf: newTokens)
         chunks.append(Chunk(tokenOffset: offset, tokenCount: newTokens.count, firstPosition: firstPosition, blockTable: blockTable))
-        logitRows += allLogits ? Array(offset..<tokens.count) : [tokens.count - 1]
+        if allLogits {
+            logitRows += Array(offset..<tokens.count)
+        } else if wantsLogits {
+            logitRows.append(tokens.count - 1)
+        }
     }
 
     public var isEmpty: Bool { tokens.isEmpty }

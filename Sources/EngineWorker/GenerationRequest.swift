@@ -36,6 +36,7 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     case contextExceeded(promptTokens: Int, maxTokens: Int, contextLength: Int)
     case insufficientKVCache(neededBlocks: Int, totalBlocks: Int)
     case tokenOutOfRange(Int32, vocabSize: Int)
+    case duplicateRequestID(UInt64)
 
     public var description: String {
         switch self {
@@ -45,6 +46,7 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
         case .insufficientKVCache(let needed, let total):
             return "the request needs \(needed) KV-cache blocks but the cache has only \(total); raise --kv-cache-memory or lower max_tokens"
         case .tokenOutOfRange(let t, let v): return "token id \(t) is outside the vocabulary (0..<\(v))"
+        case .duplicateRequestID(let id): return "request id \(id) is already being served"
         }
     }
 }

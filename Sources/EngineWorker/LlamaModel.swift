@@ -73,6 +73,7 @@ public final class LlamaModel: @unchecked Sendable {
 
         // Final norm and LM head, only for the rows whose logits are wanted.
         let rows = batch.logitRows.count
+        guard rows > 0 else { return [] }
         for (i, row) in batch.logitRows.enumerated() {
             RMSNorm.apply(x + row * h, weight: weights.finalNorm.pointer, rows: 1, width: h, eps: c.rmsNormEps, into: xb + i * h)
         }

@@ -2,32 +2,26 @@ import Foundation
 import Kernels
 import WireProtocol
 
-/// An engine worker process's front: listens on a Unix domain socket for gateways, answers the handshake,
-/// queues generation requests for the engine thread and streams tokens back as they are produced. This version
-/// runs one request at a time in arrival order; cancel frames drop a waiting request or stop a running one at
-/// its next token, and a gateway that disconnects has all its requests cancelled.
+/// An engine worker process's front: listens on a Unix domain socket for gateways, answers the handshake, and
+/// feeds requests to the continuous-batching engine. Connection threads only decode frames and post commands;
+/// the engine thread applies them between steps, runs steps while there is work, and after each step sends one
+/// `TokenBatch` frame per connection carrying the new tokens of all that connection's requests.
 public final class WorkerServer: @unchecked Sendable {
-    /// A request together with the connection its tokens go back to.
-    struct Job: Sendable {
-        let request: WireProtocol.GenerateRequest
-        let connection: BlockingFrameSocket
-    }
-
     private let engine: Engine
     private let modelID: String
     private let listener: UnixSocketListener
-    private let queue = RequestQueue<Job>()
+    private let inbox = WorkerInbox()
     private let lock = NSLock()
-    private var cancelled: Set<UInt64> = []
-    /// The request the engine thread is running, and where its tokens go.
-    private var running: (id: UInt64, connection: BlockingFrameSocket)?
-    private var completed: UInt64 = 0
     private var connections: [ObjectIdentifier: BlockingFrameSocket] = [:]
     private var stopping = false
+    /// Engine counters as of the last step, for status replies from connection threads.
+    private var published: EngineStatistics
+    private var completed: UInt64 = 0
 
     public init(engine: Engine, modelID: String, socketPath: String) throws {
         self.engine = engine
         self.modelID = modelID
+        published = engine.statistics
         listener = try UnixSocketListener(path: socketPath)
     }
 
@@ -43,7 +37,7 @@ public final class WorkerServer: @unchecked Sendable {
             reader.name = "connection"
             reader.start()
         }
-        queue.close()
+        inbox.close()
         listener.close()
     }
 
@@ -56,11 +50,14 @@ public final class WorkerServer: @unchecked Sendable {
         for connection in open { connection.shutdown() }
     }
 
+    /// The latest engine counters (for status replies and the admin socket).
+    public var statistics: (engine: EngineStatistics, completed: UInt64) { lock.withLock { (published, completed) } }
+
     // MARK: Connection threads
 
     private func serve(_ connection: BlockingFrameSocket) {
         defer {
-            cancelAll(of: connection)
+            inbox.post(.connectionClosed(connection))
             lock.withLock { _ = connections.removeValue(forKey: ObjectIdentifier(connection)) }
             connection.close()
         }
@@ -85,11 +82,14 @@ public final class WorkerServer: @unchecked Sendable {
                     modelID: modelID, vocabSize: UInt32(c.vocabSize), maxContext: UInt32(c.maxPositionEmbeddings),
                     eosTokenIDs: c.eosTokenIDs, acceptsZstd: true, workerPID: UInt32(getpid()))))
             case .generate(let request):
-                queue.push(id: request.requestID, Job(request: request, connection: connection))
+                inbox.post(.add(request, from: connection))
             case .cancel(let message):
-                cancel(requestID: message.requestID)
+                inbox.post(.cancel(message.requestID))
             case .statusRequest:
-                try? connection.send(.statusReply(status()))
+                let (stats, completed) = statistics
+                try? connection.send(.statusReply(StatusReply(
+                    running: UInt32(stats.running), waiting: UInt32(stats.waiting), kvBlocksUsed: UInt32(stats.blocksUsed),
+                    kvBlocksTotal: UInt32(stats.blocksTotal), requestsCompleted: completed)))
             case .helloAck, .tokens, .error, .statusReply:
                 try? connection.send(.error(ErrorReply(requestID: 0, code: "unexpected_message",
                                                        message: "a worker does not accept this message")))
@@ -97,62 +97,75 @@ public final class WorkerServer: @unchecked Sendable {
         }
     }
 
-    private func cancel(requestID: UInt64) {
-        let waiting = queue.remove { id, _ in id == requestID }
-        for (id, job) in waiting { finish(id, job.connection, .cancelled) }
-        lock.withLock { if running?.id == requestID { cancelled.insert(requestID) } }
-    }
-
-    private func cancelAll(of connection: BlockingFrameSocket) {
-        _ = queue.remove { _, job in job.connection === connection }
-        lock.withLock { if let running, running.connection === connection { cancelled.insert(running.id) } }
-    }
-
-    private func status() -> StatusReply {
-        let waiting = UInt32(queue.count)
-        return lock.withLock {
-            StatusReply(running: running == nil ? 0 : 1, waiting: waiting,
-                        kvBlocksUsed: UInt32(engine.cache.blockCount - engine.freeBlocks),
-                        kvBlocksTotal: UInt32(engine.cache.blockCount), requestsCompleted: completed)
-        }
-    }
-
     // MARK: Engine thread
 
     private func runEngine() {
-        while let (id, job) = queue.pop() {
-            lock.withLock { running = (id, job.connection) }
-            run(job)
+        var owners: [UInt64: BlockingFrameSocket] = [:]
+        while let commands = inbox.take(wait: !engine.hasWork) {
+            var updates = OutgoingUpdates()
+            for command in commands {
+                switch command {
+                case .add(let wire, let connection):
+                    let request = engineRequest(wire)
+                    do {
+                        try engine.add(request)
+                        owners[wire.requestID] = connection
+                    } catch {
+                        try? connection.send(.error(ErrorReply(requestID: wire.requestID, code: error.code, message: error.description)))
+                    }
+                case .cancel(let id):
+                    guard engine.cancel(id), let connection = owners.removeValue(forKey: id) else { continue }
+                    updates.add(TokenUpdate(requestID: id, finishReason: .cancelled), to: connection)
+                case .connectionClosed(let connection):
+                    for (id, owner) in owners where owner === connection {
+                        engine.cancel(id)
+                        owners[id] = nil
+                    }
+                }
+            }
+            var completedNow: UInt64 = 0
+            if engine.hasWork {
+                for output in engine.step() {
+                    guard let connection = owners[output.id] else { continue }
+                    updates.add(TokenUpdate(requestID: output.id, tokenIDs: output.tokens,
+                                            finishReason: output.finishReason?.wire ?? .notFinished,
+                                            promptTokens: UInt32(output.promptTokens)), to: connection)
+                    if output.finishReason != nil {
+                        owners[output.id] = nil
+                        completedNow += 1
+                    }
+                }
+            }
+            let stats = engine.statistics
             lock.withLock {
-                running = nil
-                cancelled.remove(id)
-                completed += 1
+                published = stats
+                completed += completedNow
+            }
+            // A failed send means the gateway is gone; its connection thread posts connectionClosed.
+            updates.send()
+        }
+    }
+
+    /// The token updates of one step, grouped so that each connection gets a single frame.
+    private struct OutgoingUpdates {
+        private var byConnection: [ObjectIdentifier: (connection: BlockingFrameSocket, updates: [TokenUpdate])] = [:]
+
+        mutating func add(_ update: TokenUpdate, to connection: BlockingFrameSocket) {
+            byConnection[ObjectIdentifier(connection), default: (connection, [])].updates.append(update)
+        }
+
+        func send() {
+            for (connection, updates) in byConnection.values {
+                try? connection.send(.tokens(TokenBatch(updates: updates)))
             }
         }
     }
 
-    private func run(_ job: Job) {
-        let wire = job.request
-        let id = wire.requestID
-        let request = GenerationRequest(
-            id: id, promptTokens: wire.promptTokenIDs, maxTokens: Int(wire.maxTokens),
+    private func engineRequest(_ wire: WireProtocol.GenerateRequest) -> GenerationRequest {
+        GenerationRequest(
+            id: wire.requestID, promptTokens: wire.promptTokenIDs, maxTokens: Int(wire.maxTokens),
             sampling: SamplingParameters(temperature: wire.temperature, topK: Int(wire.topK), topP: wire.topP, seed: wire.seed),
             stopTokenIDs: Set(wire.stopTokenIDs).union(wire.ignoreEOS ? [] : engine.config.eosTokenIDs))
-        do {
-            let reason = try engine.generate(request) { token in
-                let update = TokenUpdate(requestID: id, tokenIDs: [token], promptTokens: UInt32(request.promptTokens.count))
-                guard (try? job.connection.send(.tokens(TokenBatch(updates: [update])))) != nil else { return false }
-                return !lock.withLock { cancelled.contains(id) }
-            }
-            finish(id, job.connection, reason.wire, promptTokens: request.promptTokens.count)
-        } catch {
-            try? job.connection.send(.error(ErrorReply(requestID: id, code: error.code, message: error.description)))
-        }
-    }
-
-    private func finish(_ id: UInt64, _ connection: BlockingFrameSocket, _ reason: WireProtocol.FinishReason, promptTokens: Int = 0) {
-        let update = TokenUpdate(requestID: id, finishReason: reason, promptTokens: UInt32(promptTokens))
-        try? connection.send(.tokens(TokenBatch(updates: [update])))
     }
 }
 
@@ -173,7 +186,7 @@ extension EngineError {
         switch self {
         case .contextExceeded: return "context_length_exceeded"
         case .insufficientKVCache: return "kv_cache_too_small"
-        case .emptyPrompt, .tokenOutOfRange: return "invalid_request"
+        case .emptyPrompt, .tokenOutOfRange, .duplicateRequestID: return "invalid_request"
         }
     }
 }

@@ -39,6 +39,7 @@ public enum VectorMath {
 
     /// Index of the largest value (the first one on ties, as torch.argmax).
     public static func argmax(_ x: UnsafePointer<Float>, count: Int) -> Int {
+        guard count > 1 else { return 0 }
         var best = 0
         for i in 1..<count where x[i] > x[best] { best = i }
         return best

@@ -30,8 +30,10 @@ public struct SafetensorsFile: Sendable {
             guard let type = TensorType(rawValue: dtype), [.f32, .f16, .bf16].contains(type) else {
                 throw .unsupportedTensorType(path: path, tensor: name, type: dtype)
             }
+            let (start, overflow) = dataStart.addingReportingOverflow(offsets[0])
+            guard !overflow else { throw .truncatedTensor(path: path, tensor: name) }
             tensors[name] = try TensorData.make(name: name, type: type, shape: shape, file: file,
-                                                offset: dataStart + offsets[0], byteCount: offsets[1] - offsets[0])
+                                                offset: start, byteCount: offsets[1] - offsets[0])
         }
         self.file = file
         self.tensors = tensors

@@ -36,13 +36,18 @@ public struct TensorData: @unchecked Sendable {
             guard !overflow else { throw .corruptHeader(path: file.path, reason: "tensor '\(name)' is impossibly large") }
             count = product
         }
+        // Rows are decoded independently (tensor-parallel slices, GGUF Q/K un-permutation), so every row must be a
+        // whole number of quantisation blocks, as llama.cpp also requires.
+        if let rowLength = shape.last, rowLength % type.blockElements != 0 {
+            throw .corruptHeader(path: file.path, reason: "tensor '\(name)' has rows of \(rowLength) elements, not a whole number of \(type.rawValue) blocks of \(type.blockElements)")
+        }
         guard let needed = type.byteCount(elements: count) else {
             throw .corruptHeader(path: file.path, reason: "tensor '\(name)' of \(count) elements is not a whole number of \(type.rawValue) blocks")
         }
         if let declared, declared != needed {
             throw .corruptHeader(path: file.path, reason: "tensor '\(name)' declares \(declared) bytes but \(type.rawValue) \(shape) needs \(needed)")
         }
-        guard let bytes = file.slice(offset: offset, count: needed) else { throw .truncatedTensor(path: file.path, tensor: name) }
+        guard offset >= 0, let bytes = file.slice(offset: offset, count: needed) else { throw .truncatedTensor(path: file.path, tensor: name) }
         return TensorData(name: name, type: type, shape: shape, bytes: bytes, file: file)
     }
 }

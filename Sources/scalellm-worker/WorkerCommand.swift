@@ -17,6 +17,16 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "KV-cache memory: bytes, e.g. 512MiB, or a fraction of available memory, e.g. 0.2.")
     var kvCacheMemory: String = "256MiB"
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Tokens per KV-cache block.") var blockSize: Int = 16
+    @Option(help: "Most tokens computed in one engine step (decode tokens plus prefill chunks).") var maxNumBatchedTokens: Int = 512
+    @Option(help: "Most sequences running at once.") var maxNumSeqs: Int = 64
+    @Flag(help: "Do not reuse the KV blocks of shared prompt prefixes.") var noPrefixCaching = false
+
+    func validate() throws {
+        guard blockSize >= 1, maxNumBatchedTokens >= 1, maxNumSeqs >= 1 else {
+            throw ValidationError("--block-size, --max-num-batched-tokens and --max-num-seqs must be at least 1")
+        }
+    }
 
     static func main() {
         OpenBLASCoreType.ensureSetOrReexec()
@@ -43,9 +53,11 @@ struct WorkerCommand: ParsableCommand {
         if let advice = OpenBLASCoreType.advice() { log.warning("\(advice)") }
         let started = Date()
         let llama = try LlamaModel(checkpoint: checkpoint)
-        let engine = Engine(model: llama, kvCacheBytes: kvBytes.bytes)
+        let engine = Engine(model: llama, configuration: EngineConfiguration(
+            kvCacheBytes: kvBytes.bytes, blockSize: blockSize, prefixCaching: !noPrefixCaching,
+            scheduler: SchedulerConfiguration(maxBatchedTokens: maxNumBatchedTokens, maxSequences: maxNumSeqs)))
         log.info("loaded \(path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: weights \(ByteSize(bytes: llama.weightBytes)), BLAS core \(Gemm.coreName)")
-        log.info("KV cache: \(engine.cache.blockCount) blocks of \(engine.cache.layout.blockSize) tokens = \(engine.tokensCapacity) tokens (\(ByteSize(bytes: engine.cache.bytes)))")
+        log.info("KV cache: \(engine.cache.blockCount) blocks of \(engine.cache.layout.blockSize) tokens = \(engine.tokensCapacity) tokens (\(ByteSize(bytes: engine.cache.bytes))), prefix caching \(noPrefixCaching ? "off" : "on"), max \(maxNumBatchedTokens) tokens and \(maxNumSeqs) sequences per step")
 
         let server = try WorkerServer(engine: engine, modelID: checkpoint.modelID, socketPath: socket)
         signal(SIGPIPE, SIG_IGN)

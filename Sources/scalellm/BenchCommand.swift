@@ -46,7 +46,7 @@ struct GenerateBenchCommand: ParsableCommand {
         let model = try LlamaModel(checkpoint: checkpoint)
         let c = model.config
         let prompt = benchmarkPrompt(tokenizer: tokenizer, length: promptTokens)
-        let engine = Engine(model: model, kvCacheBytes: Engine.kvBytes(forTokens: promptTokens + outputTokens, config: c))
+        let engine = Engine(model: model, configuration: EngineConfiguration(kvCacheBytes: Engine.kvBytes(forTokens: promptTokens + outputTokens, config: c)))
         let request = GenerationRequest(id: 1, promptTokens: prompt, maxTokens: outputTokens)
         do { try engine.validate(request) } catch { throw ValidationError(error.description) }
 

@@ -1,0 +1,168 @@
+/// Settings that bound each engine step.
+public struct SchedulerConfiguration: Sendable {
+    /// Tokens computed per step at most (decode tokens plus prefill chunks).
+    public var maxBatchedTokens: Int
+    /// Sequences running at once at most.
+    public var maxSequences: Int
+
+    public init(maxBatchedTokens: Int = 512, maxSequences: Int = 64) {
+        self.maxBatchedTokens = maxBatchedTokens
+        self.maxSequences = maxSequences
+    }
+}
+
+/// Iteration-level continuous batching, as in vLLM v1: every step it plans which running sequences advance
+/// (decode tokens or the next chunk of a long prompt) and which waiting ones join, within a token budget and a
+/// sequence limit. When KV blocks run out it preempts the most recently admitted running sequence, freeing its
+/// blocks to be recomputed later, so the engine never runs out of memory or deadlocks. It only plans and keeps
+/// block accounting; the model runner executes the plan.
+final class Scheduler {
+    let configuration: SchedulerConfiguration
+    private(set) var blocks: BlockManager
+    private(set) var waiting: [SequenceState] = []
+    /// Admission order: the last one is preempted first.
+    private(set) var running: [SequenceState] = []
+    /// Prompt tokens that prefill did not need to compute thanks to the prefix cache (cumulative).
+    private(set) var prefixCacheHitTokens = 0
+    private(set) var promptTokensAdmitted = 0
+
+    init(configuration: SchedulerConfiguration, blocks: BlockManager) {
+        self.configuration = configuration
+        self.blocks = blocks
+    }
+
+    var hasWork: Bool { !waiting.isEmpty || !running.isEmpty }
+
+    func add(_ sequence: SequenceState) { waiting.append(sequence) }
+
+    /// Removes a sequence wherever it is, freeing its blocks. Returns it if it was known.
+    func remove(id: UInt64) -> SequenceState? {
+        if let i = waiting.firstIndex(where: { $0.id == id }) { return waiting.remove(at: i) }
+        if let i = running.firstIndex(where: { $0.id == id }) {
+            let sequence = running.remove(at: i)
+            freeBlocks(of: sequence)
+            return sequence
+        }
+        return nil
+    }
+
+    /// Plans the next step.
+    func schedule() -> SchedulerPlan {
+        var plan = SchedulerPlan()
+        var budget = configuration.maxBatchedTokens
+
+        // Running sequences first, oldest first: decode tokens and continuing prefill chunks.
+        var index = 0
+        while index < running.count && budget > 0 {
+            let sequence = running[index]
+            let count = min(sequence.uncomputedCount, budget)
+            if reserveBlocks(for: sequence, upTo: sequence.computedTokens + count, plan: &plan) {
+                plan.entries.append(.init(sequence: sequence, start: sequence.computedTokens, count: count))
+                budget -= count
+                index += 1
+            } else {
+                // It preempted itself: nothing else can run; `running` no longer holds it.
+                break
+            }
+        }
+
+        // Then admit waiting sequences while budget, sequence slots and blocks allow (not after preempting).
+        while plan.preempted.isEmpty, budget > 0, running.count < configuration.maxSequences, let sequence = waiting.first {
+            if sequence.computedTokens == 0 && sequence.blockTable.isEmpty { claimCachedPrefix(for: sequence) }
+            let count = min(sequence.uncomputedCount, budget)
+            guard let fresh = blocks.allocate(blocksNeeded(sequence, upTo: sequence.computedTokens + count)) else {
+                // A waiting sequence holds no blocks, so that it can never pin what running ones need.
+                freeBlocks(of: sequence)
+                break
+            }
+            sequence.blockTable += fresh
+            waiting.removeFirst()
+            sequence.status = .running
+            running.append(sequence)
+            plan.entries.append(.init(sequence: sequence, start: sequence.computedTokens, count: count))
+            budget -= count
+        }
+        return plan
+    }
+
+    /// After the runner computed `plan`'s tokens: advance computed counts and register newly full blocks.
+    func commit(_ plan: SchedulerPlan) {
+        for entry in plan.entries {
+            entry.sequence.computedTokens = entry.start + entry.count
+            registerFullBlocks(of: entry.sequence)
+        }
+    }
+
+    /// Ends a running sequence (stop token, length, cancel): frees its blocks.
+    func finish(_ sequence: SequenceState, _ reason: FinishReason) {
+        sequence.finishReason = reason
+        sequence.status = .finished
+        running.removeAll { $0 === sequence }
+        freeBlocks(of: sequence)
+    }
+
+    // MARK: Blocks
+
+    private func blocksNeeded(_ sequence: SequenceState, upTo tokens: Int) -> Int {
+        max(0, (tokens + blocks.blockSize - 1) / blocks.blockSize - sequence.blockTable.count)
+    }
+
+    /// Gives `sequence` blocks for `tokens` tokens, preempting the most recently admitted running sequences
+    /// (possibly `sequence` itself) until that is possible. False if `sequence` itself was preempted.
+    private func reserveBlocks(for sequence: SequenceState, upTo tokens: Int, plan: inout SchedulerPlan) -> Bool {
+        let needed = blocksNeeded(sequence, upTo: tokens)
+        while true {
+            if let fresh = blocks.allocate(needed) {
+                sequence.blockTable += fresh
+                return true
+            }
+            let victim = running.removeLast()
+            preempt(victim)
+            plan.preempted.append(victim)
+            plan.entries.removeAll { $0.sequence === victim }
+            if victim === sequence { return false }
+        }
+    }
+
+    /// Frees a running sequence's blocks and puts it back at the head of the queue, to be recomputed.
+    private func preempt(_ sequence: SequenceState) {
+        freeBlocks(of: sequence)
+        sequence.status = .waiting
+        waiting.insert(sequence, at: 0)
+    }
+
+    private func freeBlocks(of sequence: SequenceState) {
+        blocks.release(sequence.blockTable)
+        sequence.blockTable = []
+        sequence.computedTokens = 0
+        sequence.registeredBlocks = 0
+        sequence.lastBlockHash = 0
+    }
+
+    /// Reuses cached blocks for the prompt's leading full blocks. The block holding the last prompt token is
+    /// always computed afresh: its logits are needed, and a shared block must never be written.
+    private func claimCachedPrefix(for sequence: SequenceState) {
+        let reusable = (sequence.tokens.count - 1) / blocks.blockSize
+        let (cached, hash) = blocks.claimCachedPrefix(of: sequence.tokens, maxBlocks: reusable)
+        sequence.blockTable = cached
+        sequence.computedTokens = cached.count * blocks.blockSize
+        sequence.registeredBlocks = cached.count
+        sequence.lastBlockHash = hash
+        if sequence.outputCount == 0 {
+            sequence.cachedPromptTokens = sequence.computedTokens
+            prefixCacheHitTokens += sequence.computedTokens
+            promptTokensAdmitted += sequence.promptCount
+        }
+    }
+
+    private func registerFullBlocks(of sequence: SequenceState) {
+        let size = blocks.blockSize
+        while (sequence.registeredBlocks + 1) * size <= sequence.computedTokens {
+            let start = sequence.registeredBlocks * size
+            let hash = BlockManager.hash(previous: sequence.lastBlockHash, tokens: sequence.tokens[start..<(start + size)])
+            blocks.register(sequence.blockTable[sequence.registeredBlocks], hash: hash)
+            sequence.lastBlockHash = hash
+            sequence.registeredBlocks += 1
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Kernels
+
+/// One request inside the engine: its tokens so far, how many of them have keys and values in the KV cache, the
+/// blocks that hold them, and its own sampler. Prefill and decode are the same thing here: each step computes the
+/// next `n` uncomputed tokens; when none are left, the sequence samples its next token.
+final class SequenceState {
+    enum Status { case waiting, running, finished }
+
+    let request: GenerationRequest
+    private(set) var tokens: [Int32]
+    var sampler: Sampler
+    var status = Status.waiting
+    /// Tokens whose keys/values are in the cache (a prefix of `tokens`).
+    var computedTokens = 0
+    var blockTable: [Int32] = []
+    /// Chained hash of the last registered full block (for prefix caching).
+    var registeredBlocks = 0
+    var lastBlockHash: UInt64 = 0
+    /// Prompt tokens served from the prefix cache at admission (for statistics).
+    var cachedPromptTokens = 0
+    var finishReason: FinishReason?
+
+    init(_ request: GenerationRequest) {
+        self.request = request
+        tokens = request.promptTokens
+        sampler = Sampler(request.sampling)
+    }
+
+    var id: UInt64 { request.id }
+    var promptCount: Int { request.promptTokens.count }
+    var outputCount: Int { tokens.count - promptCount }
+    var uncomputedCount: Int { tokens.count - computedTokens }
+
+    func append(_ token: Int32) { tokens.append(token) }
+}
