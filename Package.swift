@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFormats", "TestSupport"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "CLibUV"]),
-        .testTarget(name: "EngineWorkerTests", dependencies: ["EngineWorker", "ModelFormats", "Kernels", "TestSupport"]),
+        .testTarget(name: "EngineWorkerTests", dependencies: ["EngineWorker", "ModelFormats", "Kernels", "WireProtocol", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ModelFormats"]),
     ]
 )

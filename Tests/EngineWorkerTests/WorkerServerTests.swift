@@ -1,0 +1,133 @@
+import Foundation
+import XCTest
+import ModelFormats
+import TestSupport
+import WireProtocol
+@testable import EngineWorker
+
+/// The worker over its real Unix socket: handshake, many concurrent requests whose tokens share frames, cancel
+/// freeing KV blocks as the status frame shows, per-request errors, and malformed frames answered, not crashed on.
+final class WorkerServerTests: XCTestCase {
+    private var server: WorkerServer!
+    private var directory: URL!
+    private var socketPath: String { directory.appendingPathComponent("w.sock").path }
+    private let serverDone = DispatchSemaphore(value: 0)
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("scalellm-worker-\(getpid())-\(UInt32.random(in: 0 ... .max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let model = try LlamaModel(checkpoint: ModelCheckpoint(path: SharedData.storiesDirectory))
+        let engine = Engine(model: model, configuration: EngineConfiguration(kvCacheBytes: 4 << 20))
+        server = try WorkerServer(engine: engine, modelID: "stories260K", socketPath: socketPath)
+        let done = serverDone
+        Thread { [server] in server!.run(); done.signal() }.start()
+    }
+
+    override func tearDown() {
+        server.stop()
+        XCTAssertEqual(serverDone.wait(timeout: .now() + 30), .success, "worker did not stop")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: socketPath), "socket file left behind")
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func connect() throws -> BlockingFrameSocket {
+        let socket = try BlockingFrameSocket.connect(path: socketPath)
+        try socket.send(.hello(Hello(clientName: "test")))
+        guard case .helloAck(let ack) = try socket.receive(timeout: .seconds(30)) else { throw XCTSkip("no hello ack") }
+        XCTAssertEqual(ack.modelID, "stories260K")
+        XCTAssertEqual(ack.vocabSize, 512)
+        XCTAssertEqual(ack.maxContext, 512)
+        return socket
+    }
+
+    private func status(_ socket: BlockingFrameSocket) throws -> StatusReply {
+        try socket.send(.statusRequest)
+        while true {
+            if case .statusReply(let reply) = try socket.receive(timeout: .seconds(30)) { return reply }
+        }
+    }
+
+    func testConcurrentRequestsMatchGoldenAndShareFrames() throws {
+        let socket = try connect()
+        let cases = try SharedData.goldenCases("stories260K", "generation.json")
+        for (i, c) in cases.enumerated() {
+            try socket.send(.generate(GenerateRequest(requestID: UInt64(i + 1), promptTokenIDs: c.tokenIDs("prompt_token_ids"),
+                                                      maxTokens: 48, temperature: 0, ignoreEOS: true)))
+        }
+        var tokens: [UInt64: [Int32]] = [:], finished: Set<UInt64> = [], largestFrame = 0
+        while finished.count < cases.count {
+            guard case .tokens(let batch) = try socket.receive(timeout: .seconds(60)) else { continue }
+            largestFrame = max(largestFrame, batch.updates.count)
+            for update in batch.updates {
+                tokens[update.requestID, default: []] += update.tokenIDs
+                if update.finishReason.isFinished {
+                    XCTAssertEqual(update.finishReason, .length)
+                    finished.insert(update.requestID)
+                }
+            }
+        }
+        XCTAssertGreaterThan(largestFrame, 1, "tokens of concurrent requests should share frames")
+        for (i, c) in cases.enumerated() {
+            let expected = c.tokenIDs("continuation_token_ids")
+            let mismatches = zip(tokens[UInt64(i + 1)]!, expected).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
+            // The documented near-tie of stories260K's `sentence` case at step 6 may flip; nothing else may.
+            if c["id"] as? String == "sentence", mismatches.first == 6 { continue }
+            XCTAssertEqual(mismatches, [], "case \(c["id"]!)")
+        }
+        let reply = try status(socket)
+        XCTAssertEqual(reply.running + reply.waiting, 0)
+        XCTAssertEqual(reply.kvBlocksUsed, 0)
+        XCTAssertEqual(reply.requestsCompleted, UInt64(cases.count))
+    }
+
+    func testCancelFreesBlocksAndErrorsAreReported() throws {
+        let socket = try connect()
+        try socket.send(.generate(GenerateRequest(requestID: 7, promptTokenIDs: [1, 400, 500], maxTokens: 400, temperature: 0, ignoreEOS: true)))
+        // Wait for the first tokens, then cancel.
+        while true {
+            if case .tokens(let batch) = try socket.receive(timeout: .seconds(30)), !batch.updates.isEmpty { break }
+        }
+        try socket.send(.cancel(Cancel(requestID: 7)))
+        var cancelled = false
+        while !cancelled {
+            if case .tokens(let batch) = try socket.receive(timeout: .seconds(30)) {
+                cancelled = batch.updates.contains { $0.requestID == 7 && $0.finishReason == .cancelled }
+            }
+        }
+        let reply = try status(socket)
+        XCTAssertEqual(reply.kvBlocksUsed, 0)
+        XCTAssertEqual(reply.running, 0)
+
+        // Too long for the context: an error reply for that request only.
+        try socket.send(.generate(GenerateRequest(requestID: 8, promptTokenIDs: Array(repeating: 1, count: 500), maxTokens: 100)))
+        guard case .error(let error) = try socket.receive(timeout: .seconds(30)) else { return XCTFail("expected an error reply") }
+        XCTAssertEqual(error.requestID, 8)
+        XCTAssertEqual(error.code, "context_length_exceeded")
+
+        // A gateway that disconnects mid-request has its requests cancelled.
+        try socket.send(.generate(GenerateRequest(requestID: 9, promptTokenIDs: [1, 2, 3], maxTokens: 400, ignoreEOS: true)))
+        socket.close()
+        let observer = try connect()
+        var freed = false
+        for _ in 0..<200 where !freed {
+            let r = try status(observer)
+            freed = r.kvBlocksUsed == 0 && r.running == 0 && r.waiting == 0
+        }
+        XCTAssertTrue(freed, "blocks of a disconnected gateway's request were not freed")
+    }
+
+    func testMalformedFramesGetErrorsNotCrashes() throws {
+        let socket = try BlockingFrameSocket.connect(path: socketPath)
+        // A frame header with reserved flag bits set.
+        try socket.send(encodedFrame: [3, 0, 0, 0, 0x80, 1, 2, 3])
+        guard case .error(let reply) = try socket.receive(timeout: .seconds(30)) else { return XCTFail("expected an error") }
+        XCTAssertEqual(reply.code, "bad_frame")
+        // A wrong protocol version is refused.
+        let other = try BlockingFrameSocket.connect(path: socketPath)
+        try other.send(.hello(Hello(protocolVersion: 99)))
+        guard case .error(let mismatch) = try other.receive(timeout: .seconds(30)) else { return XCTFail("expected a refusal") }
+        XCTAssertEqual(mismatch.code, ErrorReply.versionMismatchCode)
+        // The worker still serves others.
+        _ = try connect()
+    }
+}
