@@ -8,7 +8,7 @@ import Tokenizers
 /// `scalellm bench`: benchmarks that print tables. Performance is measured here, never in timed unit tests.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Run benchmarks and print tables.",
-                                                    subcommands: [MachineCommand.self, GenerateBenchCommand.self])
+                                                    subcommands: [MachineCommand.self, GenerateBenchCommand.self, EngineBenchCommand.self])
 
     /// `scalellm bench machine`: the machine's sgemm and memory-bandwidth ceilings.
     struct MachineCommand: ParsableCommand {
@@ -61,12 +61,8 @@ struct GenerateBenchCommand: ParsableCommand {
         let bounds = MachineBenchmark(repetitions: 3).run(threads: threadCount)
         Gemm.setThreadCount(threadCount)
 
-        // Per token: 2 FLOPs per weight of every linear layer and the LM head (attention adds little at these lengths).
-        let linearWeights = c.layerCount * c.hiddenSize * (c.queryDim + 2 * c.kvDim + c.queryDim + 3 * c.intermediateSize)
-            + c.vocabSize * c.hiddenSize
-        let flopsPerToken = 2 * Double(linearWeights)
-        let decodeBound = bounds.readBandwidth / Double(model.weightBytes)
-        let prefillBound = bounds.sgemmGFLOPS * 1e9 / flopsPerToken
+        let bound = ThroughputBounds(config: c, weightBytes: model.weightBytes, machine: bounds)
+        let decodeBound = bound.decode(batch: 1), prefillBound = bound.prefill
         let prefill = median(prefillRates), decode = median(decodeRates)
 
         print("model: \(checkpoint.modelID) (\(c.layerCount) layers, hidden \(c.hiddenSize), fp32 weights \(ByteSize(bytes: model.weightBytes)))")
@@ -76,7 +72,7 @@ struct GenerateBenchCommand: ParsableCommand {
         print("|---|---:|---|---:|---|---:|")
         print(String(format: "| prefill | %.1f | %@ | %.0f | %.1f GFLOP/s sgemm ÷ %.2f GFLOP/token | %.0f%% |", prefill,
                      prefillRates.map { String(format: "%.0f", $0) }.joined(separator: ", "), prefillBound,
-                     bounds.sgemmGFLOPS, flopsPerToken / 1e9, 100 * prefill / prefillBound))
+                     bounds.sgemmGFLOPS, bound.flopsPerToken / 1e9, 100 * prefill / prefillBound))
         print(String(format: "| decode | %.1f | %@ | %.1f | %.1f GB/s read ÷ %.0f MB weights | %.0f%% |", decode,
                      decodeRates.map { String(format: "%.1f", $0) }.joined(separator: ", "), decodeBound,
                      bounds.readBandwidth / 1e9, Double(model.weightBytes) / 1e6, 100 * decode / decodeBound))
