@@ -72,11 +72,37 @@ final class ServeEndToEndTests: XCTestCase {
         let models = try HTTPTestClient(port: port).request("GET", "/v1/models")
         XCTAssertEqual(((try models.json()["data"] as? [[String: Any]])?.first)?["id"] as? String, "SmolLM2-135M-Instruct.Q4_1")
 
+        // Every golden prompt at once, each on its own connection: the worker batches them, and each answer
+        // still equals HuggingFace's greedy continuation.
+        let answers = ConcurrentAnswers(count: golden.count)
+        let bodies = golden.map { Self.body(prompt: $0["prompt"] as! String, stream: false) }
+        DispatchQueue.concurrentPerform(iterations: bodies.count) { i in
+            let result = Result {
+                try HTTPTestClient(port: port).request("POST", "/v1/completions", json: bodies[i])
+            }
+            answers.set(i, result)
+        }
+        for (i, goldenCase) in golden.enumerated() {
+            let response = try answers.get(i).get()
+            XCTAssertEqual(response.status, 200)
+            let text = ((try response.json()["choices"] as? [[String: Any]])?.first)?["text"] as? String
+            XCTAssertEqual(text, goldenCase["expected_completion_text"] as? String, "case \(goldenCase["id"]!)")
+        }
+
         let health = try HTTPTestClient(port: port).request("GET", "/health")
         XCTAssertEqual(health.status, 200)
 
         XCTAssertEqual(server.stop(), 0, server.stderrText)
         XCTAssertFalse(FileManager.default.fileExists(atPath: socket), "the worker socket file was left behind")
+    }
+
+    /// Results written by concurrent client threads.
+    private final class ConcurrentAnswers: @unchecked Sendable {
+        private let lock = NSLock()
+        private var results: [Result<HTTPTestClient.Response, Error>?]
+        init(count: Int) { results = Array(repeating: nil, count: count) }
+        func set(_ i: Int, _ r: Result<HTTPTestClient.Response, Error>) { lock.withLock { results[i] = r } }
+        func get(_ i: Int) -> Result<HTTPTestClient.Response, Error> { lock.withLock { results[i]! } }
     }
 
     private static func body(prompt: String, stream: Bool) -> String {
