@@ -36,15 +36,18 @@ let package = Package(
         .target(name: "Gateway", dependencies: ["CLibUV", "WireProtocol", "Tokenizers", "ModelFormats",
                                                .product(name: "Logging", package: "swift-log")]),
 
+        .target(name: "CommandLineOptions", dependencies: [
+            "EngineWorker", "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "scalellm", dependencies: [
-            "EngineWorker", "Gateway", "Tokenizers", "ModelFormats",
+            "EngineWorker", "Gateway", "Tokenizers", "ModelFormats", "CommandLineOptions",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "scalellm-gateway", dependencies: [
             "Gateway", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "scalellm-worker", dependencies: [
-            "EngineWorker", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "EngineWorker", "CommandLineOptions", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineOptions
 import EngineWorker
 import Foundation
 import Kernels
@@ -11,22 +12,10 @@ import ModelFormats
 struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "scalellm-worker", abstract: "Run one ScaleLLM engine worker.")
 
-    @Option(help: "A HuggingFace model directory or a .gguf file (default: SmolLM2-135M-Instruct from .cache/models).")
-    var model: String?
+    @OptionGroup var modelOption: ModelOption
     @Option(help: "Unix domain socket path to listen on.") var socket: String
-    @Option(help: "KV-cache memory: bytes, e.g. 512MiB, or a fraction of available memory, e.g. 0.2.")
-    var kvCacheMemory: String = "256MiB"
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
-    @Option(help: "Tokens per KV-cache block.") var blockSize: Int = 16
-    @Option(help: "Most tokens computed in one engine step (decode tokens plus prefill chunks).") var maxNumBatchedTokens: Int = 512
-    @Option(help: "Most sequences running at once.") var maxNumSeqs: Int = 64
-    @Flag(help: "Do not reuse the KV blocks of shared prompt prefixes.") var noPrefixCaching = false
-
-    func validate() throws {
-        guard blockSize >= 1, maxNumBatchedTokens >= 1, maxNumSeqs >= 1 else {
-            throw ValidationError("--block-size, --max-num-batched-tokens and --max-num-seqs must be at least 1")
-        }
-    }
+    @OptionGroup(title: "Engine") var engineOptions: EngineOptions
 
     static func main() {
         OpenBLASCoreType.ensureSetOrReexec()
@@ -40,24 +29,17 @@ struct WorkerCommand: ParsableCommand {
 
     func run() throws {
         let log = Logger(label: "scalellm.worker")
-        guard let kvBytes = ByteSize(parsing: kvCacheMemory) else { throw ValidationError("--kv-cache-memory '\(kvCacheMemory)' is not a size") }
         Gemm.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        let path: String
+        let path = try modelOption.resolvedPath()
         let checkpoint: ModelCheckpoint
-        do {
-            path = try model ?? DefaultModel.locate()
-            checkpoint = try ModelCheckpoint(path: path)
-        } catch let error as ModelFormatError {
-            throw ValidationError(error.description)
-        }
+        do { checkpoint = try ModelCheckpoint(path: path) } catch { throw ValidationError(error.description) }
         if let advice = OpenBLASCoreType.advice() { log.warning("\(advice)") }
         let started = Date()
         let llama = try LlamaModel(checkpoint: checkpoint)
-        let engine = Engine(model: llama, configuration: EngineConfiguration(
-            kvCacheBytes: kvBytes.bytes, blockSize: blockSize, prefixCaching: !noPrefixCaching,
-            scheduler: SchedulerConfiguration(maxBatchedTokens: maxNumBatchedTokens, maxSequences: maxNumSeqs)))
+        let configuration = engineOptions.configuration
+        let engine = Engine(model: llama, configuration: configuration)
         log.info("loaded \(path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: weights \(ByteSize(bytes: llama.weightBytes)), BLAS core \(Gemm.coreName)")
-        log.info("KV cache: \(engine.cache.blockCount) blocks of \(engine.cache.layout.blockSize) tokens = \(engine.tokensCapacity) tokens (\(ByteSize(bytes: engine.cache.bytes))), prefix caching \(noPrefixCaching ? "off" : "on"), max \(maxNumBatchedTokens) tokens and \(maxNumSeqs) sequences per step")
+        log.info("KV cache: \(engine.cache.blockCount) blocks of \(engine.cache.layout.blockSize) tokens = \(engine.tokensCapacity) tokens (\(ByteSize(bytes: engine.cache.bytes))), prefix caching \(configuration.prefixCaching ? "on" : "off"), at most \(configuration.scheduler.maxBatchedTokens) tokens and \(configuration.scheduler.maxSequences) sequences per step")
 
         let server = try WorkerServer(engine: engine, modelID: checkpoint.modelID, socketPath: socket)
         signal(SIGPIPE, SIG_IGN)

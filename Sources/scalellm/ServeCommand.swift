@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineOptions
 import Foundation
 
 /// `scalellm serve`: starts one engine worker and the gateway as child processes and supervises them. SIGINT
@@ -11,8 +12,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "TCP port to listen on (0: any free port, printed at start).") var port: Int = 8000
     @Option(help: "Unix socket between gateway and worker (default: a private temporary directory).") var socket: String?
-    @Option(help: "KV-cache memory of the worker: bytes (512MiB) or a fraction of available memory (0.2).") var kvCacheMemory: String = "256MiB"
     @Option(help: "Largest accepted request body in bytes.") var maxBodyBytes: Int = 1 << 20
+    @OptionGroup(title: "Engine") var engine: EngineOptions
 
     func run() throws {
         let model = try modelOption.resolvedPath()
@@ -46,7 +47,7 @@ struct ServeCommand: ParsableCommand {
         defer { sources.forEach { $0.cancel() } }
 
         let worker = try ChildProcess.spawn(name: "worker", executable: binaries.appendingPathComponent("scalellm-worker").path,
-                                            arguments: ["--model", model, "--socket", socketPath, "--kv-cache-memory", kvCacheMemory])
+                                            arguments: ["--model", model, "--socket", socketPath] + engine.arguments)
         lock.withLock { children.append(worker) }
         let gateway: ChildProcess
         do {

@@ -3,11 +3,13 @@ import ModelFormats
 
 /// `--model PATH`, shared by the subcommands that load a model: a HuggingFace directory or a GGUF file, the
 /// default model when omitted.
-struct ModelOption: ParsableArguments {
-    @Option(name: .long, help: "A HuggingFace model directory or a .gguf file (default: SmolLM2-135M-Instruct from .cache/models).")
-    var model: String?
+public struct ModelOption: ParsableArguments {
+    public init() {}
 
-    func resolvedPath() throws -> String {
+    @Option(name: .long, help: "A HuggingFace model directory or a .gguf file (default: SmolLM2-135M-Instruct from .cache/models).")
+    public var model: String?
+
+    public func resolvedPath() throws -> String {
         if let model { return model }
         do { return try DefaultModel.locate() } catch { throw ValidationError(error.description) }
     }

@@ -1,0 +1,34 @@
+import ArgumentParser
+import EngineWorker
+
+/// The engine's command-line settings, shared by `scalellm-worker` (which uses them) and `scalellm serve` (which
+/// passes them on to the worker it starts), so both spell and check them the same way.
+public struct EngineOptions: ParsableArguments {
+    public init() {}
+
+    @Option(help: "KV-cache memory: bytes (512MiB, 2GiB) or a fraction of available memory (0.2).")
+    public var kvCacheMemory: String = "256MiB"
+    @Option(help: "Tokens per KV-cache block.") public var blockSize: Int = 16
+    @Option(help: "Most tokens computed in one engine step (decode tokens plus prefill chunks).")
+    public var maxNumBatchedTokens: Int = 512
+    @Option(help: "Most sequences running at once.") public var maxNumSeqs: Int = 64
+    @Flag(help: "Do not reuse the KV blocks of shared prompt prefixes.") public var noPrefixCaching = false
+
+    public func validate() throws {
+        guard ByteSize(parsing: kvCacheMemory) != nil else { throw ValidationError("--kv-cache-memory '\(kvCacheMemory)' is not a size") }
+        guard blockSize >= 1, maxNumBatchedTokens >= 1, maxNumSeqs >= 1 else {
+            throw ValidationError("--block-size, --max-num-batched-tokens and --max-num-seqs must be at least 1")
+        }
+    }
+
+    public var configuration: EngineConfiguration {
+        EngineConfiguration(kvCacheBytes: ByteSize(parsing: kvCacheMemory)!.bytes, blockSize: blockSize, prefixCaching: !noPrefixCaching,
+                            scheduler: SchedulerConfiguration(maxBatchedTokens: maxNumBatchedTokens, maxSequences: maxNumSeqs))
+    }
+
+    /// The same settings as worker command-line arguments.
+    public var arguments: [String] {
+        ["--kv-cache-memory", kvCacheMemory, "--block-size", String(blockSize), "--max-num-batched-tokens", String(maxNumBatchedTokens),
+         "--max-num-seqs", String(maxNumSeqs)] + (noPrefixCaching ? ["--no-prefix-caching"] : [])
+    }
+}
