@@ -29,6 +29,8 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
         .target(name: "ModelFormats", swiftSettings: kernelFlags),
         .target(name: "Tokenizers", dependencies: ["ModelFormats"]),
+        .target(name: "ChatTemplates", dependencies: ["ModelFormats"]),
+        .target(name: "ServingBenchmark"),
         .target(name: "WireProtocol", dependencies: ["CWireMessages", "CProtobufC", "CZstd"], exclude: ["scalellm.proto"]),
         .target(name: "EngineWorker", dependencies: ["Kernels", "ModelFormats", "Tokenizers", "WireProtocol",
                                                     .product(name: "Logging", package: "swift-log")],
@@ -40,7 +42,7 @@ let package = Package(
             "EngineWorker", "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "scalellm", dependencies: [
-            "EngineWorker", "Gateway", "Tokenizers", "ModelFormats", "CommandLineOptions",
+            "EngineWorker", "Gateway", "Tokenizers", "ModelFormats", "CommandLineOptions", "ServingBenchmark",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "scalellm-gateway", dependencies: [
@@ -52,6 +54,8 @@ let package = Package(
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "ModelFormats", "TestSupport"]),
+        .testTarget(name: "ServingBenchmarkTests", dependencies: ["ServingBenchmark", "TestSupport"]),
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFormats", "TestSupport"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),

@@ -1,0 +1,1 @@
+// ChatTemplates: placeholder until its first file lands.

@@ -1,0 +1,1 @@
+// ServingBenchmark: placeholder until its first file lands.
