@@ -7,10 +7,21 @@ import WireProtocol
 /// pool, one job at a time per request so the detokenizer sees tokens in order. Tokens that arrive while a job
 /// runs are coalesced into the next job, so a busy gateway writes fewer, larger chunks.
 final class CompletionExchange {
-    /// The detokenizer, touched only by this exchange's (serialised) pool jobs.
+    /// The detokenizer and stop-string matcher, touched only by this exchange's (serialised) pool jobs.
     private final class TextState: @unchecked Sendable {
         var detokenizer: IncrementalDetokenizer
-        init(_ detokenizer: IncrementalDetokenizer) { self.detokenizer = detokenizer }
+        var stops: StopStringMatcher
+        init(_ detokenizer: IncrementalDetokenizer, stops: StopStringMatcher) {
+            self.detokenizer = detokenizer
+            self.stops = stops
+        }
+
+        /// The text to emit for `tokens` (and the end of generation when `final`), and whether a stop string ended it.
+        func render(_ tokens: [Int32], final: Bool) -> (text: String, stopped: Bool) {
+            var text = stops.feed(detokenizer.append(tokens))
+            if final && !stops.stopped { text += stops.feed(detokenizer.finish()) + stops.flush() }
+            return (text, stops.stopped)
+        }
     }
 
     /// Everything the pool job needs to render its output; a value so it can cross threads.
@@ -35,12 +46,17 @@ final class CompletionExchange {
     private var done = false
     private var fullText = ""
 
-    init(requestID: UInt64, identity: Identity, tokenizer: Tokenizer, promptTokens: [Int32], loop: EventLoop, responder: HTTPResponder) {
+    /// Called when a stop string ends the completion early, to stop the sequence on the worker.
+    private let cancelOnWorker: () -> Void
+
+    init(requestID: UInt64, identity: Identity, tokenizer: Tokenizer, promptTokens: [Int32], stop: [String], loop: EventLoop,
+         responder: HTTPResponder, cancelOnWorker: @escaping () -> Void) {
         self.requestID = requestID
         self.identity = identity
         self.loop = loop
         self.responder = responder
-        text = TextState(IncrementalDetokenizer(tokenizer: tokenizer, promptIDs: promptTokens))
+        self.cancelOnWorker = cancelOnWorker
+        text = TextState(IncrementalDetokenizer(tokenizer: tokenizer, promptIDs: promptTokens), stops: StopStringMatcher(stop))
         if identity.stream {
             responder.startStream(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
         }
@@ -68,12 +84,12 @@ final class CompletionExchange {
         let finish = finishReason
         let identity = self.identity, text = self.text, completionTokens = self.completionTokens
         jobRunning = true
-        loop.runOnPool({ () -> (String, [UInt8]) in
-            var delta = text.detokenizer.append(tokens)
-            if finish != nil { delta += text.detokenizer.finish() }
-            guard identity.stream else { return (delta, []) }
-            return (delta, Self.streamChunk(identity, delta: delta, finish: finish, completionTokens: completionTokens))
-        }, then: { [self] (delta, chunk) in
+        loop.runOnPool({ () -> (String, [UInt8], Bool) in
+            let (delta, stopped) = text.render(tokens, final: finish != nil)
+            let reason = stopped ? .stop : finish
+            guard identity.stream else { return (delta, [], stopped) }
+            return (delta, Self.streamChunk(identity, delta: delta, finish: reason, completionTokens: completionTokens), stopped)
+        }, then: { [self] (delta, chunk, stopped) in
             jobRunning = false
             guard !done else { return }
             if identity.stream {
@@ -81,7 +97,10 @@ final class CompletionExchange {
             } else {
                 fullText += delta
             }
-            if let finish, pending.isEmpty {
+            if stopped {
+                cancelOnWorker()
+                complete(.stop)
+            } else if let finish, pending.isEmpty {
                 complete(finish)
             } else {
                 pump()

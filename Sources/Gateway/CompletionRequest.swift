@@ -19,6 +19,10 @@ public struct CompletionRequest: Sendable, Equatable {
     public var stream: Bool
     public var includeUsage: Bool
     public var ignoreEOS: Bool
+    /// Strings that end the completion when generated (not included in the output).
+    public var stop: [String]
+    /// The end user, for the operator's logs (accepted, not interpreted).
+    public var user: String?
 
     /// OpenAI's default for `max_tokens` on completions.
     public static let defaultMaxTokens = 16
@@ -43,7 +47,9 @@ public struct CompletionRequest: Sendable, Equatable {
         case nil, .null?: throw .invalid("'prompt' is required", param: "prompt", code: "missing_required_parameter")
         default: throw .invalid("'prompt' must be a string or an array of token ids", param: "prompt")
         }
-        maxTokens = try fields.integer("max_tokens", in: 1...1_000_000) ?? Self.defaultMaxTokens
+        let maxCompletionTokens = try fields.integer("max_completion_tokens", in: 1...1_000_000)
+        let legacyMaxTokens = try fields.integer("max_tokens", in: 1...1_000_000)
+        maxTokens = maxCompletionTokens ?? legacyMaxTokens ?? Self.defaultMaxTokens
         temperature = try fields.number("temperature", in: 0...2).map(Float.init) ?? 1
         topP = try fields.number("top_p", in: 0...1).map(Float.init) ?? 1
         guard topP > 0 else { throw .invalid("'top_p' must be greater than 0", param: "top_p") }
@@ -55,6 +61,16 @@ public struct CompletionRequest: Sendable, Equatable {
         case nil, .null?: includeUsage = false
         case .object(let options)?: includeUsage = try JSONFields(options).bool("include_usage") ?? false
         default: throw .invalid("'stream_options' must be an object", param: "stream_options")
+        }
+        user = try fields.string("user")
+        switch object["stop"] {
+        case nil, .null?: stop = []
+        case .string(let single)?: stop = [single]
+        case .array(let list)? where list.count <= 16:
+            let strings = list.compactMap(\.string)
+            guard strings.count == list.count else { throw .invalid("'stop' must be a string or an array of strings", param: "stop") }
+            stop = strings
+        default: throw .invalid("'stop' must be a string or an array of at most 16 strings", param: "stop")
         }
         if let n = try fields.integer("n", in: 1...128), n != 1 {
             throw .invalid("'n' > 1 is not supported yet", param: "n", code: "unsupported_parameter")

@@ -150,7 +150,8 @@ public final class GatewayServer: @unchecked Sendable {
             created: Int(Date().timeIntervalSince1970), model: ack.modelID, stream: request.stream,
             includeUsage: request.includeUsage, promptTokens: promptTokens.count)
         let exchange = CompletionExchange(requestID: id, identity: identity, tokenizer: tokenizer, promptTokens: promptTokens,
-                                          loop: loop, responder: responder)
+                                          stop: request.stop, loop: loop, responder: responder,
+                                          cancelOnWorker: { [weak worker] in worker?.cancel(id) })
         let wire = GenerateRequest(requestID: id, promptTokenIDs: promptTokens, maxTokens: UInt32(request.maxTokens),
                                    temperature: request.temperature, topP: request.topP, topK: Int32(request.topK),
                                    seed: request.seed, stopTokenIDs: [], ignoreEOS: request.ignoreEOS)

@@ -72,6 +72,27 @@ final class ServeEndToEndTests: XCTestCase {
         let models = try HTTPTestClient(port: port).request("GET", "/v1/models")
         XCTAssertEqual(((try models.json()["data"] as? [[String: Any]])?.first)?["id"] as? String, "SmolLM2-135M-Instruct.Q4_1")
 
+        // A stop string spanning token boundaries ends the completion before it, streamed and not.
+        let expected = story["expected_completion_text"] as! String
+        let scalars = Array(expected.unicodeScalars)
+        let stop = String(String.UnicodeScalarView(scalars[20..<27]))
+        let beforeStop = String(expected[..<expected.range(of: stop)!.lowerBound])
+        for stream in [false, true] {
+            var object = try JSONSerialization.jsonObject(with: Data(Self.body(prompt: story["prompt"] as! String, stream: stream).utf8)) as! [String: Any]
+            object["stop"] = [stop, "never-generated"]
+            let body = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+            let response = try HTTPTestClient(port: port).request("POST", "/v1/completions", json: body)
+            var text = "", reason: String?
+            let chunks = stream ? response.serverSentEvents.dropLast().map { Data($0.utf8) } : [Data(response.body)]
+            for chunk in chunks {
+                let choice = ((try JSONSerialization.jsonObject(with: chunk) as! [String: Any])["choices"] as? [[String: Any]])?.first
+                text += choice?["text"] as? String ?? ""
+                if let r = choice?["finish_reason"] as? String { reason = r }
+            }
+            XCTAssertEqual(text, beforeStop, "stream: \(stream)")
+            XCTAssertEqual(reason, "stop", "stream: \(stream)")
+        }
+
         // Every golden prompt at once, each on its own connection: the worker batches them, and each answer
         // still equals HuggingFace's greedy continuation.
         let answers = ConcurrentAnswers(count: golden.count)

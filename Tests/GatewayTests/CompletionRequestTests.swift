@@ -42,6 +42,9 @@ final class CompletionRequestTests: XCTestCase {
         XCTAssertTrue(r.stream && r.includeUsage && r.ignoreEOS)
         XCTAssertEqual(try parse(#"{"prompt": ["one string"]}"#).prompt, .text("one string"))
         XCTAssertEqual(try parse(#"{"prompt": "x", "max_tokens": 3.0}"#).maxTokens, 3)
+        XCTAssertEqual(try parse(#"{"prompt": "x", "max_tokens": 3, "max_completion_tokens": 5}"#).maxTokens, 5)
+        XCTAssertEqual(try parse(#"{"prompt": "x", "stop": "\n"}"#).stop, ["\n"])
+        XCTAssertEqual(try parse(#"{"prompt": "x", "stop": ["a", "b"], "user": "u1"}"#).stop, ["a", "b"])
     }
 
     func testRejections() {
@@ -67,6 +70,9 @@ final class CompletionRequestTests: XCTestCase {
         assertRejected(#"{"prompt": "x", "stream_options": 3}"#, param: "stream_options")
         assertRejected(#"{"prompt": "x", "model": 3}"#, param: "model")
         assertRejected(#"{"prompt": "x", "n": 2}"#, param: "n")
+        assertRejected(#"{"prompt": "x", "stop": 3}"#, param: "stop")
+        assertRejected(#"{"prompt": "x", "stop": ["a", 3]}"#, param: "stop")
+        assertRejected(#"{"prompt": "x", "user": 3}"#, param: "user")
     }
 
     func testErrorBodyShape() throws {
