@@ -39,14 +39,14 @@ let package = Package(
                                                .product(name: "Logging", package: "swift-log")]),
 
         .target(name: "CommandLineOptions", dependencies: [
-            "EngineWorker", "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "EngineWorker", "Gateway", "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "scalellm", dependencies: [
             "EngineWorker", "Gateway", "Tokenizers", "ModelFormats", "CommandLineOptions", "ServingBenchmark",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "scalellm-gateway", dependencies: [
-            "Gateway", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Gateway", "CommandLineOptions", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "scalellm-worker", dependencies: [
             "EngineWorker", "CommandLineOptions", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -32,6 +32,9 @@ final class CompletionExchange {
         let stream: Bool
         let includeUsage: Bool
         let promptTokens: Int
+        /// Monotonic time the HTTP request arrived, and the endpoint, for metrics.
+        let arrival: Double
+        let endpoint: String
     }
 
     let requestID: UInt64
@@ -45,21 +48,33 @@ final class CompletionExchange {
     private var jobRunning = false
     private var done = false
     private var fullText = ""
+    private let metrics: GatewayMetrics
+    private var lastTokenTime: Double?
 
     /// Called when a stop string ends the completion early, to stop the sequence on the worker.
     private let cancelOnWorker: () -> Void
 
     init(requestID: UInt64, identity: Identity, tokenizer: Tokenizer, promptTokens: [Int32], stop: [String], loop: EventLoop,
-         responder: HTTPResponder, cancelOnWorker: @escaping () -> Void) {
+         responder: HTTPResponder, metrics: GatewayMetrics, cancelOnWorker: @escaping () -> Void) {
+        self.metrics = metrics
         self.requestID = requestID
         self.identity = identity
         self.loop = loop
         self.responder = responder
         self.cancelOnWorker = cancelOnWorker
         text = TextState(IncrementalDetokenizer(tokenizer: tokenizer, promptIDs: promptTokens), stops: StopStringMatcher(stop))
-        if identity.stream {
+    }
+
+    /// Whether the SSE response has begun. It begins with the first chunk, so that a request the worker refuses
+    /// before producing anything still gets a proper error status.
+    private var streaming = false
+
+    private func sendStreamChunk(_ bytes: [UInt8]) {
+        if !streaming {
+            streaming = true
             responder.startStream(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
         }
+        responder.sendChunk(bytes)
     }
 
     /// Handles an event from the worker (loop thread).
@@ -67,6 +82,15 @@ final class CompletionExchange {
         guard !done else { return }
         switch event {
         case .tokens(let update):
+            if !update.tokenIDs.isEmpty {
+                let now = monotonicSeconds()
+                if let last = lastTokenTime {
+                    metrics.interToken((now - last) / Double(update.tokenIDs.count))
+                } else {
+                    metrics.firstToken(after: now - identity.arrival)
+                }
+                lastTokenTime = now
+            }
             pending += update.tokenIDs
             completionTokens += update.tokenIDs.count
             if update.finishReason.isFinished { finishReason = update.finishReason }
@@ -93,7 +117,7 @@ final class CompletionExchange {
             jobRunning = false
             guard !done else { return }
             if identity.stream {
-                if !chunk.isEmpty { responder.sendChunk(chunk) }
+                if !chunk.isEmpty { sendStreamChunk(chunk) }
             } else {
                 fullText += delta
             }
@@ -110,8 +134,11 @@ final class CompletionExchange {
 
     private func complete(_ finish: WireProtocol.FinishReason) {
         done = true
+        metrics.answered(identity.endpoint, status: 200)
+        metrics.completed(after: monotonicSeconds() - identity.arrival, promptTokens: identity.promptTokens,
+                          generatedTokens: completionTokens)
         if identity.stream {
-            responder.sendChunk(Array("data: [DONE]\n\n".utf8))
+            sendStreamChunk(Array("data: [DONE]\n\n".utf8))
             responder.endStream()
         } else {
             let body = Self.response(identity, text: fullText, finish: finish, completionTokens: completionTokens)
@@ -123,7 +150,8 @@ final class CompletionExchange {
     func fail(_ error: OpenAIError) {
         guard !done else { return }
         done = true
-        if identity.stream {
+        metrics.answered(identity.endpoint, status: error.status)
+        if streaming {
             responder.sendChunk(Array("data: ".utf8) + error.body + Array("\n\ndata: [DONE]\n\n".utf8))
             responder.endStream()
         } else {

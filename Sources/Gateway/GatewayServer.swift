@@ -9,12 +9,26 @@ public struct GatewayOptions: Sendable {
     public var port: Int
     public var workerSocket: String
     public var maxBodyBytes: Int
+    /// File of API keys (one per line); nil serves without authentication.
+    public var apiKeysPath: String?
+    /// Whether `/metrics` needs a key too (it is open by default, like `/health`).
+    public var metricsRequireKey: Bool
+    public var maxConnections: Int
+    public var idleTimeoutMilliseconds: UInt64
+    public var headerTimeoutMilliseconds: UInt64
 
-    public init(host: String = "127.0.0.1", port: Int = 8000, workerSocket: String, maxBodyBytes: Int = 1 << 20) {
+    public init(host: String = "127.0.0.1", port: Int = 8000, workerSocket: String, maxBodyBytes: Int = 1 << 20,
+                apiKeysPath: String? = nil, metricsRequireKey: Bool = false, maxConnections: Int = 1024,
+                idleTimeoutMilliseconds: UInt64 = 60_000, headerTimeoutMilliseconds: UInt64 = 10_000) {
         self.host = host
         self.port = port
         self.workerSocket = workerSocket
         self.maxBodyBytes = maxBodyBytes
+        self.apiKeysPath = apiKeysPath
+        self.metricsRequireKey = metricsRequireKey
+        self.maxConnections = maxConnections
+        self.idleTimeoutMilliseconds = idleTimeoutMilliseconds
+        self.headerTimeoutMilliseconds = headerTimeoutMilliseconds
     }
 }
 
@@ -30,6 +44,8 @@ public final class GatewayServer: @unchecked Sendable {
     private var http: HTTPServer?
     private var nextRequestID: UInt64 = 1
     private var signalWatches: [SignalWatch] = []
+    private var apiKeys: APIKeyStore?
+    private let metrics = GatewayMetrics()
 
     public init(options: GatewayOptions, tokenizer: Tokenizer, log: Logger = Logger(label: "scalellm.gateway")) throws {
         self.options = options
@@ -37,6 +53,7 @@ public final class GatewayServer: @unchecked Sendable {
         self.log = log
         loop = try EventLoop()
         worker = WorkerClient(loop: loop, socketPath: options.workerSocket, log: log)
+        if let path = options.apiKeysPath { apiKeys = try APIKeyStore(path: path) }
     }
 
     /// The port actually bound (useful with port 0).
@@ -46,6 +63,9 @@ public final class GatewayServer: @unchecked Sendable {
     public func run() throws {
         var configuration = HTTPServer.Configuration(host: options.host, port: options.port)
         configuration.maxBodyBytes = options.maxBodyBytes
+        configuration.maxConnections = options.maxConnections
+        configuration.idleTimeoutMs = options.idleTimeoutMilliseconds
+        configuration.headerReadTimeoutMs = options.headerTimeoutMilliseconds
         let server = HTTPServer(loop: loop, configuration: configuration) { [unowned self] request, responder in
             route(request, responder)
         }
@@ -54,6 +74,8 @@ public final class GatewayServer: @unchecked Sendable {
         for signum in [SIGINT, SIGTERM] {
             signalWatches.append(try loop.onSignal(signum) { [unowned self] _ in stop() })
         }
+        signalWatches.append(try loop.onSignal(SIGHUP) { [unowned self] _ in reloadAPIKeys() })
+        if let apiKeys { log.info("API keys required (\(apiKeys.count) loaded from \(apiKeys.path))") }
         worker.start()
         log.info("listening on http://\(options.host):\(server.boundPort)")
         loop.run()
@@ -71,23 +93,64 @@ public final class GatewayServer: @unchecked Sendable {
 
     // MARK: Routing (loop thread)
 
+    /// Endpoints as metric labels (anything else counts as "other", so scanners cannot grow the label set).
+    private static let endpoints: Set<String> = ["/health", "/ready", "/metrics", "/v1/models", "/v1/completions"]
+
     private func route(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let endpoint = Self.endpoints.contains(request.path) ? request.path : "other"
+        let reply = Reply(responder: responder, endpoint: endpoint, metrics: metrics)
+        guard isAuthorized(request, endpoint) else {
+            return reply.error(OpenAIError(status: 401, message: "Incorrect or missing API key: send 'Authorization: Bearer <key>'.",
+                                           code: "invalid_api_key"))
+        }
         switch (request.method, request.path) {
         case ("GET", "/health"):
-            respondJSON(responder, 200, Array(#"{"status":"ok"}"#.utf8))
+            reply.json(200, Array(#"{"status":"ok"}"#.utf8))
+        case ("GET", "/ready"):
+            if worker.isReady { reply.json(200, Array(#"{"status":"ready"}"#.utf8)) }
+            else { reply.error(.unavailable("no engine worker is connected")) }
+        case ("GET", "/metrics"):
+            let text = metrics.render(worker: worker.lastStatus, ready: worker.isReady)
+            reply.send(200, contentType: "text/plain; version=0.0.4; charset=utf-8", Array(text.utf8))
         case ("GET", "/v1/models"):
-            models(responder)
+            models(reply)
         case ("POST", "/v1/completions"):
-            completions(request, responder)
-        case (_, "/health"), (_, "/v1/models"), (_, "/v1/completions"):
-            respondError(responder, OpenAIError(status: 405, message: "method \(request.method) is not allowed on \(request.path)"))
+            completions(request, reply)
+        case (_, let path) where Self.endpoints.contains(path):
+            reply.error(OpenAIError(status: 405, message: "method \(request.method) is not allowed on \(request.path)"))
         default:
-            respondError(responder, OpenAIError(status: 404, message: "no route for \(request.method) \(request.path)", code: "not_found"))
+            reply.error(OpenAIError(status: 404, message: "no route for \(request.method) \(request.path)", code: "not_found"))
         }
     }
 
-    private func models(_ responder: HTTPResponder) {
-        guard let ack = worker.worker else { return respondError(responder, .unavailable("no engine worker is connected yet")) }
+    /// `/health` is always open; `/metrics` unless `--metrics-require-key`; everything else needs a key when
+    /// keys are configured.
+    private func isAuthorized(_ request: HTTPRequest, _ endpoint: String) -> Bool {
+        guard let apiKeys, endpoint != "/health", endpoint != "/metrics" || options.metricsRequireKey else { return true }
+        return apiKeys.authorizes(request.headers["Authorization"])
+    }
+
+    private func reloadAPIKeys() {
+        guard let current = apiKeys else { return }
+        loop.runOnPool({ () -> Result<APIKeyStore, Error> in
+            Result {
+                var keys = current
+                try keys.reload()
+                return keys
+            }
+        }, then: { [self] result in
+            switch result {
+            case .success(let reloaded):
+                apiKeys = reloaded
+                log.info("reloaded \(reloaded.count) API keys")
+            case .failure(let error):
+                log.error("keeping the old API keys: \(error)")
+            }
+        })
+    }
+
+    private func models(_ reply: Reply) {
+        guard let ack = worker.worker else { return reply.error(.unavailable("no engine worker is connected yet")) }
         var w = JSONWriter()
         w.object {
             $0.field("object", "list")
@@ -103,10 +166,11 @@ public final class GatewayServer: @unchecked Sendable {
                 }
             }
         }
-        respondJSON(responder, 200, w.bytes)
+        reply.json(200, w.bytes)
     }
 
-    private func completions(_ request: HTTPRequest, _ responder: HTTPResponder) {
+    private func completions(_ request: HTTPRequest, _ reply: Reply) {
+        let arrival = monotonicSeconds()
         let tokenizer = self.tokenizer
         let body = request.body
         loop.runOnPool({ () -> Result<(CompletionRequest, [Int32]), OpenAIError> in
@@ -121,25 +185,26 @@ public final class GatewayServer: @unchecked Sendable {
             }
         }, then: { [self] result in
             switch result {
-            case .failure(let error): respondError(responder, error)
-            case .success(let (parsed, promptTokens)): submit(parsed, promptTokens, responder)
+            case .failure(let error): reply.error(error)
+            case .success(let (parsed, promptTokens)): submit(parsed, promptTokens, arrival: arrival, reply)
             }
         })
     }
 
-    private func submit(_ request: CompletionRequest, _ promptTokens: [Int32], _ responder: HTTPResponder) {
+    private func submit(_ request: CompletionRequest, _ promptTokens: [Int32], arrival: Double, _ reply: Reply) {
+        let responder = reply.responder
         guard !responder.isClosed else { return }
-        guard let ack = worker.worker else { return respondError(responder, .unavailable("no engine worker is connected")) }
+        guard let ack = worker.worker else { return reply.error(.unavailable("no engine worker is connected")) }
         if let model = request.model, model != ack.modelID {
-            return respondError(responder, OpenAIError(status: 404, message: "the model '\(model)' does not exist; this server serves '\(ack.modelID)'",
+            return reply.error(OpenAIError(status: 404, message: "the model '\(model)' does not exist; this server serves '\(ack.modelID)'",
                                                        param: "model", code: "model_not_found"))
         }
-        guard !promptTokens.isEmpty else { return respondError(responder, .invalid("the prompt is empty", param: "prompt")) }
+        guard !promptTokens.isEmpty else { return reply.error(.invalid("the prompt is empty", param: "prompt")) }
         if let bad = promptTokens.first(where: { $0 < 0 || UInt32($0) >= ack.vocabSize }) {
-            return respondError(responder, .invalid("token id \(bad) is outside the vocabulary (0..<\(ack.vocabSize))", param: "prompt"))
+            return reply.error(.invalid("token id \(bad) is outside the vocabulary (0..<\(ack.vocabSize))", param: "prompt"))
         }
         guard promptTokens.count + request.maxTokens <= Int(ack.maxContext) else {
-            return respondError(responder, .invalid(
+            return reply.error(.invalid(
                 "this model's maximum context length is \(ack.maxContext) tokens; the prompt has \(promptTokens.count) tokens and max_tokens is \(request.maxTokens)",
                 param: "max_tokens", code: "context_length_exceeded"))
         }
@@ -148,9 +213,9 @@ public final class GatewayServer: @unchecked Sendable {
         let identity = CompletionExchange.Identity(
             completionID: "cmpl-\(String(id, radix: 16))\(String(UInt32.random(in: .min ... .max), radix: 16))",
             created: Int(Date().timeIntervalSince1970), model: ack.modelID, stream: request.stream,
-            includeUsage: request.includeUsage, promptTokens: promptTokens.count)
+            includeUsage: request.includeUsage, promptTokens: promptTokens.count, arrival: arrival, endpoint: reply.endpoint)
         let exchange = CompletionExchange(requestID: id, identity: identity, tokenizer: tokenizer, promptTokens: promptTokens,
-                                          stop: request.stop, loop: loop, responder: responder,
+                                          stop: request.stop, loop: loop, responder: responder, metrics: metrics,
                                           cancelOnWorker: { [weak worker] in worker?.cancel(id) })
         let wire = GenerateRequest(requestID: id, promptTokenIDs: promptTokens, maxTokens: UInt32(request.maxTokens),
                                    temperature: request.temperature, topP: request.topP, topK: Int32(request.topK),
@@ -158,17 +223,31 @@ public final class GatewayServer: @unchecked Sendable {
         guard worker.submit(wire, events: { exchange.handle($0) }) else {
             return exchange.fail(.unavailable("the engine worker is not reachable"))
         }
+        metrics.queued(for: monotonicSeconds() - arrival)
         // A client that goes away cancels its request so the worker frees its KV blocks at once.
         responder.onClose = { [weak worker] in
             if !exchange.isDone { worker?.cancel(id) }
         }
     }
 
-    private func respondJSON(_ responder: HTTPResponder, _ status: Int, _ body: [UInt8]) {
-        responder.respond(status: status, headers: [("Content-Type", "application/json")], body: body)
-    }
+    /// Answers one HTTP request and counts the answer in the metrics.
+    private struct Reply {
+        let responder: HTTPResponder
+        let endpoint: String
+        let metrics: GatewayMetrics
 
-    private func respondError(_ responder: HTTPResponder, _ error: OpenAIError) {
-        respondJSON(responder, error.status, error.body)
+        func send(_ status: Int, contentType: String, _ body: [UInt8]) {
+            metrics.answered(endpoint, status: status)
+            responder.respond(status: status, headers: [("Content-Type", contentType)], body: body)
+        }
+
+        func json(_ status: Int, _ body: [UInt8]) { send(status, contentType: "application/json", body) }
+
+        func error(_ error: OpenAIError) {
+            var headers = [("Content-Type", "application/json")]
+            if error.status == 401 { headers.append(("WWW-Authenticate", "Bearer")) }
+            metrics.answered(endpoint, status: error.status)
+            responder.respond(status: error.status, headers: headers, body: error.body)
+        }
     }
 }

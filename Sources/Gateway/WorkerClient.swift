@@ -20,6 +20,9 @@ final class WorkerClient {
     private var compression = CompressionPolicy.none
     private var handlers: [UInt64: (WorkerEvent) -> Void] = [:]
     private var retryTimer: TimerHandle?
+    private var statusTimer: TimerHandle?
+    /// The worker's latest status frame (polled once a second while connected).
+    private(set) var lastStatus: StatusReply?
     /// The worker's handshake answer; nil until the connection is ready.
     private(set) var worker: HelloAck?
 
@@ -31,7 +34,13 @@ final class WorkerClient {
 
     var isReady: Bool { worker != nil }
 
-    func start() { connect() }
+    func start() {
+        connect()
+        statusTimer = loop.scheduleTimer(after: 1000, repeat: 1000) { [weak self] in
+            guard let self, self.isReady else { return }
+            _ = self.send(.statusRequest)
+        }
+    }
 
     /// Sends `request`; `events` receives its token updates and errors on the loop thread until it finishes.
     func submit(_ request: GenerateRequest, events: @escaping (WorkerEvent) -> Void) -> Bool {
@@ -48,6 +57,7 @@ final class WorkerClient {
 
     func close() {
         retryTimer?.cancel()
+        statusTimer?.cancel()
         connection?.close()
     }
 
@@ -74,6 +84,7 @@ final class WorkerClient {
     private func lost(_ reason: String) {
         if worker != nil { log.error("worker connection lost: \(reason)") } else { log.debug("\(reason)") }
         worker = nil
+        lastStatus = nil
         connection = nil
         let orphans = handlers
         handlers = [:]
@@ -127,7 +138,9 @@ final class WorkerClient {
             } else {
                 log.error("worker error: \(reply.code): \(reply.message)")
             }
-        case .hello, .generate, .cancel, .statusRequest, .statusReply:
+        case .statusReply(let status):
+            lastStatus = status
+        case .hello, .generate, .cancel, .statusRequest:
             log.error("unexpected message from worker")
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineOptions
 import Gateway
 import Logging
 import ModelFormats
@@ -10,21 +11,18 @@ import Tokenizers
 struct GatewayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "scalellm-gateway", abstract: "Run the ScaleLLM HTTP gateway.")
 
-    @Option(help: "The model the worker serves (its tokenizer is loaded here); default: SmolLM2-135M-Instruct.") var model: String?
+    @OptionGroup var modelOption: ModelOption
     @Option(help: "The engine worker's Unix socket.") var workerSocket: String
-    @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
-    @Option(help: "TCP port (0: any free port).") var port: Int = 8000
-    @Option(help: "Largest accepted request body in bytes.") var maxBodyBytes: Int = 1 << 20
+    @OptionGroup(title: "Gateway") var gateway: GatewayFlags
 
     func run() throws {
         let tokenizer: Tokenizer
         do {
-            tokenizer = try Tokenizer.load(checkpoint: ModelCheckpoint(path: model ?? DefaultModel.locate()))
+            tokenizer = try Tokenizer.load(checkpoint: ModelCheckpoint(path: modelOption.resolvedPath()))
         } catch let error as ModelFormatError {
             throw ValidationError(error.description)
         }
-        let server = try GatewayServer(options: GatewayOptions(host: host, port: port, workerSocket: workerSocket,
-                                                               maxBodyBytes: maxBodyBytes), tokenizer: tokenizer)
+        let server = try GatewayServer(options: gateway.options(workerSocket: workerSocket), tokenizer: tokenizer)
         try server.run()
     }
 }

@@ -9,10 +9,8 @@ struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Start the OpenAI-compatible server (worker + gateway).")
 
     @OptionGroup var modelOption: ModelOption
-    @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
-    @Option(help: "TCP port to listen on (0: any free port, printed at start).") var port: Int = 8000
     @Option(help: "Unix socket between gateway and worker (default: a private temporary directory).") var socket: String?
-    @Option(help: "Largest accepted request body in bytes.") var maxBodyBytes: Int = 1 << 20
+    @OptionGroup(title: "Gateway") var gatewayFlags: GatewayFlags
     @OptionGroup(title: "Engine") var engine: EngineOptions
 
     func run() throws {
@@ -52,8 +50,7 @@ struct ServeCommand: ParsableCommand {
         let gateway: ChildProcess
         do {
             gateway = try ChildProcess.spawn(name: "gateway", executable: binaries.appendingPathComponent("scalellm-gateway").path,
-                                             arguments: ["--model", model, "--worker-socket", socketPath, "--host", host,
-                                                         "--port", String(port), "--max-body-bytes", String(maxBodyBytes)])
+                                             arguments: ["--model", model, "--worker-socket", socketPath] + gatewayFlags.arguments)
         } catch {
             worker.signal(SIGTERM)
             var status: Int32 = 0

@@ -66,6 +66,12 @@ final class ServeEndToEndTests: XCTestCase {
         let tooLong = try HTTPTestClient(port: port).request("POST", "/v1/completions", json: #"{"prompt": "hi", "max_tokens": 9000}"#)
         XCTAssertEqual(tooLong.status, 400)
         XCTAssertEqual((try tooLong.json()["error"] as? [String: Any])?["code"] as? String, "context_length_exceeded")
+        let tooLongStreamed = try HTTPTestClient(port: port).request("POST", "/v1/completions", json: #"{"prompt": "hi", "max_tokens": 9000, "stream": true}"#)
+        XCTAssertEqual(tooLongStreamed.status, 400)
+        // More tokens than the worker's 64 MiB KV pool holds: refused by the worker, still a 400 before any stream.
+        let tooBigForCache = try HTTPTestClient(port: port).request("POST", "/v1/completions", json: #"{"prompt": "hi", "max_tokens": 4000, "stream": true}"#)
+        XCTAssertEqual(tooBigForCache.status, 400)
+        XCTAssertEqual((try tooBigForCache.json()["error"] as? [String: Any])?["code"] as? String, "kv_cache_too_small")
         let unknownModel = try HTTPTestClient(port: port).request("POST", "/v1/completions", json: #"{"prompt": "hi", "model": "gpt-9"}"#)
         XCTAssertEqual(unknownModel.status, 404)
         XCTAssertEqual(try HTTPTestClient(port: port).request("GET", "/nowhere").status, 404)

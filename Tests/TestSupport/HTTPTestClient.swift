@@ -40,10 +40,10 @@ public final class HTTPTestClient {
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard result == 0 else { close(fd); throw ClientError(description: "connect to 127.0.0.1:\(port) failed: errno \(errno)") }
+        guard result == 0 else { Glibc.close(fd); throw ClientError(description: "connect to 127.0.0.1:\(port) failed: errno \(errno)") }
     }
 
-    deinit { close(fd) }
+    deinit { Glibc.close(fd) }
 
     /// Sends raw bytes (for malformed-request tests).
     public func sendRaw(_ bytes: [UInt8]) throws {
@@ -123,6 +123,12 @@ public final class HTTPTestClient {
             guard try readMore() else { throw ClientError(description: "connection closed before \(marker)") }
         }
     }
+
+    /// Reads until `text` has arrived (for tests that act in the middle of a streamed response).
+    public func readUntilText(_ text: String) throws -> Int { try readUntil(Array(text.utf8)) }
+
+    /// Closes the connection (a client going away).
+    public func close() { shutdown(fd, Int32(SHUT_RDWR)) }
 
     /// True when the server has closed the connection (reads end of stream).
     public func serverClosed() throws -> Bool { try !readMore() }

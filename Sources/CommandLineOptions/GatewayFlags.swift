@@ -1,0 +1,39 @@
+import ArgumentParser
+import Gateway
+
+/// The gateway's command-line settings, shared by `scalellm-gateway` (which uses them) and `scalellm serve`
+/// (which passes them on to the gateway it starts).
+public struct GatewayFlags: ParsableArguments {
+    public init() {}
+
+    @Option(help: "Address to listen on (an IPv4 or IPv6 literal).") public var host: String = "127.0.0.1"
+    @Option(help: "TCP port (0: any free port, printed at start).") public var port: Int = 8000
+    @Option(help: "Largest accepted request body in bytes.") public var maxBodyBytes: Int = 1 << 20
+    @Option(help: "File of API keys, one per line; requests then need 'Authorization: Bearer <key>' (re-read on SIGHUP).")
+    public var apiKeys: String?
+    @Flag(help: "Require an API key for /metrics too.") public var metricsRequireKey = false
+    @Option(help: "Most open client connections.") public var maxConnections: Int = 1024
+    @Option(help: "Seconds an idle keep-alive connection stays open.") public var idleTimeout: Int = 60
+    @Option(help: "Seconds a client may take to send its request headers.") public var headerTimeout: Int = 10
+
+    public func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        guard maxBodyBytes >= 1024, maxConnections >= 1, idleTimeout >= 1, headerTimeout >= 1 else {
+            throw ValidationError("--max-body-bytes must be at least 1024; --max-connections, --idle-timeout and --header-timeout at least 1")
+        }
+    }
+
+    public func options(workerSocket: String) -> GatewayOptions {
+        GatewayOptions(host: host == "localhost" ? "127.0.0.1" : host, port: port, workerSocket: workerSocket,
+                       maxBodyBytes: maxBodyBytes, apiKeysPath: apiKeys, metricsRequireKey: metricsRequireKey,
+                       maxConnections: maxConnections, idleTimeoutMilliseconds: UInt64(idleTimeout) * 1000,
+                       headerTimeoutMilliseconds: UInt64(headerTimeout) * 1000)
+    }
+
+    /// The same settings as gateway command-line arguments.
+    public var arguments: [String] {
+        ["--host", host, "--port", String(port), "--max-body-bytes", String(maxBodyBytes), "--max-connections", String(maxConnections),
+         "--idle-timeout", String(idleTimeout), "--header-timeout", String(headerTimeout)]
+            + (apiKeys.map { ["--api-keys", $0] } ?? []) + (metricsRequireKey ? ["--metrics-require-key"] : [])
+    }
+}
