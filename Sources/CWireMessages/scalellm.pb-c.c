@@ -142,6 +142,51 @@ void   scalellm__wire__v1__generate_request__free_unpacked
   assert(message->base.descriptor == &scalellm__wire__v1__generate_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   scalellm__wire__v1__token_logprob__init
+                     (Scalellm__Wire__V1__TokenLogprob         *message)
+{
+  static const Scalellm__Wire__V1__TokenLogprob init_value = SCALELLM__WIRE__V1__TOKEN_LOGPROB__INIT;
+  *message = init_value;
+}
+size_t scalellm__wire__v1__token_logprob__get_packed_size
+                     (const Scalellm__Wire__V1__TokenLogprob *message)
+{
+  assert(message->base.descriptor == &scalellm__wire__v1__token_logprob__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t scalellm__wire__v1__token_logprob__pack
+                     (const Scalellm__Wire__V1__TokenLogprob *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &scalellm__wire__v1__token_logprob__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t scalellm__wire__v1__token_logprob__pack_to_buffer
+                     (const Scalellm__Wire__V1__TokenLogprob *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &scalellm__wire__v1__token_logprob__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Scalellm__Wire__V1__TokenLogprob *
+       scalellm__wire__v1__token_logprob__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Scalellm__Wire__V1__TokenLogprob *)
+     protobuf_c_message_unpack (&scalellm__wire__v1__token_logprob__descriptor,
+                                allocator, len, data);
+}
+void   scalellm__wire__v1__token_logprob__free_unpacked
+                     (Scalellm__Wire__V1__TokenLogprob *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &scalellm__wire__v1__token_logprob__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   scalellm__wire__v1__token_update__init
                      (Scalellm__Wire__V1__TokenUpdate         *message)
 {
@@ -637,7 +682,7 @@ const ProtobufCMessageDescriptor scalellm__wire__v1__hello_ack__descriptor =
   (ProtobufCMessageInit) scalellm__wire__v1__hello_ack__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor scalellm__wire__v1__generate_request__field_descriptors[10] =
+static const ProtobufCFieldDescriptor scalellm__wire__v1__generate_request__field_descriptors[14] =
 {
   {
     "request_id",
@@ -759,23 +804,75 @@ static const ProtobufCFieldDescriptor scalellm__wire__v1__generate_request__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "presence_penalty",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__GenerateRequest, presence_penalty),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "frequency_penalty",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__GenerateRequest, frequency_penalty),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "logprobs",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__GenerateRequest, logprobs),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "top_logprobs",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__GenerateRequest, top_logprobs),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned scalellm__wire__v1__generate_request__field_indices_by_name[] = {
+  11,   /* field[11] = frequency_penalty */
   6,   /* field[6] = has_seed */
   9,   /* field[9] = ignore_eos */
+  12,   /* field[12] = logprobs */
   2,   /* field[2] = max_tokens */
+  10,   /* field[10] = presence_penalty */
   1,   /* field[1] = prompt_token_ids */
   0,   /* field[0] = request_id */
   7,   /* field[7] = seed */
   8,   /* field[8] = stop_token_ids */
   3,   /* field[3] = temperature */
   5,   /* field[5] = top_k */
+  13,   /* field[13] = top_logprobs */
   4,   /* field[4] = top_p */
 };
 static const ProtobufCIntRange scalellm__wire__v1__generate_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor scalellm__wire__v1__generate_request__descriptor =
 {
@@ -785,14 +882,78 @@ const ProtobufCMessageDescriptor scalellm__wire__v1__generate_request__descripto
   "Scalellm__Wire__V1__GenerateRequest",
   "scalellm.wire.v1",
   sizeof(Scalellm__Wire__V1__GenerateRequest),
-  10,
+  14,
   scalellm__wire__v1__generate_request__field_descriptors,
   scalellm__wire__v1__generate_request__field_indices_by_name,
   1,  scalellm__wire__v1__generate_request__number_ranges,
   (ProtobufCMessageInit) scalellm__wire__v1__generate_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor scalellm__wire__v1__token_update__field_descriptors[5] =
+static const ProtobufCFieldDescriptor scalellm__wire__v1__token_logprob__field_descriptors[3] =
+{
+  {
+    "logprob",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__TokenLogprob, logprob),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "top_token_ids",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Scalellm__Wire__V1__TokenLogprob, n_top_token_ids),
+    offsetof(Scalellm__Wire__V1__TokenLogprob, top_token_ids),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "top_logprobs",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Scalellm__Wire__V1__TokenLogprob, n_top_logprobs),
+    offsetof(Scalellm__Wire__V1__TokenLogprob, top_logprobs),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned scalellm__wire__v1__token_logprob__field_indices_by_name[] = {
+  0,   /* field[0] = logprob */
+  2,   /* field[2] = top_logprobs */
+  1,   /* field[1] = top_token_ids */
+};
+static const ProtobufCIntRange scalellm__wire__v1__token_logprob__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor scalellm__wire__v1__token_logprob__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "scalellm.wire.v1.TokenLogprob",
+  "TokenLogprob",
+  "Scalellm__Wire__V1__TokenLogprob",
+  "scalellm.wire.v1",
+  sizeof(Scalellm__Wire__V1__TokenLogprob),
+  3,
+  scalellm__wire__v1__token_logprob__field_descriptors,
+  scalellm__wire__v1__token_logprob__field_indices_by_name,
+  1,  scalellm__wire__v1__token_logprob__number_ranges,
+  (ProtobufCMessageInit) scalellm__wire__v1__token_logprob__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor scalellm__wire__v1__token_update__field_descriptors[6] =
 {
   {
     "request_id",
@@ -854,10 +1015,23 @@ static const ProtobufCFieldDescriptor scalellm__wire__v1__token_update__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "logprobs",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Scalellm__Wire__V1__TokenUpdate, n_logprobs),
+    offsetof(Scalellm__Wire__V1__TokenUpdate, logprobs),
+    &scalellm__wire__v1__token_logprob__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned scalellm__wire__v1__token_update__field_indices_by_name[] = {
   4,   /* field[4] = error_message */
   2,   /* field[2] = finish_reason */
+  5,   /* field[5] = logprobs */
   3,   /* field[3] = prompt_tokens */
   0,   /* field[0] = request_id */
   1,   /* field[1] = token_ids */
@@ -865,7 +1039,7 @@ static const unsigned scalellm__wire__v1__token_update__field_indices_by_name[] 
 static const ProtobufCIntRange scalellm__wire__v1__token_update__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor scalellm__wire__v1__token_update__descriptor =
 {
@@ -875,7 +1049,7 @@ const ProtobufCMessageDescriptor scalellm__wire__v1__token_update__descriptor =
   "Scalellm__Wire__V1__TokenUpdate",
   "scalellm.wire.v1",
   sizeof(Scalellm__Wire__V1__TokenUpdate),
-  5,
+  6,
   scalellm__wire__v1__token_update__field_descriptors,
   scalellm__wire__v1__token_update__field_indices_by_name,
   1,  scalellm__wire__v1__token_update__number_ranges,

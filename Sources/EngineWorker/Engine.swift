@@ -21,6 +21,8 @@ public struct EngineConfiguration: Sendable {
 public struct SequenceOutput: Sendable, Equatable {
     public var id: UInt64
     public var tokens: [Int32]
+    /// Per token of `tokens`, when the request asked for log-probabilities; else empty.
+    public var logprobs: [SampledToken]
     public var finishReason: FinishReason?
     public var promptTokens: Int
 }
@@ -112,7 +114,8 @@ public final class Engine: @unchecked Sendable {
         scheduler.commit(plan)
         steps += 1
         tokensComputed += plan.tokenCount
-        return sampled.map { sequence, token in
+        return sampled.map { sequence, sampledToken in
+            let token = sampledToken.id
             sequence.append(token)
             let request = sequence.request
             var finish: FinishReason?
@@ -125,7 +128,8 @@ public final class Engine: @unchecked Sendable {
                 scheduler.finish(sequence, finish)
                 sequences[sequence.id] = nil
             }
-            return SequenceOutput(id: sequence.id, tokens: [token], finishReason: finish, promptTokens: sequence.promptCount)
+            return SequenceOutput(id: sequence.id, tokens: [token], logprobs: sampledToken.logprob == nil ? [] : [sampledToken],
+                                  finishReason: finish, promptTokens: sequence.promptCount)
         }
     }
 

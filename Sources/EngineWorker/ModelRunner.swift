@@ -8,7 +8,7 @@ struct ModelRunner {
     let cache: KVCache
 
     /// Runs `plan` and returns the sampled token of each sampling sequence, in plan order.
-    func execute(_ plan: SchedulerPlan) -> [(sequence: SequenceState, token: Int32)] {
+    func execute(_ plan: SchedulerPlan) -> [(sequence: SequenceState, token: SampledToken)] {
         var batch = ForwardBatch()
         for entry in plan.entries {
             batch.append(tokens: entry.sequence.tokens[entry.start..<(entry.start + entry.count)], firstPosition: entry.start,
@@ -16,11 +16,11 @@ struct ModelRunner {
         }
         let logits = model.forward(batch, cache: cache)
         let vocab = model.config.vocabSize
-        var sampled: [(SequenceState, Int32)] = []
+        var sampled: [(SequenceState, SampledToken)] = []
         var row = 0
         logits.withUnsafeBufferPointer { all in
             for entry in plan.entries where entry.samples {
-                let token = entry.sequence.sampler.sample(all.baseAddress! + row * vocab, count: vocab)
+                let token = entry.sequence.sampler.next(all.baseAddress! + row * vocab, count: vocab)
                 sampled.append((entry.sequence, token))
                 row += 1
             }

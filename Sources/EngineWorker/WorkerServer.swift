@@ -127,9 +127,12 @@ public final class WorkerServer: @unchecked Sendable {
             if engine.hasWork {
                 for output in engine.step() {
                     guard let connection = owners[output.id] else { continue }
+                    let logprobs = output.logprobs.map {
+                        TokenLogprob(logprob: $0.logprob ?? 0, topTokenIDs: $0.top.map(\.id), topLogprobs: $0.top.map(\.logprob))
+                    }
                     updates.add(TokenUpdate(requestID: output.id, tokenIDs: output.tokens,
                                             finishReason: output.finishReason?.wire ?? .notFinished,
-                                            promptTokens: UInt32(output.promptTokens)), to: connection)
+                                            promptTokens: UInt32(output.promptTokens), logprobs: logprobs), to: connection)
                     if output.finishReason != nil {
                         owners[output.id] = nil
                         completedNow += 1
@@ -164,7 +167,9 @@ public final class WorkerServer: @unchecked Sendable {
     private func engineRequest(_ wire: WireProtocol.GenerateRequest) -> GenerationRequest {
         GenerationRequest(
             id: wire.requestID, promptTokens: wire.promptTokenIDs, maxTokens: Int(wire.maxTokens),
-            sampling: SamplingParameters(temperature: wire.temperature, topK: Int(wire.topK), topP: wire.topP, seed: wire.seed),
+            sampling: SamplingParameters(temperature: wire.temperature, topK: Int(wire.topK), topP: wire.topP, seed: wire.seed,
+                                         presencePenalty: wire.presencePenalty, frequencyPenalty: wire.frequencyPenalty,
+                                         topLogprobs: wire.topLogprobs.map { min(Int($0), 20) }),
             stopTokenIDs: Set(wire.stopTokenIDs).union(wire.ignoreEOS ? [] : engine.config.eosTokenIDs))
     }
 }

@@ -23,6 +23,12 @@ public struct CompletionRequest: Sendable, Equatable {
     public var stop: [String]
     /// The end user, for the operator's logs (accepted, not interpreted).
     public var user: String?
+    /// Number of choices to generate.
+    public var n: Int
+    public var presencePenalty: Float
+    public var frequencyPenalty: Float
+    /// nil: no logprobs; otherwise how many alternatives to report per token (completions' `logprobs` integer).
+    public var topLogprobs: Int?
 
     /// OpenAI's default for `max_tokens` on completions.
     public static let defaultMaxTokens = 16
@@ -72,9 +78,10 @@ public struct CompletionRequest: Sendable, Equatable {
             stop = strings
         default: throw .invalid("'stop' must be a string or an array of at most 16 strings", param: "stop")
         }
-        if let n = try fields.integer("n", in: 1...128), n != 1 {
-            throw .invalid("'n' > 1 is not supported yet", param: "n", code: "unsupported_parameter")
-        }
+        n = try fields.integer("n", in: 1...16) ?? 1
+        presencePenalty = Float(try fields.number("presence_penalty", in: -2...2) ?? 0)
+        frequencyPenalty = Float(try fields.number("frequency_penalty", in: -2...2) ?? 0)
+        topLogprobs = try fields.integer("logprobs", in: 0...20)
     }
 }
 

@@ -42,7 +42,7 @@ public final class GatewayServer: @unchecked Sendable {
     private let loop: EventLoop
     private let worker: WorkerClient
     private var http: HTTPServer?
-    private var nextRequestID: UInt64 = 1
+    private var nextRequestID = RequestIDCounter()
     private var signalWatches: [SignalWatch] = []
     private var apiKeys: APIKeyStore?
     private let metrics = GatewayMetrics()
@@ -208,25 +208,30 @@ public final class GatewayServer: @unchecked Sendable {
                 "this model's maximum context length is \(ack.maxContext) tokens; the prompt has \(promptTokens.count) tokens and max_tokens is \(request.maxTokens)",
                 param: "max_tokens", code: "context_length_exceeded"))
         }
-        let id = nextRequestID
-        nextRequestID += 1
-        let identity = CompletionExchange.Identity(
-            completionID: "cmpl-\(String(id, radix: 16))\(String(UInt32.random(in: .min ... .max), radix: 16))",
-            created: Int(Date().timeIntervalSince1970), model: ack.modelID, stream: request.stream,
-            includeUsage: request.includeUsage, promptTokens: promptTokens.count, arrival: arrival, endpoint: reply.endpoint)
-        let exchange = CompletionExchange(requestID: id, identity: identity, tokenizer: tokenizer, promptTokens: promptTokens,
+        let ids = (0..<request.n).map { _ in nextRequestID.advance() }
+        let identity = ResponseIdentity(
+            id: "cmpl-\(String(ids[0], radix: 16))\(String(UInt32.random(in: .min ... .max), radix: 16))",
+            created: Int(Date().timeIntervalSince1970), model: ack.modelID, kind: .completion, stream: request.stream,
+            includeUsage: request.includeUsage, topLogprobs: request.topLogprobs, promptTokens: promptTokens.count,
+            arrival: arrival, endpoint: reply.endpoint)
+        let exchange = GenerationExchange(identity: identity, requestIDs: ids, tokenizer: tokenizer, promptTokens: promptTokens,
                                           stop: request.stop, loop: loop, responder: responder, metrics: metrics,
-                                          cancelOnWorker: { [weak worker] in worker?.cancel(id) })
-        let wire = GenerateRequest(requestID: id, promptTokenIDs: promptTokens, maxTokens: UInt32(request.maxTokens),
-                                   temperature: request.temperature, topP: request.topP, topK: Int32(request.topK),
-                                   seed: request.seed, stopTokenIDs: [], ignoreEOS: request.ignoreEOS)
-        guard worker.submit(wire, events: { exchange.handle($0) }) else {
-            return exchange.fail(.unavailable("the engine worker is not reachable"))
+                                          cancelOnWorker: { [weak worker] id in worker?.cancel(id) })
+        for (index, id) in ids.enumerated() {
+            // Choices differ through their seeds: the request's seed plus the choice index, when one was given.
+            let wire = GenerateRequest(requestID: id, promptTokenIDs: promptTokens, maxTokens: UInt32(request.maxTokens),
+                                       temperature: request.temperature, topP: request.topP, topK: Int32(request.topK),
+                                       seed: request.seed.map { $0 &+ UInt64(index) }, stopTokenIDs: [], ignoreEOS: request.ignoreEOS,
+                                       presencePenalty: request.presencePenalty, frequencyPenalty: request.frequencyPenalty,
+                                       topLogprobs: request.topLogprobs.map { UInt32($0) })
+            guard worker.submit(wire, events: { exchange.handle($0, requestID: id) }) else {
+                return exchange.fail(.unavailable("the engine worker is not reachable"))
+            }
         }
         metrics.queued(for: monotonicSeconds() - arrival)
         // A client that goes away cancels its request so the worker frees its KV blocks at once.
         responder.onClose = { [weak worker] in
-            if !exchange.isDone { worker?.cancel(id) }
+            for id in exchange.activeRequestIDs where !exchange.isDone { worker?.cancel(id) }
         }
     }
 
@@ -249,5 +254,14 @@ public final class GatewayServer: @unchecked Sendable {
             metrics.answered(endpoint, status: error.status)
             responder.respond(status: error.status, headers: headers, body: error.body)
         }
+    }
+}
+
+/// Request ids for the worker: unique per gateway connection, never 0 (0 means "connection-level" on the wire).
+struct RequestIDCounter {
+    private var next: UInt64 = 1
+    mutating func advance() -> UInt64 {
+        defer { next += 1 }
+        return next
     }
 }

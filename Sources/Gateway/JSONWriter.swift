@@ -50,10 +50,34 @@ public struct JSONWriter {
         needsComma = true
     }
 
+    public mutating func field(_ key: String, _ value: Double) {
+        self.key(key)
+        bytes += Array(Self.number(value).utf8)
+        needsComma = true
+    }
+
+    /// A raw, already-encoded JSON value (for `null` placeholders and pre-rendered fragments).
+    public mutating func field(_ key: String, rawJSON: String) {
+        self.key(key)
+        bytes += Array(rawJSON.utf8)
+        needsComma = true
+    }
+
+    /// JSON has no infinities or NaN; log-probabilities of impossible tokens are reported as a very low number.
+    private static func number(_ value: Double) -> String {
+        value.isFinite ? "\(value)" : (value > 0 ? "1e308" : "-9999.0")
+    }
+
     /// A string element inside an array.
     public mutating func element(_ value: String) {
         separate()
         writeString(value)
+        needsComma = true
+    }
+
+    public mutating func element(_ value: Double) {
+        separate()
+        bytes += Array(Self.number(value).utf8)
         needsComma = true
     }
 

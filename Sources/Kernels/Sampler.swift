@@ -9,12 +9,22 @@ public struct SamplingParameters: Sendable, Equatable {
     public var topP: Float
     /// Seed for reproducible sampling; nil draws one from the system.
     public var seed: UInt64?
+    /// Subtracted once from the logit of every token already generated (OpenAI `presence_penalty`).
+    public var presencePenalty: Float
+    /// Subtracted from a token's logit once per time it was generated (OpenAI `frequency_penalty`).
+    public var frequencyPenalty: Float
+    /// nil: no log-probabilities; otherwise how many most likely alternatives to report with each token.
+    public var topLogprobs: Int?
 
-    public init(temperature: Float = 0, topK: Int = 0, topP: Float = 1, seed: UInt64? = nil) {
+    public init(temperature: Float = 0, topK: Int = 0, topP: Float = 1, seed: UInt64? = nil,
+                presencePenalty: Float = 0, frequencyPenalty: Float = 0, topLogprobs: Int? = nil) {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
         self.seed = seed
+        self.presencePenalty = presencePenalty
+        self.frequencyPenalty = frequencyPenalty
+        self.topLogprobs = topLogprobs
     }
 
     public static let greedy = SamplingParameters()
@@ -35,17 +45,61 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     }
 }
 
-/// Picks tokens for one sequence: greedy, or temperature + top-k + top-p sampling with its own seeded generator.
+/// A sampled token and, when asked for, its log-probability and the most likely alternatives'.
+public struct SampledToken: Sendable, Equatable {
+    public var id: Int32
+    public var logprob: Float?
+    public var top: [(id: Int32, logprob: Float)]
+
+    public static func == (a: SampledToken, b: SampledToken) -> Bool {
+        a.id == b.id && a.logprob == b.logprob && a.top.map(\.id) == b.top.map(\.id) && a.top.map(\.logprob) == b.top.map(\.logprob)
+    }
+}
+
+/// Picks tokens for one sequence: greedy, or temperature + top-k + top-p sampling with its own seeded generator,
+/// after presence/frequency penalties over the tokens it generated before.
 public struct Sampler: Sendable {
     public let parameters: SamplingParameters
     private var generator: SplitMix64
+    /// How often each token was generated so far (only kept when a penalty is set).
+    private var generatedCounts: [Int32: Int] = [:]
 
     public init(_ parameters: SamplingParameters) {
         self.parameters = parameters
         generator = SplitMix64(seed: parameters.seed ?? UInt64.random(in: .min ... .max))
     }
 
-    /// The next token id given `count` logits.
+    private var hasPenalties: Bool { parameters.presencePenalty != 0 || parameters.frequencyPenalty != 0 }
+
+    /// The next token given `count` logits (left unchanged), with log-probabilities when the parameters ask.
+    public mutating func next(_ logits: UnsafePointer<Float>, count: Int) -> SampledToken {
+        guard hasPenalties || parameters.topLogprobs != nil else {
+            return SampledToken(id: sample(logits, count: count), logprob: nil, top: [])
+        }
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { buffer in
+            let adjusted = buffer.baseAddress!
+            adjusted.update(from: logits, count: count)
+            for (token, n) in generatedCounts {
+                adjusted[Int(token)] -= parameters.presencePenalty + parameters.frequencyPenalty * Float(n)
+            }
+            let id = sample(adjusted, count: count)
+            if hasPenalties { generatedCounts[id, default: 0] += 1 }
+            guard let topCount = parameters.topLogprobs else { return SampledToken(id: id, logprob: nil, top: []) }
+            // log-softmax of the penalised logits (before temperature), as OpenAI reports them.
+            let maxLogit = adjusted[VectorMath.argmax(adjusted, count: count)]
+            var sum: Double = 0
+            for i in 0..<count { sum += Double(expf(adjusted[i] - maxLogit)) }
+            let logNormaliser = maxLogit + Float(log(sum))
+            var top: [(id: Int32, logprob: Float)] = []
+            if topCount > 0 {
+                let best = (0..<count).sorted { adjusted[$0] != adjusted[$1] ? adjusted[$0] > adjusted[$1] : $0 < $1 }.prefix(topCount)
+                top = best.map { (Int32($0), adjusted[$0] - logNormaliser) }
+            }
+            return SampledToken(id: id, logprob: adjusted[Int(id)] - logNormaliser, top: top)
+        }
+    }
+
+    /// The next token id given `count` logits (no penalties applied here).
     public mutating func sample(_ logits: UnsafePointer<Float>, count: Int) -> Int32 {
         if parameters.isGreedy { return Int32(VectorMath.argmax(logits, count: count)) }
         // Candidates sorted by logit, descending; ties keep the lower id first so results do not depend on sort stability.

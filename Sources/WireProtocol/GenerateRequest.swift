@@ -14,9 +14,17 @@ public struct GenerateRequest: Sendable, Equatable {
     public var seed: UInt64?
     public var stopTokenIDs: [Int32]
     public var ignoreEOS: Bool
+    public var presencePenalty: Float
+    public var frequencyPenalty: Float
+    /// `nil`: no logprobs; otherwise the number of most likely alternatives to return with each token's logprob.
+    public var topLogprobs: UInt32?
 
     public init(requestID: UInt64, promptTokenIDs: [Int32], maxTokens: UInt32, temperature: Float = 1, topP: Float = 1,
-                topK: Int32 = 0, seed: UInt64? = nil, stopTokenIDs: [Int32] = [], ignoreEOS: Bool = false) {
+                topK: Int32 = 0, seed: UInt64? = nil, stopTokenIDs: [Int32] = [], ignoreEOS: Bool = false,
+                presencePenalty: Float = 0, frequencyPenalty: Float = 0, topLogprobs: UInt32? = nil) {
+        self.presencePenalty = presencePenalty
+        self.frequencyPenalty = frequencyPenalty
+        self.topLogprobs = topLogprobs
         self.requestID = requestID
         self.promptTokenIDs = promptTokenIDs
         self.maxTokens = maxTokens

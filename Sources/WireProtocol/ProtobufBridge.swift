@@ -43,13 +43,15 @@ private final class PackArena {
         return p
     }
 
-    /// A copy of `values` for a repeated int32 field (nil when empty, as protobuf-c expects with n == 0).
-    func int32s(_ values: [Int32]) -> UnsafeMutablePointer<Int32>? {
+    /// A copy of `values` for a repeated scalar field (nil when empty, as protobuf-c expects with n == 0).
+    func copy<T>(_ values: [T]) -> UnsafeMutablePointer<T>? {
         if values.isEmpty { return nil }
-        let p = make(Int32.self, count: values.count)
+        let p = make(T.self, count: values.count)
         values.withUnsafeBufferPointer { src in p.update(from: src.baseAddress!, count: src.count) }
         return p
     }
+
+    func int32s(_ values: [Int32]) -> UnsafeMutablePointer<Int32>? { copy(values) }
 }
 
 /// Packs `message` as a protobuf `Frame` into a new array that starts with `headerRoom` zero bytes.
@@ -95,6 +97,10 @@ func packFrame(_ message: WireMessage, headerRoom: Int) throws(WireError) -> [UI
         c.pointee.n_stop_token_ids = m.stopTokenIDs.count
         c.pointee.stop_token_ids = arena.int32s(m.stopTokenIDs)
         c.pointee.ignore_eos = m.ignoreEOS ? 1 : 0
+        c.pointee.presence_penalty = m.presencePenalty
+        c.pointee.frequency_penalty = m.frequencyPenalty
+        c.pointee.logprobs = m.topLogprobs != nil ? 1 : 0
+        c.pointee.top_logprobs = m.topLogprobs ?? 0
         frame.body_case = SCALELLM__WIRE__V1__FRAME__BODY_GENERATE
         frame.generate = c
     case .tokens(let m):
@@ -113,6 +119,22 @@ func packFrame(_ message: WireMessage, headerRoom: Int) throws(WireError) -> [UI
                 cu.pointee.finish_reason = Scalellm__Wire__V1__FinishReason(rawValue: UInt32(bitPattern: u.finishReason.rawValue))
                 cu.pointee.prompt_tokens = u.promptTokens
                 cu.pointee.error_message = try arena.string(u.errorMessage, field: "error_message")
+                if !u.logprobs.isEmpty {
+                    let entries = arena.make(Scalellm__Wire__V1__TokenLogprob.self, count: u.logprobs.count)
+                    let entryPointers = arena.make(UnsafeMutablePointer<Scalellm__Wire__V1__TokenLogprob>?.self, count: u.logprobs.count)
+                    for (j, l) in u.logprobs.enumerated() {
+                        let e = entries + j
+                        scalellm__wire__v1__token_logprob__init(e)
+                        e.pointee.logprob = l.logprob
+                        e.pointee.n_top_token_ids = l.topTokenIDs.count
+                        e.pointee.top_token_ids = arena.int32s(l.topTokenIDs)
+                        e.pointee.n_top_logprobs = l.topLogprobs.count
+                        e.pointee.top_logprobs = arena.copy(l.topLogprobs)
+                        entryPointers[j] = e
+                    }
+                    cu.pointee.n_logprobs = u.logprobs.count
+                    cu.pointee.logprobs = entryPointers
+                }
                 pointers[i] = cu
             }
             c.pointee.n_updates = n
@@ -207,7 +229,8 @@ private func convert(_ frame: CFrame) throws(WireError) -> WireMessage {
             requestID: c.request_id, promptTokenIDs: int32s(c.prompt_token_ids, c.n_prompt_token_ids),
             maxTokens: c.max_tokens, temperature: c.temperature, topP: c.top_p, topK: c.top_k,
             seed: c.has_seed != 0 ? c.seed : nil, stopTokenIDs: int32s(c.stop_token_ids, c.n_stop_token_ids),
-            ignoreEOS: c.ignore_eos != 0))
+            ignoreEOS: c.ignore_eos != 0, presencePenalty: c.presence_penalty, frequencyPenalty: c.frequency_penalty,
+            topLogprobs: c.logprobs != 0 ? c.top_logprobs : nil))
     case SCALELLM__WIRE__V1__FRAME__BODY_TOKENS:
         guard let c = frame.tokens?.pointee else { throw missing("tokens") }
         var updates: [TokenUpdate] = []
@@ -218,9 +241,16 @@ private func convert(_ frame: CFrame) throws(WireError) -> WireMessage {
             guard let reason = FinishReason(rawValue: raw) else {
                 throw .malformedMessage("unknown finish_reason \(raw)")
             }
+            var logprobs: [TokenLogprob] = []
+            for j in 0..<u.n_logprobs {
+                guard let l = u.logprobs?[j]?.pointee else { throw missing("token logprob") }
+                guard l.n_top_token_ids == l.n_top_logprobs else { throw .malformedMessage("top_token_ids and top_logprobs differ in length") }
+                logprobs.append(TokenLogprob(logprob: l.logprob, topTokenIDs: int32s(l.top_token_ids, l.n_top_token_ids),
+                                             topLogprobs: l.n_top_logprobs == 0 ? [] : Array(UnsafeBufferPointer(start: l.top_logprobs, count: l.n_top_logprobs))))
+            }
             updates.append(TokenUpdate(requestID: u.request_id, tokenIDs: int32s(u.token_ids, u.n_token_ids),
                                        finishReason: reason, promptTokens: u.prompt_tokens,
-                                       errorMessage: string(u.error_message)))
+                                       errorMessage: string(u.error_message), logprobs: logprobs))
         }
         return .tokens(TokenBatch(updates: updates))
     case SCALELLM__WIRE__V1__FRAME__BODY_CANCEL:

@@ -15,6 +15,21 @@ public enum FinishReason: Int32, Sendable, Equatable, CaseIterable {
     public var isFinished: Bool { self != .notFinished }
 }
 
+/// Log-probabilities at one generated position: the sampled token's, and the most likely alternatives'.
+///
+/// Exists so that the OpenAI `logprobs` / `top_logprobs` parameters can be answered from the worker's logits.
+public struct TokenLogprob: Sendable, Equatable {
+    public var logprob: Float
+    public var topTokenIDs: [Int32]
+    public var topLogprobs: [Float]
+
+    public init(logprob: Float, topTokenIDs: [Int32] = [], topLogprobs: [Float] = []) {
+        self.logprob = logprob
+        self.topTokenIDs = topTokenIDs
+        self.topLogprobs = topLogprobs
+    }
+}
+
 /// New tokens of one request within a `TokenBatch`.
 ///
 /// Exists so that one engine step can report progress, completion and errors of each request it advanced.
@@ -27,9 +42,12 @@ public struct TokenUpdate: Sendable, Equatable {
     public var promptTokens: UInt32
     /// Set when `finishReason == .error`.
     public var errorMessage: String
+    /// One entry per token of `tokenIDs` when the request asked for logprobs, else empty.
+    public var logprobs: [TokenLogprob]
 
     public init(requestID: UInt64, tokenIDs: [Int32] = [], finishReason: FinishReason = .notFinished,
-                promptTokens: UInt32 = 0, errorMessage: String = "") {
+                promptTokens: UInt32 = 0, errorMessage: String = "", logprobs: [TokenLogprob] = []) {
+        self.logprobs = logprobs
         self.requestID = requestID
         self.tokenIDs = tokenIDs
         self.finishReason = finishReason

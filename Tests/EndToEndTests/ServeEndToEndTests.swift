@@ -99,6 +99,30 @@ final class ServeEndToEndTests: XCTestCase {
             XCTAssertEqual(reason, "stop", "stream: \(stream)")
         }
 
+        // n = 2 greedy choices are both the golden text; logprobs are consistent with greedy choice.
+        var twoChoices = try JSONSerialization.jsonObject(with: Data(Self.body(prompt: story["prompt"] as! String, stream: false).utf8)) as! [String: Any]
+        twoChoices["n"] = 2
+        twoChoices["logprobs"] = 3
+        let both = try HTTPTestClient(port: port).request("POST", "/v1/completions",
+                                                          json: String(decoding: try JSONSerialization.data(withJSONObject: twoChoices), as: UTF8.self))
+        let bothJSON = try both.json()
+        let choices = try XCTUnwrap(bothJSON["choices"] as? [[String: Any]])
+        XCTAssertEqual(choices.map { $0["index"] as? Int }, [0, 1])
+        for choice in choices {
+            XCTAssertEqual(choice["text"] as? String, story["expected_completion_text"] as? String)
+            let logprobs = try XCTUnwrap(choice["logprobs"] as? [String: Any])
+            let tokenLogprobs = try XCTUnwrap(logprobs["token_logprobs"] as? [Double])
+            let tops = try XCTUnwrap(logprobs["top_logprobs"] as? [[String: Double]])
+            XCTAssertEqual(tokenLogprobs.count, 48)
+            XCTAssertEqual((logprobs["tokens"] as? [String])?.joined(), story["expected_completion_text"] as? String)
+            for (chosen, top) in zip(tokenLogprobs, tops) {
+                XCTAssertLessThanOrEqual(chosen, 0)
+                XCTAssertEqual(chosen, top.values.max()!, accuracy: 1e-6)   // greedy picks the most likely token
+                XCTAssertEqual(top.count, 3)
+            }
+        }
+        XCTAssertEqual((bothJSON["usage"] as? [String: Any])?["completion_tokens"] as? Int, 96)
+
         // Every golden prompt at once, each on its own connection: the worker batches them, and each answer
         // still equals HuggingFace's greedy continuation.
         let answers = ConcurrentAnswers(count: golden.count)

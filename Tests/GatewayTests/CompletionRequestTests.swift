@@ -31,7 +31,11 @@ final class CompletionRequestTests: XCTestCase {
     }
 
     func testAllParameters() throws {
-        let r = try parse(#"{"model": "m", "prompt": [1, 2, 3], "max_tokens": 5, "temperature": 0, "top_p": 0.5, "top_k": 7, "seed": 42, "stream": true, "stream_options": {"include_usage": true}, "ignore_eos": true, "n": 1}"#)
+        let r = try parse(#"{"model": "m", "prompt": [1, 2, 3], "max_tokens": 5, "temperature": 0, "top_p": 0.5, "top_k": 7, "seed": 42, "stream": true, "stream_options": {"include_usage": true}, "ignore_eos": true, "n": 3, "logprobs": 2, "presence_penalty": 0.5, "frequency_penalty": -1}"#)
+        XCTAssertEqual(r.n, 3)
+        XCTAssertEqual(r.topLogprobs, 2)
+        XCTAssertEqual(r.presencePenalty, 0.5)
+        XCTAssertEqual(r.frequencyPenalty, -1)
         XCTAssertEqual(r.model, "m")
         XCTAssertEqual(r.prompt, .tokens([1, 2, 3]))
         XCTAssertEqual(r.maxTokens, 5)
@@ -69,7 +73,11 @@ final class CompletionRequestTests: XCTestCase {
         assertRejected(#"{"prompt": "x", "stream": 1}"#, param: "stream")
         assertRejected(#"{"prompt": "x", "stream_options": 3}"#, param: "stream_options")
         assertRejected(#"{"prompt": "x", "model": 3}"#, param: "model")
-        assertRejected(#"{"prompt": "x", "n": 2}"#, param: "n")
+        assertRejected(#"{"prompt": "x", "n": 0}"#, param: "n")
+        assertRejected(#"{"prompt": "x", "n": 17}"#, param: "n")
+        assertRejected(#"{"prompt": "x", "logprobs": 21}"#, param: "logprobs")
+        assertRejected(#"{"prompt": "x", "presence_penalty": 3}"#, param: "presence_penalty")
+        assertRejected(#"{"prompt": "x", "frequency_penalty": "a"}"#, param: "frequency_penalty")
         assertRejected(#"{"prompt": "x", "stop": 3}"#, param: "stop")
         assertRejected(#"{"prompt": "x", "stop": ["a", 3]}"#, param: "stop")
         assertRejected(#"{"prompt": "x", "user": 3}"#, param: "user")

@@ -80,3 +80,34 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(generator.next(), 0x06C4_5D18_8009_454F)
     }
 }
+
+/// Penalties and log-probabilities of `Sampler.next`.
+final class SamplerLogprobTests: XCTestCase {
+    func testLogprobsAreLogSoftmaxAndTopIsSorted() {
+        let logits: [Float] = [1, 3, 2, 0.5]
+        var sampler = Sampler(SamplingParameters(topLogprobs: 4))
+        let token = logits.withUnsafeBufferPointer { sampler.next($0.baseAddress!, count: 4) }
+        XCTAssertEqual(token.id, 1)
+        let total = logits.map { exp(Double($0)) }.reduce(0, +)
+        XCTAssertEqual(Double(token.logprob!), 3 - log(total), accuracy: 1e-5)
+        XCTAssertEqual(token.top.map(\.id), [1, 2, 0, 3])
+        XCTAssertEqual(token.top.map { exp(Double($0.logprob)) }.reduce(0, +), 1, accuracy: 1e-5)
+    }
+
+    func testPenaltiesSteerAwayFromRepeatedTokens() {
+        let logits: [Float] = [0, 2, 1.5]
+        var plain = Sampler(.greedy)
+        var penalised = Sampler(SamplingParameters(presencePenalty: 0.3, frequencyPenalty: 0.3))
+        var plainTokens: [Int32] = [], penalisedTokens: [Int32] = []
+        logits.withUnsafeBufferPointer { p in
+            for _ in 0..<4 {
+                plainTokens.append(plain.next(p.baseAddress!, count: 3).id)
+                penalisedTokens.append(penalised.next(p.baseAddress!, count: 3).id)
+            }
+        }
+        XCTAssertEqual(plainTokens, [1, 1, 1, 1])
+        // After one 1: 2 - 0.6 = 1.4 < 1.5 → 2; after one 2 as well: 1.4 vs 0.9 → 1; then 0.3+0.6=0.9 off → 2 - 0.9 = 1.1 vs 0.9 → 1.
+        XCTAssertEqual(penalisedTokens, [1, 2, 1, 1])
+        XCTAssertNil(plain.next([Float(0), 1].withUnsafeBufferPointer { $0.baseAddress! }, count: 2).logprob)
+    }
+}

@@ -18,6 +18,7 @@ PROTOBUF_C__BEGIN_DECLS
 typedef struct Scalellm__Wire__V1__Hello Scalellm__Wire__V1__Hello;
 typedef struct Scalellm__Wire__V1__HelloAck Scalellm__Wire__V1__HelloAck;
 typedef struct Scalellm__Wire__V1__GenerateRequest Scalellm__Wire__V1__GenerateRequest;
+typedef struct Scalellm__Wire__V1__TokenLogprob Scalellm__Wire__V1__TokenLogprob;
 typedef struct Scalellm__Wire__V1__TokenUpdate Scalellm__Wire__V1__TokenUpdate;
 typedef struct Scalellm__Wire__V1__TokenBatch Scalellm__Wire__V1__TokenBatch;
 typedef struct Scalellm__Wire__V1__Cancel Scalellm__Wire__V1__Cancel;
@@ -90,10 +91,34 @@ struct  Scalellm__Wire__V1__GenerateRequest
   size_t n_stop_token_ids;
   int32_t *stop_token_ids;
   protobuf_c_boolean ignore_eos;
+  float presence_penalty;
+  float frequency_penalty;
+  /*
+   * Return the log-probability of each sampled token, and of this many most likely alternatives.
+   */
+  protobuf_c_boolean logprobs;
+  uint32_t top_logprobs;
 };
 #define SCALELLM__WIRE__V1__GENERATE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&scalellm__wire__v1__generate_request__descriptor) \
-    , 0, 0,NULL, 0, 0, 0, 0, 0, 0, 0,NULL, 0 }
+    , 0, 0,NULL, 0, 0, 0, 0, 0, 0, 0,NULL, 0, 0, 0, 0, 0 }
+
+
+/*
+ * Log-probabilities at one generated position (log-softmax of the model's logits after penalties).
+ */
+struct  Scalellm__Wire__V1__TokenLogprob
+{
+  ProtobufCMessage base;
+  float logprob;
+  size_t n_top_token_ids;
+  int32_t *top_token_ids;
+  size_t n_top_logprobs;
+  float *top_logprobs;
+};
+#define SCALELLM__WIRE__V1__TOKEN_LOGPROB__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&scalellm__wire__v1__token_logprob__descriptor) \
+    , 0, 0,NULL, 0,NULL }
 
 
 struct  Scalellm__Wire__V1__TokenUpdate
@@ -105,10 +130,15 @@ struct  Scalellm__Wire__V1__TokenUpdate
   Scalellm__Wire__V1__FinishReason finish_reason;
   uint32_t prompt_tokens;
   char *error_message;
+  /*
+   * One entry per token in token_ids when the request asked for logprobs.
+   */
+  size_t n_logprobs;
+  Scalellm__Wire__V1__TokenLogprob **logprobs;
 };
 #define SCALELLM__WIRE__V1__TOKEN_UPDATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&scalellm__wire__v1__token_update__descriptor) \
-    , 0, 0,NULL, SCALELLM__WIRE__V1__FINISH_REASON__FINISH_NONE, 0, (char *)protobuf_c_empty_string }
+    , 0, 0,NULL, SCALELLM__WIRE__V1__FINISH_REASON__FINISH_NONE, 0, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 /*
@@ -266,6 +296,25 @@ Scalellm__Wire__V1__GenerateRequest *
 void   scalellm__wire__v1__generate_request__free_unpacked
                      (Scalellm__Wire__V1__GenerateRequest *message,
                       ProtobufCAllocator *allocator);
+/* Scalellm__Wire__V1__TokenLogprob methods */
+void   scalellm__wire__v1__token_logprob__init
+                     (Scalellm__Wire__V1__TokenLogprob         *message);
+size_t scalellm__wire__v1__token_logprob__get_packed_size
+                     (const Scalellm__Wire__V1__TokenLogprob   *message);
+size_t scalellm__wire__v1__token_logprob__pack
+                     (const Scalellm__Wire__V1__TokenLogprob   *message,
+                      uint8_t             *out);
+size_t scalellm__wire__v1__token_logprob__pack_to_buffer
+                     (const Scalellm__Wire__V1__TokenLogprob   *message,
+                      ProtobufCBuffer     *buffer);
+Scalellm__Wire__V1__TokenLogprob *
+       scalellm__wire__v1__token_logprob__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   scalellm__wire__v1__token_logprob__free_unpacked
+                     (Scalellm__Wire__V1__TokenLogprob *message,
+                      ProtobufCAllocator *allocator);
 /* Scalellm__Wire__V1__TokenUpdate methods */
 void   scalellm__wire__v1__token_update__init
                      (Scalellm__Wire__V1__TokenUpdate         *message);
@@ -410,6 +459,9 @@ typedef void (*Scalellm__Wire__V1__HelloAck_Closure)
 typedef void (*Scalellm__Wire__V1__GenerateRequest_Closure)
                  (const Scalellm__Wire__V1__GenerateRequest *message,
                   void *closure_data);
+typedef void (*Scalellm__Wire__V1__TokenLogprob_Closure)
+                 (const Scalellm__Wire__V1__TokenLogprob *message,
+                  void *closure_data);
 typedef void (*Scalellm__Wire__V1__TokenUpdate_Closure)
                  (const Scalellm__Wire__V1__TokenUpdate *message,
                   void *closure_data);
@@ -441,6 +493,7 @@ extern const ProtobufCEnumDescriptor    scalellm__wire__v1__finish_reason__descr
 extern const ProtobufCMessageDescriptor scalellm__wire__v1__hello__descriptor;
 extern const ProtobufCMessageDescriptor scalellm__wire__v1__hello_ack__descriptor;
 extern const ProtobufCMessageDescriptor scalellm__wire__v1__generate_request__descriptor;
+extern const ProtobufCMessageDescriptor scalellm__wire__v1__token_logprob__descriptor;
 extern const ProtobufCMessageDescriptor scalellm__wire__v1__token_update__descriptor;
 extern const ProtobufCMessageDescriptor scalellm__wire__v1__token_batch__descriptor;
 extern const ProtobufCMessageDescriptor scalellm__wire__v1__cancel__descriptor;

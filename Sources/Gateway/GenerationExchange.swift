@@ -1,0 +1,202 @@
+import Foundation
+import Tokenizers
+import WireProtocol
+
+/// One completion or chat request from the moment it reaches the worker until its response is complete. With
+/// `n` > 1 it runs `n` sequences (choices) on the worker. Token updates arrive on the loop thread; turning tokens
+/// into text (detokenization, stop strings) and text into JSON happens on the thread pool, one job at a time per
+/// choice so the detokenizer sees tokens in order. Tokens that arrive while a job runs are coalesced into the
+/// next job, so a busy gateway writes fewer, larger chunks.
+final class GenerationExchange {
+    /// One choice: its worker sequence, text state and progress.
+    private final class Choice {
+        let index: Int
+        let requestID: UInt64
+        let text: TextState
+        var pendingTokens: [Int32] = []
+        var pendingLogprobs: [TokenLogprob] = []
+        var completionTokens = 0
+        var finish: WireProtocol.FinishReason?
+        var jobRunning = false
+        var done = false
+        var sentFirstEvent = false
+        var fullText = ""
+        var logprobs: [RenderedLogprob] = []
+
+        init(index: Int, requestID: UInt64, text: TextState) {
+            self.index = index
+            self.requestID = requestID
+            self.text = text
+        }
+    }
+
+    /// A choice's detokenizer and stop-string matcher, touched only by its (serialised) pool jobs.
+    final class TextState: @unchecked Sendable {
+        var detokenizer: IncrementalDetokenizer
+        var stops: StopStringMatcher
+        init(_ detokenizer: IncrementalDetokenizer, stops: StopStringMatcher) {
+            self.detokenizer = detokenizer
+            self.stops = stops
+        }
+
+        /// The text to emit for `tokens` (and the end of generation when `final`), and whether a stop string ended it.
+        func render(_ tokens: [Int32], final: Bool) -> (text: String, stopped: Bool) {
+            var text = stops.feed(detokenizer.append(tokens))
+            if final && !stops.stopped { text += stops.feed(detokenizer.finish()) + stops.flush() }
+            return (text, stops.stopped)
+        }
+    }
+
+    let identity: ResponseIdentity
+    private let loop: EventLoop
+    private let responder: HTTPResponder
+    private let tokenizer: Tokenizer
+    private let metrics: GatewayMetrics
+    private var choices: [Choice]
+    private var byRequestID: [UInt64: Choice] = [:]
+    private var finished = false
+    private var streaming = false
+    private var lastTokenTime: Double?
+    /// Stops a choice's sequence on the worker (a stop string ended it early, or the request failed).
+    private let cancelOnWorker: (UInt64) -> Void
+
+    init(identity: ResponseIdentity, requestIDs: [UInt64], tokenizer: Tokenizer, promptTokens: [Int32], stop: [String],
+         loop: EventLoop, responder: HTTPResponder, metrics: GatewayMetrics, cancelOnWorker: @escaping (UInt64) -> Void) {
+        self.identity = identity
+        self.loop = loop
+        self.responder = responder
+        self.tokenizer = tokenizer
+        self.metrics = metrics
+        self.cancelOnWorker = cancelOnWorker
+        choices = requestIDs.enumerated().map { index, id in
+            Choice(index: index, requestID: id, text: TextState(IncrementalDetokenizer(tokenizer: tokenizer, promptIDs: promptTokens),
+                                                                stops: StopStringMatcher(stop)))
+        }
+        for choice in choices { byRequestID[choice.requestID] = choice }
+    }
+
+    var isDone: Bool { finished }
+    /// Worker sequences still running (to cancel when the client goes away).
+    var activeRequestIDs: [UInt64] { choices.filter { !$0.done }.map(\.requestID) }
+
+    /// Handles an event from the worker for one of this exchange's sequences (loop thread).
+    func handle(_ event: WorkerEvent, requestID: UInt64) {
+        guard !finished, let choice = byRequestID[requestID], !choice.done else { return }
+        switch event {
+        case .tokens(let update):
+            recordLatency(tokens: update.tokenIDs.count)
+            choice.pendingTokens += update.tokenIDs
+            choice.pendingLogprobs += update.logprobs
+            choice.completionTokens += update.tokenIDs.count
+            if update.finishReason.isFinished { choice.finish = update.finishReason }
+            pump(choice)
+        case .failed(let reply):
+            fail(OpenAIError.fromWorker(reply))
+        }
+    }
+
+    private func recordLatency(tokens: Int) {
+        guard tokens > 0 else { return }
+        let now = monotonicSeconds()
+        if let last = lastTokenTime {
+            metrics.interToken((now - last) / Double(tokens))
+        } else {
+            metrics.firstToken(after: now - identity.arrival)
+        }
+        lastTokenTime = now
+    }
+
+    /// Starts the next render job of `choice` if none runs and there is something to render.
+    private func pump(_ choice: Choice) {
+        guard !choice.jobRunning, !choice.done, !finished, !choice.pendingTokens.isEmpty || choice.finish != nil else { return }
+        let tokens = choice.pendingTokens, logprobs = choice.pendingLogprobs, finish = choice.finish
+        choice.pendingTokens = []
+        choice.pendingLogprobs = []
+        choice.jobRunning = true
+        let identity = self.identity, text = choice.text, tokenizer = self.tokenizer
+        let index = choice.index, first = !choice.sentFirstEvent
+        loop.runOnPool({ () -> (String, [RenderedLogprob], [UInt8], Bool) in
+            let (delta, stopped) = text.render(tokens, final: finish != nil)
+            let rendered = identity.topLogprobs == nil ? [] : zip(tokens, logprobs).map { RenderedLogprob($0, $1, tokenizer: tokenizer) }
+            let reason = stopped ? .stop : finish
+            guard identity.stream, !delta.isEmpty || reason != nil || !rendered.isEmpty else { return (delta, rendered, [], stopped) }
+            return (delta, rendered, ResponseRenderer.streamEvent(identity, index: index, text: delta, logprobs: rendered,
+                                                                  first: first, finish: reason), stopped)
+        }, then: { [self] (delta, rendered, event, stopped) in
+            choice.jobRunning = false
+            guard !finished else { return }
+            if !event.isEmpty {
+                choice.sentFirstEvent = true
+                sendStreamBytes(event)
+            }
+            choice.fullText += delta
+            choice.logprobs += rendered
+            if stopped {
+                cancelOnWorker(choice.requestID)
+                choice.finish = .stop
+                choice.done = true
+            } else if choice.finish != nil && choice.pendingTokens.isEmpty {
+                choice.done = true
+            } else {
+                pump(choice)
+            }
+            if choices.allSatisfy(\.done) { complete() }
+        })
+    }
+
+    /// Whether the SSE response has begun. It begins with the first event, so that a request the worker refuses
+    /// before producing anything still gets a proper error status.
+    private func sendStreamBytes(_ bytes: [UInt8]) {
+        if !streaming {
+            streaming = true
+            responder.startStream(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
+        }
+        responder.sendChunk(bytes)
+    }
+
+    private func complete() {
+        finished = true
+        let completionTokens = choices.reduce(0) { $0 + $1.completionTokens }
+        metrics.answered(identity.endpoint, status: 200)
+        metrics.completed(after: monotonicSeconds() - identity.arrival, promptTokens: identity.promptTokens,
+                          generatedTokens: completionTokens)
+        if identity.stream {
+            var tail: [UInt8] = []
+            if identity.includeUsage { tail += ResponseRenderer.usageEvent(identity, completionTokens: completionTokens) }
+            sendStreamBytes(tail + Array("data: [DONE]\n\n".utf8))
+            responder.endStream()
+        } else {
+            let identity = self.identity
+            let results = choices.map { ($0.fullText, $0.logprobs, $0.finish ?? .stop) }
+            loop.runOnPool({ ResponseRenderer.body(identity, choices: results, completionTokens: completionTokens) }, then: { [responder] body in
+                responder.respond(status: 200, headers: [("Content-Type", "application/json")], body: body)
+            })
+        }
+    }
+
+    /// Ends the request with an error: an error body, or an error event on a stream that already started.
+    func fail(_ error: OpenAIError) {
+        guard !finished else { return }
+        finished = true
+        for choice in choices where !choice.done { cancelOnWorker(choice.requestID) }
+        metrics.answered(identity.endpoint, status: error.status)
+        if streaming {
+            responder.sendChunk(Array("data: ".utf8) + error.body + Array("\n\ndata: [DONE]\n\n".utf8))
+            responder.endStream()
+        } else {
+            responder.respond(status: error.status, headers: [("Content-Type", "application/json")], body: error.body)
+        }
+    }
+}
+
+extension OpenAIError {
+    /// Maps a worker's error reply to the HTTP error a client sees.
+    static func fromWorker(_ reply: ErrorReply) -> OpenAIError {
+        switch reply.code {
+        case "context_length_exceeded", "kv_cache_too_small", "invalid_request":
+            return .invalid(reply.message, param: reply.code == "invalid_request" ? "prompt" : "max_tokens", code: reply.code)
+        case "worker_unavailable": return .unavailable(reply.message)
+        default: return .internal(reply.message)
+        }
+    }
+}
