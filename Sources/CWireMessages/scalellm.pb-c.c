@@ -566,7 +566,7 @@ const ProtobufCMessageDescriptor scalellm__wire__v1__hello__descriptor =
   (ProtobufCMessageInit) scalellm__wire__v1__hello__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor scalellm__wire__v1__hello_ack__field_descriptors[7] =
+static const ProtobufCFieldDescriptor scalellm__wire__v1__hello_ack__field_descriptors[8] =
 {
   {
     "protocol_version",
@@ -652,11 +652,24 @@ static const ProtobufCFieldDescriptor scalellm__wire__v1__hello_ack__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "max_sequences",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__HelloAck, max_sequences),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned scalellm__wire__v1__hello_ack__field_indices_by_name[] = {
   5,   /* field[5] = accepts_zstd */
   4,   /* field[4] = eos_token_ids */
   3,   /* field[3] = max_context */
+  7,   /* field[7] = max_sequences */
   1,   /* field[1] = model_id */
   0,   /* field[0] = protocol_version */
   2,   /* field[2] = vocab_size */
@@ -665,7 +678,7 @@ static const unsigned scalellm__wire__v1__hello_ack__field_indices_by_name[] = {
 static const ProtobufCIntRange scalellm__wire__v1__hello_ack__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor scalellm__wire__v1__hello_ack__descriptor =
 {
@@ -675,7 +688,7 @@ const ProtobufCMessageDescriptor scalellm__wire__v1__hello_ack__descriptor =
   "Scalellm__Wire__V1__HelloAck",
   "scalellm.wire.v1",
   sizeof(Scalellm__Wire__V1__HelloAck),
-  7,
+  8,
   scalellm__wire__v1__hello_ack__field_descriptors,
   scalellm__wire__v1__hello_ack__field_indices_by_name,
   1,  scalellm__wire__v1__hello_ack__number_ranges,

@@ -12,23 +12,26 @@ public struct EngineOptions: ParsableArguments {
     @Option(help: "Most tokens computed in one engine step (decode tokens plus prefill chunks).")
     public var maxNumBatchedTokens: Int = 512
     @Option(help: "Most sequences running at once.") public var maxNumSeqs: Int = 64
+    @Option(help: "Most sequences waiting to run; beyond running + waiting, requests are refused as overloaded.")
+    public var maxWaitingSeqs: Int = 256
     @Flag(help: "Do not reuse the KV blocks of shared prompt prefixes.") public var noPrefixCaching = false
 
     public func validate() throws {
         guard ByteSize(parsing: kvCacheMemory) != nil else { throw ValidationError("--kv-cache-memory '\(kvCacheMemory)' is not a size") }
-        guard blockSize >= 1, maxNumBatchedTokens >= 1, maxNumSeqs >= 1 else {
-            throw ValidationError("--block-size, --max-num-batched-tokens and --max-num-seqs must be at least 1")
+        guard blockSize >= 1, maxNumBatchedTokens >= 1, maxNumSeqs >= 1, maxWaitingSeqs >= 0 else {
+            throw ValidationError("--block-size, --max-num-batched-tokens and --max-num-seqs must be at least 1, --max-waiting-seqs at least 0")
         }
     }
 
     public var configuration: EngineConfiguration {
         EngineConfiguration(kvCacheBytes: ByteSize(parsing: kvCacheMemory)!.bytes, blockSize: blockSize, prefixCaching: !noPrefixCaching,
-                            scheduler: SchedulerConfiguration(maxBatchedTokens: maxNumBatchedTokens, maxSequences: maxNumSeqs))
+                            scheduler: SchedulerConfiguration(maxBatchedTokens: maxNumBatchedTokens, maxSequences: maxNumSeqs,
+                                                              maxWaiting: maxWaitingSeqs))
     }
 
     /// The same settings as worker command-line arguments.
     public var arguments: [String] {
         ["--kv-cache-memory", kvCacheMemory, "--block-size", String(blockSize), "--max-num-batched-tokens", String(maxNumBatchedTokens),
-         "--max-num-seqs", String(maxNumSeqs)] + (noPrefixCaching ? ["--no-prefix-caching"] : [])
+         "--max-num-seqs", String(maxNumSeqs), "--max-waiting-seqs", String(maxWaitingSeqs)] + (noPrefixCaching ? ["--no-prefix-caching"] : [])
     }
 }

@@ -15,10 +15,11 @@ public struct GatewayFlags: ParsableArguments {
     @Option(help: "Most open client connections.") public var maxConnections: Int = 1024
     @Option(help: "Seconds an idle keep-alive connection stays open.") public var idleTimeout: Int = 60
     @Option(help: "Seconds a client may take to send its request headers.") public var headerTimeout: Int = 10
+    @Option(help: "Seconds a request may wait for room in the engine before 503 with Retry-After.") public var queueTimeout: Double = 30
 
     public func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
-        guard maxBodyBytes >= 1024, maxConnections >= 1, idleTimeout >= 1, headerTimeout >= 1 else {
+        guard maxBodyBytes >= 1024, maxConnections >= 1, idleTimeout >= 1, headerTimeout >= 1, queueTimeout >= 0 else {
             throw ValidationError("--max-body-bytes must be at least 1024; --max-connections, --idle-timeout and --header-timeout at least 1")
         }
     }
@@ -27,13 +28,14 @@ public struct GatewayFlags: ParsableArguments {
         GatewayOptions(host: host == "localhost" ? "127.0.0.1" : host, port: port, workerSocket: workerSocket,
                        maxBodyBytes: maxBodyBytes, apiKeysPath: apiKeys, metricsRequireKey: metricsRequireKey,
                        maxConnections: maxConnections, idleTimeoutMilliseconds: UInt64(idleTimeout) * 1000,
-                       headerTimeoutMilliseconds: UInt64(headerTimeout) * 1000)
+                       headerTimeoutMilliseconds: UInt64(headerTimeout) * 1000,
+                       queueTimeoutMilliseconds: UInt64(queueTimeout * 1000))
     }
 
     /// The same settings as gateway command-line arguments.
     public var arguments: [String] {
         ["--host", host, "--port", String(port), "--max-body-bytes", String(maxBodyBytes), "--max-connections", String(maxConnections),
-         "--idle-timeout", String(idleTimeout), "--header-timeout", String(headerTimeout)]
+         "--idle-timeout", String(idleTimeout), "--header-timeout", String(headerTimeout), "--queue-timeout", String(queueTimeout)]
             + (apiKeys.map { ["--api-keys", $0] } ?? []) + (metricsRequireKey ? ["--metrics-require-key"] : [])
     }
 }

@@ -49,6 +49,7 @@ public struct EngineStatistics: Sendable, Equatable {
 public final class Engine: @unchecked Sendable {
     public let model: LlamaModel
     public let cache: KVCache
+    public let configuration: EngineConfiguration
     private let scheduler: Scheduler
     private let runner: ModelRunner
     private var sequences: [UInt64: SequenceState] = [:]
@@ -58,6 +59,7 @@ public final class Engine: @unchecked Sendable {
 
     public init(model: LlamaModel, configuration: EngineConfiguration) {
         self.model = model
+        self.configuration = configuration
         let c = model.config
         let layout = PagedKVLayout(blockSize: configuration.blockSize, kvHeadCount: c.kvHeadCount, headDim: c.headDim)
         let blockCount = max(1, configuration.kvCacheBytes / KVCache.bytesPerBlock(layerCount: c.layerCount, layout: layout))
@@ -92,6 +94,7 @@ public final class Engine: @unchecked Sendable {
     public func add(_ request: GenerationRequest) throws(EngineError) {
         try validate(request)
         guard sequences[request.id] == nil else { throw .duplicateRequestID(request.id) }
+        guard sequences.count < configuration.scheduler.capacity else { throw .overloaded(capacity: configuration.scheduler.capacity) }
         let sequence = SequenceState(request)
         sequences[request.id] = sequence
         scheduler.add(sequence)

@@ -37,6 +37,7 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     case insufficientKVCache(neededBlocks: Int, totalBlocks: Int)
     case tokenOutOfRange(Int32, vocabSize: Int)
     case duplicateRequestID(UInt64)
+    case overloaded(capacity: Int)
 
     public var description: String {
         switch self {
@@ -47,6 +48,7 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
             return "the request needs \(needed) KV-cache blocks but the cache has only \(total); raise --kv-cache-memory or lower max_tokens"
         case .tokenOutOfRange(let t, let v): return "token id \(t) is outside the vocabulary (0..<\(v))"
         case .duplicateRequestID(let id): return "request id \(id) is already being served"
+        case .overloaded(let capacity): return "the engine is serving its maximum of \(capacity) sequences; retry later"
         }
     }
 }

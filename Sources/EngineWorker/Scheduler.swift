@@ -4,11 +4,17 @@ public struct SchedulerConfiguration: Sendable {
     public var maxBatchedTokens: Int
     /// Sequences running at once at most.
     public var maxSequences: Int
+    /// Sequences waiting to run at most; requests beyond it are refused as overloaded (backpressure).
+    public var maxWaiting: Int
 
-    public init(maxBatchedTokens: Int = 512, maxSequences: Int = 64) {
+    public init(maxBatchedTokens: Int = 512, maxSequences: Int = 64, maxWaiting: Int = 256) {
         self.maxBatchedTokens = maxBatchedTokens
         self.maxSequences = maxSequences
+        self.maxWaiting = maxWaiting
     }
+
+    /// Sequences the engine accepts at once.
+    public var capacity: Int { maxSequences + maxWaiting }
 }
 
 /// Iteration-level continuous batching, as in vLLM v1: every step it plans which running sequences advance

@@ -80,7 +80,8 @@ public final class WorkerServer: @unchecked Sendable {
                 let c = engine.config
                 try? connection.send(.helloAck(HelloAck(
                     modelID: modelID, vocabSize: UInt32(c.vocabSize), maxContext: UInt32(c.maxPositionEmbeddings),
-                    eosTokenIDs: c.eosTokenIDs, acceptsZstd: true, workerPID: UInt32(getpid()))))
+                    eosTokenIDs: c.eosTokenIDs, acceptsZstd: true, workerPID: UInt32(getpid()),
+                    maxSequences: UInt32(engine.configuration.scheduler.capacity))))
             case .generate(let request):
                 inbox.post(.add(request, from: connection))
             case .cancel(let message):
@@ -192,6 +193,7 @@ extension EngineError {
         case .contextExceeded: return "context_length_exceeded"
         case .insufficientKVCache: return "kv_cache_too_small"
         case .emptyPrompt, .tokenOutOfRange, .duplicateRequestID: return "invalid_request"
+        case .overloaded: return "overloaded"
         }
     }
 }

@@ -16,10 +16,14 @@ public struct GatewayOptions: Sendable {
     public var maxConnections: Int
     public var idleTimeoutMilliseconds: UInt64
     public var headerTimeoutMilliseconds: UInt64
+    /// How long a request may wait for room in the worker before 503.
+    public var queueTimeoutMilliseconds: UInt64
 
     public init(host: String = "127.0.0.1", port: Int = 8000, workerSocket: String, maxBodyBytes: Int = 1 << 20,
                 apiKeysPath: String? = nil, metricsRequireKey: Bool = false, maxConnections: Int = 1024,
-                idleTimeoutMilliseconds: UInt64 = 60_000, headerTimeoutMilliseconds: UInt64 = 10_000) {
+                idleTimeoutMilliseconds: UInt64 = 60_000, headerTimeoutMilliseconds: UInt64 = 10_000,
+                queueTimeoutMilliseconds: UInt64 = 30_000) {
+        self.queueTimeoutMilliseconds = queueTimeoutMilliseconds
         self.host = host
         self.port = port
         self.workerSocket = workerSocket
@@ -46,6 +50,7 @@ public final class GatewayServer: @unchecked Sendable {
     private var signalWatches: [SignalWatch] = []
     private var apiKeys: APIKeyStore?
     private let metrics = GatewayMetrics()
+    private let admissions: AdmissionQueue
 
     public init(options: GatewayOptions, tokenizer: Tokenizer, log: Logger = Logger(label: "scalellm.gateway")) throws {
         self.options = options
@@ -53,6 +58,7 @@ public final class GatewayServer: @unchecked Sendable {
         self.log = log
         loop = try EventLoop()
         worker = WorkerClient(loop: loop, socketPath: options.workerSocket, log: log)
+        admissions = AdmissionQueue(loop: loop, timeoutMilliseconds: options.queueTimeoutMilliseconds)
         if let path = options.apiKeysPath { apiKeys = try APIKeyStore(path: path) }
     }
 
@@ -76,6 +82,7 @@ public final class GatewayServer: @unchecked Sendable {
         }
         signalWatches.append(try loop.onSignal(SIGHUP) { [unowned self] _ in reloadAPIKeys() })
         if let apiKeys { log.info("API keys required (\(apiKeys.count) loaded from \(apiKeys.path))") }
+        worker.onSequenceEnded = { [unowned self] in admissions.drain(hasRoom: worker.hasRoom(for:)) }
         worker.start()
         log.info("listening on http://\(options.host):\(server.boundPort)")
         loop.run()
@@ -208,6 +215,20 @@ public final class GatewayServer: @unchecked Sendable {
                 "this model's maximum context length is \(ack.maxContext) tokens; the prompt has \(promptTokens.count) tokens and max_tokens is \(request.maxTokens)",
                 param: "max_tokens", code: "context_length_exceeded"))
         }
+        let queued = admissions.admit(sequences: request.n, hasRoom: worker.hasRoom(for:), start: { [self] in
+            start(request, promptTokens, arrival: arrival, reply)
+        }, timedOut: {
+            reply.error(OpenAIError(status: 503, message: "the server is at capacity; retry later", type: "service_unavailable",
+                                    code: "overloaded"))
+        })
+        if let queued { responder.onClose = { [weak admissions] in admissions?.withdraw(queued) } }
+    }
+
+    /// Sends an admitted request's sequences to the worker.
+    private func start(_ request: CompletionRequest, _ promptTokens: [Int32], arrival: Double, _ reply: Reply) {
+        let responder = reply.responder
+        guard !responder.isClosed else { return }
+        guard let ack = worker.worker else { return reply.error(.unavailable("no engine worker is connected")) }
         let ids = (0..<request.n).map { _ in nextRequestID.advance() }
         let identity = ResponseIdentity(
             id: "cmpl-\(String(ids[0], radix: 16))\(String(UInt32.random(in: .min ... .max), radix: 16))",
@@ -251,6 +272,7 @@ public final class GatewayServer: @unchecked Sendable {
         func error(_ error: OpenAIError) {
             var headers = [("Content-Type", "application/json")]
             if error.status == 401 { headers.append(("WWW-Authenticate", "Bearer")) }
+            if error.status == 503 { headers.append(("Retry-After", "1")) }
             metrics.answered(endpoint, status: error.status)
             responder.respond(status: error.status, headers: headers, body: error.body)
         }

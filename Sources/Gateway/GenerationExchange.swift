@@ -196,6 +196,7 @@ extension OpenAIError {
         case "context_length_exceeded", "kv_cache_too_small", "invalid_request":
             return .invalid(reply.message, param: reply.code == "invalid_request" ? "prompt" : "max_tokens", code: reply.code)
         case "worker_unavailable": return .unavailable(reply.message)
+        case "overloaded": return OpenAIError(status: 503, message: reply.message, type: "service_unavailable", code: "overloaded")
         default: return .internal(reply.message)
         }
     }

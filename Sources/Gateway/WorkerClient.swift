@@ -34,6 +34,15 @@ final class WorkerClient {
 
     var isReady: Bool { worker != nil }
 
+    /// Called whenever a sequence ends (finished, cancelled or failed), so queued requests can be admitted.
+    var onSequenceEnded: (() -> Void)?
+
+    /// Whether the worker accepts `sequences` more sequences now.
+    func hasRoom(for sequences: Int) -> Bool {
+        guard let capacity = worker?.maxSequences, capacity > 0 else { return true }
+        return handlers.count + sequences <= Int(capacity)
+    }
+
     func start() {
         connect()
         statusTimer = loop.scheduleTimer(after: 1000, repeat: 1000) { [weak self] in
@@ -53,6 +62,7 @@ final class WorkerClient {
     func cancel(_ requestID: UInt64) {
         guard handlers.removeValue(forKey: requestID) != nil else { return }
         _ = send(.cancel(Cancel(requestID: requestID)))
+        onSequenceEnded?()
     }
 
     func close() {
@@ -131,10 +141,12 @@ final class WorkerClient {
                 guard let handler = handlers[update.requestID] else { continue }
                 if update.finishReason.isFinished { handlers[update.requestID] = nil }
                 handler(.tokens(update))
+                if update.finishReason.isFinished { onSequenceEnded?() }
             }
         case .error(let reply):
             if let handler = handlers.removeValue(forKey: reply.requestID) {
                 handler(.failed(reply))
+                onSequenceEnded?()
             } else {
                 log.error("worker error: \(reply.code): \(reply.message)")
             }

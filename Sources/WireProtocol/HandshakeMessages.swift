@@ -26,9 +26,13 @@ public struct HelloAck: Sendable, Equatable {
     /// The worker decodes zstd-compressed frames; the gateway may compress what it sends.
     public var acceptsZstd: Bool
     public var workerPID: UInt32
+    /// Sequences the worker accepts at once (running plus waiting); 0 = not reported (no limit known).
+    public var maxSequences: UInt32
 
     public init(protocolVersion: UInt32 = WireProtocolVersion.current, modelID: String = "", vocabSize: UInt32 = 0,
-                maxContext: UInt32 = 0, eosTokenIDs: [Int32] = [], acceptsZstd: Bool = true, workerPID: UInt32 = 0) {
+                maxContext: UInt32 = 0, eosTokenIDs: [Int32] = [], acceptsZstd: Bool = true, workerPID: UInt32 = 0,
+                maxSequences: UInt32 = 0) {
+        self.maxSequences = maxSequences
         self.protocolVersion = protocolVersion
         self.modelID = modelID
         self.vocabSize = vocabSize

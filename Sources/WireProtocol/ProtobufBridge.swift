@@ -80,6 +80,7 @@ func packFrame(_ message: WireMessage, headerRoom: Int) throws(WireError) -> [UI
         c.pointee.eos_token_ids = arena.int32s(m.eosTokenIDs)
         c.pointee.accepts_zstd = m.acceptsZstd ? 1 : 0
         c.pointee.worker_pid = m.workerPID
+        c.pointee.max_sequences = m.maxSequences
         frame.body_case = SCALELLM__WIRE__V1__FRAME__BODY_HELLO_ACK
         frame.hello_ack = c
     case .generate(let m):
@@ -222,7 +223,7 @@ private func convert(_ frame: CFrame) throws(WireError) -> WireMessage {
         return .helloAck(HelloAck(protocolVersion: c.protocol_version, modelID: string(c.model_id),
                                   vocabSize: c.vocab_size, maxContext: c.max_context,
                                   eosTokenIDs: int32s(c.eos_token_ids, c.n_eos_token_ids),
-                                  acceptsZstd: c.accepts_zstd != 0, workerPID: c.worker_pid))
+                                  acceptsZstd: c.accepts_zstd != 0, workerPID: c.worker_pid, maxSequences: c.max_sequences))
     case SCALELLM__WIRE__V1__FRAME__BODY_GENERATE:
         guard let c = frame.generate?.pointee else { throw missing("generate") }
         return .generate(GenerateRequest(

@@ -75,6 +75,34 @@ final class GatewayOperationsTests: XCTestCase {
         XCTAssertTrue(freed, "KV blocks of the disconnected client were not freed")
     }
 
+    func testBackpressureQueuesThenAnswers503WithRetryAfter() throws {
+        let server = try ServerProcess(arguments: ["serve", "--model", SharedData.smolLMGGUF, "--port", "0", "--kv-cache-memory", "64MiB",
+                                                   "--max-num-seqs", "1", "--max-waiting-seqs", "0", "--queue-timeout", "0.5"])
+        defer { server.stop() }
+        let port = try server.waitForPort()
+        _ = try server.waitForLine(containing: "worker ready")
+
+        // One long stream fills the engine's single slot.
+        let long = try HTTPTestClient(port: port)
+        let body = #"{"prompt": "Once", "max_tokens": 1000, "stream": true, "ignore_eos": true}"#
+        try long.sendRaw(Array(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+            "Content-Length: \(body.utf8.count)\r\n\r\n" + body).utf8))
+        _ = try long.readUntilText("data: ")
+
+        // A second request waits for the queue timeout, then gets 503 with Retry-After.
+        let refused = try HTTPTestClient(port: port).request("POST", "/v1/completions", json: #"{"prompt": "Hi", "max_tokens": 2}"#)
+        XCTAssertEqual(refused.status, 503)
+        XCTAssertEqual(refused.headers["retry-after"], "1")
+        XCTAssertEqual((try refused.json()["error"] as? [String: Any])?["code"] as? String, "overloaded")
+
+        // A queued request is admitted as soon as the slot frees (the long stream's client goes away).
+        let waiting = try HTTPTestClient(port: port)
+        try waiting.sendRaw(Array(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+            "Content-Length: 44\r\n\r\n" + #"{"prompt": "Hi", "max_tokens": 2, "seed": 1}"#).utf8))
+        long.close()
+        XCTAssertEqual(try waiting.readResponse().status, 200)
+    }
+
     /// `name{labels}` → value for every sample line.
     private static func samples(_ text: String) -> [String: Double] {
         var out: [String: Double] = [:]

@@ -70,10 +70,14 @@ struct  Scalellm__Wire__V1__HelloAck
   int32_t *eos_token_ids;
   protobuf_c_boolean accepts_zstd;
   uint32_t worker_pid;
+  /*
+   * Sequences the worker accepts at once (running plus waiting); beyond it, requests are refused as overloaded.
+   */
+  uint32_t max_sequences;
 };
 #define SCALELLM__WIRE__V1__HELLO_ACK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&scalellm__wire__v1__hello_ack__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0, 0 }
+    , 0, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0, 0, 0 }
 
 
 struct  Scalellm__Wire__V1__GenerateRequest
