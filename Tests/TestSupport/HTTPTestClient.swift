@@ -22,7 +22,10 @@ public final class HTTPTestClient {
         }
     }
 
-    public struct ClientError: Error, CustomStringConvertible { public let description: String }
+    public struct ClientError: Error, CustomStringConvertible {
+        public let description: String
+        public init(description: String) { self.description = description }
+    }
 
     private let fd: Int32
     private var buffer: [UInt8] = []
