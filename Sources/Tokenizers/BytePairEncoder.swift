@@ -149,10 +149,10 @@ struct BytePairEncoder: Sendable {
         if symbols.count == 1 { return [symbols[0].id] }
 
         // Merge loop (HF `Word::merge_all`).
-        var heap = MergeHeap()
+        var heap = MinHeap<MergeCandidate>()
         for i in 0..<(symbols.count - 1) {
             if let m = merges[Self.pairKey(symbols[i].id, symbols[i + 1].id)] {
-                heap.push(rank: m.rank, position: Int32(i), newID: m.newID)
+                heap.push(MergeCandidate(rank: m.rank, position: Int32(i), newID: m.newID))
             }
         }
         while let top = heap.pop() {
@@ -173,12 +173,12 @@ struct BytePairEncoder: Sendable {
             }
             let prev = symbols[pos].prev
             if prev >= 0, let m = merges[Self.pairKey(symbols[Int(prev)].id, symbols[pos].id)] {
-                heap.push(rank: m.rank, position: prev, newID: m.newID)
+                heap.push(MergeCandidate(rank: m.rank, position: prev, newID: m.newID))
             }
             let next = symbols[pos].next
             if next >= 0 && Int(next) < symbols.count,
                let m = merges[Self.pairKey(symbols[pos].id, symbols[Int(next)].id)] {
-                heap.push(rank: m.rank, position: Int32(pos), newID: m.newID)
+                heap.push(MergeCandidate(rank: m.rank, position: Int32(pos), newID: m.newID))
             }
         }
         var ids: [Int32] = []
@@ -188,44 +188,17 @@ struct BytePairEncoder: Sendable {
     }
 }
 
-/// Binary min-heap of pending merges ordered by (rank, position), like HF's `BinaryHeap<Merge>`.
-struct MergeHeap {
-    struct Entry {
-        var key: UInt64      // rank << 32 | position
-        var newID: Int32
-        var position: Int32 { Int32(truncatingIfNeeded: key & 0xFFFF_FFFF) }
-    }
-    private var items: [Entry] = []
+/// A pending merge, ordered by (rank, position) like HF's `BinaryHeap<Merge>`: lower ranks first, then leftmost.
+struct MergeCandidate: Comparable {
+    var key: UInt64      // rank << 32 | position
+    var newID: Int32
+    var position: Int32 { Int32(truncatingIfNeeded: key & 0xFFFF_FFFF) }
 
-    mutating func push(rank: Int32, position: Int32, newID: Int32) {
-        items.append(Entry(key: UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: position)), newID: newID))
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if items[parent].key <= items[i].key { break }
-            items.swapAt(parent, i)
-            i = parent
-        }
+    init(rank: Int32, position: Int32, newID: Int32) {
+        key = UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: position))
+        self.newID = newID
     }
 
-    mutating func pop() -> Entry? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            let n = items.count
-            while true {
-                let l = 2 * i + 1
-                let r = l + 1
-                var smallest = i
-                if l < n && items[l].key < items[smallest].key { smallest = l }
-                if r < n && items[r].key < items[smallest].key { smallest = r }
-                if smallest == i { break }
-                items.swapAt(i, smallest)
-                i = smallest
-            }
-        }
-        return top
-    }
+    static func < (a: MergeCandidate, b: MergeCandidate) -> Bool { a.key < b.key }
+    static func == (a: MergeCandidate, b: MergeCandidate) -> Bool { a.key == b.key }
 }

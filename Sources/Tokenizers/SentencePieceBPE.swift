@@ -24,9 +24,9 @@ struct SentencePieceBPE: Sendable {
         var left: Int
         var right: Int
         var size: Int
-        /// Max-heap order: higher score first, then smaller `left`.
+        /// Heap order: `a < b` means `a` is merged first — higher score, then the leftmost.
         static func < (a: Bigram, b: Bigram) -> Bool {
-            a.score < b.score || (a.score == b.score && a.left > b.left)
+            a.score > b.score || (a.score == b.score && a.left < b.left)
         }
     }
 
@@ -41,7 +41,7 @@ struct SentencePieceBPE: Sendable {
             symbols.append(Symbol(start: text.offsets[i], length: text.offsets[i + 1] - text.offsets[i],
                                   prev: i - 1, next: i + 1 == text.count ? -1 : i + 1))
         }
-        var queue = MaxHeap<Bigram>()
+        var queue = MinHeap<Bigram>()
         func piece(_ start: Int, _ length: Int) -> Int32? {
             pieces[String(decoding: bytes[start..<(start + length)], as: UTF8.self)]
         }
@@ -78,42 +78,5 @@ struct SentencePieceBPE: Sendable {
             }
             i = s.next
         }
-    }
-}
-
-/// Array-backed binary max-heap.
-struct MaxHeap<Element: Comparable> {
-    private var items: [Element] = []
-
-    mutating func push(_ e: Element) {
-        items.append(e)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if !(items[parent] < items[i]) { break }
-            items.swapAt(parent, i)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> Element? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            let n = items.count
-            while true {
-                let l = 2 * i + 1
-                let r = l + 1
-                var largest = i
-                if l < n && items[largest] < items[l] { largest = l }
-                if r < n && items[largest] < items[r] { largest = r }
-                if largest == i { break }
-                items.swapAt(i, largest)
-                i = largest
-            }
-        }
-        return top
     }
 }

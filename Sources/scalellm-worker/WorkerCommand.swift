@@ -17,15 +17,7 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
     @OptionGroup(title: "Engine") var engineOptions: EngineOptions
 
-    static func main() {
-        OpenBLASCoreType.ensureSetOrReexec()
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() { mainWithTunedBLAS() }
 
     func run() throws {
         let log = Logger(label: "scalellm.worker")

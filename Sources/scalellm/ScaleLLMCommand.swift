@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineOptions
 import Kernels
 
 /// The front CLI: one binary whose subcommands start the server, run the model directly, and (later) benchmark
@@ -10,13 +11,5 @@ struct ScaleLLMCommand: ParsableCommand {
         abstract: "ScaleLLM: a resource-frugal LLM server with an OpenAI-compatible API.",
         subcommands: [ServeCommand.self, GenerateCommand.self, BenchCommand.self])
 
-    static func main() {
-        OpenBLASCoreType.ensureSetOrReexec()
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() { mainWithTunedBLAS() }
 }
