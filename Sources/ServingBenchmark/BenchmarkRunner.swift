@@ -73,8 +73,9 @@ public final class BenchmarkRunner {
         }
     }
 
-    /// Runs every level; `progress` reports each finished request, `levelFinished` each level's result.
-    public func run(progress: @escaping @Sendable (LevelProgress) -> Void = { _ in },
+    /// Runs every level; `levelStarted` announces each level that runs (its plan), `progress` reports each
+    /// finished request, `levelFinished` each level's result (skipped ones too).
+    public func run(levelStarted: (LevelPlan) -> Void = { _ in }, progress: @escaping @Sendable (LevelProgress) -> Void = { _ in },
                     levelFinished: (LevelResult) -> Void = { _ in }) -> BenchmarkReport {
         let startedAt = BenchmarkReport.timestamp()
         let generator = LoadGenerator(client: settings.client, template: settings.template, prompts: settings.prompts,
@@ -91,6 +92,7 @@ public final class BenchmarkRunner {
                                      requestCount: settings.duration == nil ? settings.requests(atConcurrency: concurrency) : nil,
                                      duration: settings.duration, requestRate: settings.requestRate,
                                      seed: settings.seed &+ UInt64(number), promptOffset: promptOffset)
+                levelStarted(plan)
                 level = generator.run(plan, progress: progress)
                 promptOffset += level.requestCount
                 timedOut = timedOut || level.timedOut

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Ratios between two runs (this run ÷ a baseline: an earlier run, or another server) at every concurrency level
-/// both ran with the same request rate. Below 1× a latency ratio means this run is faster; above 1× a throughput
+/// both ran; settings that differ between the runs (output length, prompts, arrivals…) are listed as a caveat. Below 1× a latency ratio means this run is faster; above 1× a throughput
 /// ratio means it serves more. A level that timed out (or had no figure) on either side has no ratio.
 public struct Comparison: Sendable {
     /// The ratios at one level; nil where either side has no figure.
@@ -29,12 +29,23 @@ public struct Comparison: Sendable {
     public var currentLabel: String
     public var baselineLabel: String
     public var rows: [Row]
+    /// Settings that differ between the runs, as "name: current vs baseline".
+    public var differences: [String]
 
     public init(current: BenchmarkReport, baseline: BenchmarkReport) {
         currentLabel = current.configuration.label
         baselineLabel = baseline.configuration.label
+        let a = current.configuration, b = baseline.configuration
+        func describe(_ value: Double?) -> String { value.map { String(format: "%g", $0) } ?? "none" }
+        differences = [
+            ("endpoint", a.endpoint, b.endpoint), ("model", a.model ?? "none", b.model ?? "none"),
+            ("max tokens", "\(a.maxTokens)", "\(b.maxTokens)"), ("prompts", a.prompts, b.prompts),
+            ("request rate", describe(a.requestRate), describe(b.requestRate)),
+            ("duration", describe(a.durationSeconds), describe(b.durationSeconds)),
+            ("ignore EOS", "\(a.ignoreEOS)", "\(b.ignoreEOS)"), ("temperature", describe(a.temperature), describe(b.temperature)),
+        ].filter { $0.1 != $0.2 }.map { "\($0.0): \($0.1) vs \($0.2)" }
         rows = current.levels.compactMap { level in
-            guard let base = baseline.levels.first(where: { $0.concurrency == level.concurrency && $0.requestRate == level.requestRate }) else {
+            guard let base = baseline.levels.first(where: { $0.concurrency == level.concurrency }) else {
                 return nil
             }
             let usable = !level.timedOut && !base.timedOut
@@ -76,6 +87,7 @@ public struct Comparison: Sendable {
             lines.append("| " + cells.joined(separator: " | ") + " |")
         }
         if rows.isEmpty { lines.append("(no concurrency level in common)") }
+        if !differences.isEmpty { lines += ["", "Settings differ: " + differences.joined(separator: "; ") + "."] }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -84,9 +84,10 @@ public enum SVGChart {
         let left = originX + margin.left, right = originX + panelWidth - margin.right
         let top = originY + margin.top, bottom = originY + panelHeight - margin.bottom
         let xs = x.map { log2(max($0, 1e-9)) }
+        let xPad = 14.0
         let xMin = xs.min() ?? 0, xMax = xs.max() ?? 1
         func px(_ i: Int) -> Double {
-            xMax > xMin ? left + (xs[i] - xMin) / (xMax - xMin) * (right - left) : (left + right) / 2
+            xMax > xMin ? left + xPad + (xs[i] - xMin) / (xMax - xMin) * (right - left - 2 * xPad) : (left + right) / 2
         }
         let yMaxData = panel.series.flatMap { $0.values.compactMap { $0 } }.filter(\.isFinite).max() ?? 0
         let (yMax, step) = niceScale(yMaxData)
@@ -140,7 +141,8 @@ public enum SVGChart {
         }
         // Legend, top left inside the plot.
         let legendHeight = Double(panel.series.count) * 15 + 6
-        out += "<rect x=\"\(n(left + 6))\" y=\"\(n(top + 4))\" width=\"112\" height=\"\(n(legendHeight))\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#c0c0c0\"/>\n"
+        let legendWidth = 44 + 6.5 * Double(panel.series.map(\.name.count).max() ?? 0)
+        out += "<rect x=\"\(n(left + 6))\" y=\"\(n(top + 4))\" width=\"\(n(legendWidth))\" height=\"\(n(legendHeight))\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#c0c0c0\"/>\n"
         for (j, series) in panel.series.enumerated() {
             let y = top + 16 + Double(j) * 15
             out += "<line x1=\"\(n(left + 12))\" y1=\"\(n(y - 4))\" x2=\"\(n(left + 32))\" y2=\"\(n(y - 4))\" stroke=\"\(escape(series.color))\" stroke-width=\"2\"/>\n"

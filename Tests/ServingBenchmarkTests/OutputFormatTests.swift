@@ -102,6 +102,16 @@ final class OutputFormatTests: XCTestCase {
         other.levels.removeFirst()
         let comparison = Comparison(current: ReportFixtures.report(), baseline: other)
         XCTAssertEqual(comparison.rows.map(\.concurrency), [2, 4])
+        XCTAssertEqual(comparison.differences, [])
+    }
+
+    func testComparisonNamesDifferingSettings() {
+        var other = ReportFixtures.report(label: "other")
+        other.configuration.maxTokens = 64
+        other.configuration.requestRate = 2
+        let comparison = Comparison(current: ReportFixtures.report(), baseline: other)
+        XCTAssertEqual(comparison.differences, ["max tokens: 8 vs 64", "request rate: none vs 2"])
+        XCTAssertTrue(comparison.markdown.contains("Settings differ: max tokens: 8 vs 64; request rate: none vs 2."))
     }
 }
 
