@@ -9,7 +9,8 @@ import Tokenizers
 /// `scalellm bench`: benchmarks that print tables. Performance is measured here, never in timed unit tests.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Run benchmarks and print tables.",
-                                                    subcommands: [MachineCommand.self, GenerateBenchCommand.self, EngineBenchCommand.self])
+                                                    subcommands: [MachineCommand.self, GenerateBenchCommand.self, EngineBenchCommand.self,
+                                                                  ServeBenchCommand.self])
 
     /// `scalellm bench machine`: the machine's sgemm and memory-bandwidth ceilings.
     struct MachineCommand: ParsableCommand {

@@ -1,1 +1,0 @@
-// ServingBenchmark: placeholder until its first file lands.
