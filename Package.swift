@@ -42,7 +42,7 @@ let package = Package(
             "EngineWorker", "Gateway", "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "scalellm", dependencies: [
-            "EngineWorker", "Gateway", "Tokenizers", "ModelFormats", "CommandLineOptions", "ServingBenchmark",
+            "EngineWorker", "Gateway", "Tokenizers", "ModelFormats", "CommandLineOptions", "ServingBenchmark", "WireProtocol",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "scalellm-gateway", dependencies: [

@@ -5,7 +5,7 @@ import WireProtocol
 /// arrives here and is applied between steps.
 enum WorkerCommand: Sendable {
     case add(WireProtocol.GenerateRequest, from: BlockingFrameSocket)
-    case cancel(UInt64)
+    case cancel(UInt64, from: BlockingFrameSocket)
     case connectionClosed(BlockingFrameSocket)
 }
 

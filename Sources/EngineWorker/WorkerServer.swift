@@ -85,7 +85,7 @@ public final class WorkerServer: @unchecked Sendable {
             case .generate(let request):
                 inbox.post(.add(request, from: connection))
             case .cancel(let message):
-                inbox.post(.cancel(message.requestID))
+                inbox.post(.cancel(message.requestID, from: connection))
             case .statusRequest:
                 let (stats, completed) = statistics
                 try? connection.send(.statusReply(StatusReply(
@@ -100,42 +100,68 @@ public final class WorkerServer: @unchecked Sendable {
 
     // MARK: Engine thread
 
+    /// Who a running engine sequence belongs to: its connection and the request id that connection chose.
+    private struct Owner {
+        let connection: BlockingFrameSocket
+        let wireID: UInt64
+    }
+
+    /// Request ids are unique per connection only; the engine needs ids unique in the worker.
+    private struct WireKey: Hashable {
+        let connection: ObjectIdentifier
+        let wireID: UInt64
+    }
+
     private func runEngine() {
-        var owners: [UInt64: BlockingFrameSocket] = [:]
+        var owners: [UInt64: Owner] = [:]
+        var engineIDs: [WireKey: UInt64] = [:]
+        var nextEngineID: UInt64 = 1
         while let commands = inbox.take(wait: !engine.hasWork) {
             var updates = OutgoingUpdates()
             for command in commands {
                 switch command {
                 case .add(let wire, let connection):
-                    let request = engineRequest(wire)
+                    let key = WireKey(connection: ObjectIdentifier(connection), wireID: wire.requestID)
+                    guard engineIDs[key] == nil else {
+                        try? connection.send(.error(ErrorReply(requestID: wire.requestID, code: "invalid_request",
+                                                               message: "request id \(wire.requestID) is already being served")))
+                        continue
+                    }
+                    let id = nextEngineID
+                    nextEngineID += 1
                     do {
-                        try engine.add(request)
-                        owners[wire.requestID] = connection
+                        try engine.add(engineRequest(wire, id: id))
+                        owners[id] = Owner(connection: connection, wireID: wire.requestID)
+                        engineIDs[key] = id
                     } catch {
                         try? connection.send(.error(ErrorReply(requestID: wire.requestID, code: error.code, message: error.description)))
                     }
-                case .cancel(let id):
-                    guard engine.cancel(id), let connection = owners.removeValue(forKey: id) else { continue }
-                    updates.add(TokenUpdate(requestID: id, finishReason: .cancelled), to: connection)
+                case .cancel(let wireID, let connection):
+                    let key = WireKey(connection: ObjectIdentifier(connection), wireID: wireID)
+                    guard let id = engineIDs.removeValue(forKey: key), engine.cancel(id) else { continue }
+                    owners[id] = nil
+                    updates.add(TokenUpdate(requestID: wireID, finishReason: .cancelled), to: connection)
                 case .connectionClosed(let connection):
-                    for (id, owner) in owners where owner === connection {
+                    for (id, owner) in owners where owner.connection === connection {
                         engine.cancel(id)
                         owners[id] = nil
+                        engineIDs[WireKey(connection: ObjectIdentifier(connection), wireID: owner.wireID)] = nil
                     }
                 }
             }
             var completedNow: UInt64 = 0
             if engine.hasWork {
                 for output in engine.step() {
-                    guard let connection = owners[output.id] else { continue }
+                    guard let owner = owners[output.id] else { continue }
                     let logprobs = output.logprobs.map {
                         TokenLogprob(logprob: $0.logprob ?? 0, topTokenIDs: $0.top.map(\.id), topLogprobs: $0.top.map(\.logprob))
                     }
-                    updates.add(TokenUpdate(requestID: output.id, tokenIDs: output.tokens,
+                    updates.add(TokenUpdate(requestID: owner.wireID, tokenIDs: output.tokens,
                                             finishReason: output.finishReason?.wire ?? .notFinished,
-                                            promptTokens: UInt32(output.promptTokens), logprobs: logprobs), to: connection)
+                                            promptTokens: UInt32(output.promptTokens), logprobs: logprobs), to: owner.connection)
                     if output.finishReason != nil {
                         owners[output.id] = nil
+                        engineIDs[WireKey(connection: ObjectIdentifier(owner.connection), wireID: owner.wireID)] = nil
                         completedNow += 1
                     }
                 }
@@ -165,9 +191,9 @@ public final class WorkerServer: @unchecked Sendable {
         }
     }
 
-    private func engineRequest(_ wire: WireProtocol.GenerateRequest) -> GenerationRequest {
+    private func engineRequest(_ wire: WireProtocol.GenerateRequest, id: UInt64) -> GenerationRequest {
         GenerationRequest(
-            id: wire.requestID, promptTokens: wire.promptTokenIDs, maxTokens: Int(wire.maxTokens),
+            id: id, promptTokens: wire.promptTokenIDs, maxTokens: Int(wire.maxTokens),
             sampling: SamplingParameters(temperature: wire.temperature, topK: Int(wire.topK), topP: wire.topP, seed: wire.seed,
                                          presencePenalty: wire.presencePenalty, frequencyPenalty: wire.frequencyPenalty,
                                          topLogprobs: wire.topLogprobs.map { min(Int($0), 20) }),

@@ -10,7 +10,7 @@ import Tokenizers
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Run benchmarks and print tables.",
                                                     subcommands: [MachineCommand.self, GenerateBenchCommand.self, EngineBenchCommand.self,
-                                                                  ServeBenchCommand.self])
+                                                                  ServeBenchCommand.self, GatewayBenchCommand.self])
 
     /// `scalellm bench machine`: the machine's sgemm and memory-bandwidth ceilings.
     struct MachineCommand: ParsableCommand {

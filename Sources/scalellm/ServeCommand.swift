@@ -58,6 +58,7 @@ struct ServeCommand: ParsableCommand {
             throw error
         }
         lock.withLock { children.append(gateway) }
+        FileHandle.standardError.write(Data("scalellm serve: worker pid \(worker.pid), gateway pid \(gateway.pid), worker socket \(socketPath)\n".utf8))
 
         var failed = false
         var running = [worker.pid: worker, gateway.pid: gateway]

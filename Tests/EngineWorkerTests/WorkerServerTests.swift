@@ -30,7 +30,7 @@ final class WorkerServerTests: XCTestCase {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    private func connect() throws -> BlockingFrameSocket {
+    func connect() throws -> BlockingFrameSocket {
         let socket = try BlockingFrameSocket.connect(path: socketPath)
         try socket.send(.hello(Hello(clientName: "test")))
         guard case .helloAck(let ack) = try socket.receive(timeout: .seconds(30)) else { throw XCTSkip("no hello ack") }
@@ -129,5 +129,37 @@ final class WorkerServerTests: XCTestCase {
         XCTAssertEqual(mismatch.code, ErrorReply.versionMismatchCode)
         // The worker still serves others.
         _ = try connect()
+    }
+}
+
+extension WorkerServerTests {
+    /// Request ids are chosen per connection: two gateways may use the same ids at the same time.
+    func testRequestIDsAreScopedToTheirConnection() throws {
+        let a = try connect(), b = try connect()
+        for socket in [a, b] {
+            try socket.send(.generate(GenerateRequest(requestID: 1, promptTokenIDs: [1, 400, 500], maxTokens: 20, temperature: 0, ignoreEOS: true)))
+        }
+        for socket in [a, b] {
+            var tokens: [Int32] = [], finished = false
+            while !finished {
+                guard case .tokens(let batch) = try socket.receive(timeout: .seconds(60)) else { return XCTFail("expected tokens") }
+                for update in batch.updates {
+                    XCTAssertEqual(update.requestID, 1)
+                    tokens += update.tokenIDs
+                    finished = finished || update.finishReason.isFinished
+                }
+            }
+            XCTAssertEqual(tokens.count, 20)
+        }
+        // A duplicate id on the same connection is refused for that request only.
+        try a.send(.generate(GenerateRequest(requestID: 5, promptTokenIDs: [1, 2], maxTokens: 300, ignoreEOS: true)))
+        try a.send(.generate(GenerateRequest(requestID: 5, promptTokenIDs: [1, 2], maxTokens: 1)))
+        var refused = false
+        while !refused {
+            if case .error(let reply) = try a.receive(timeout: .seconds(60)) {
+                XCTAssertEqual(reply.requestID, 5)
+                refused = true
+            }
+        }
     }
 }
