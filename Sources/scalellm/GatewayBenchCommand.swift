@@ -5,7 +5,7 @@ import WireProtocol
 
 /// `scalellm bench gateway`: what the gateway adds. The same streams (identical token-id prompts, greedy,
 /// fixed length) are driven directly over the engine worker's Unix socket and through the gateway's HTTP API,
-/// alternately for several rounds; the table shows the added time to first token, the added time per streamed
+/// for several rounds (alternating which goes first); the table shows the added time to first token, the added time per streamed
 /// token, and the gateway process's CPU use while it serves.
 struct GatewayBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "gateway", abstract: "Gateway overhead: worker socket vs HTTP.")
@@ -33,10 +33,16 @@ struct GatewayBenchCommand: ParsableCommand {
             for _ in 0..<rounds {
                 round += 1
                 let r = round
-                direct.append(try measure(streams: streams) { i in try directStream(prompt: prompt(r, i)) })
-                let before = gatewayPID.flatMap(Self.cpuSeconds), start = Date()
-                viaGateway.append(try measure(streams: streams) { i in try gatewayStream(server, prompt: prompt(r + 1000, i)) })
-                if let before, let after = gatewayPID.flatMap(Self.cpuSeconds) { cpu.append((after - before) / Date().timeIntervalSince(start)) }
+                // Alternate which path goes first, so warm-up and drift do not favour one.
+                for path in (r % 2 == 0 ? [0, 1] : [1, 0]) {
+                    if path == 0 {
+                        direct.append(try measure(streams: streams) { i in try directStream(prompt: prompt(r, i)) })
+                    } else {
+                        let before = gatewayPID.flatMap(Self.cpuSeconds), start = Date()
+                        viaGateway.append(try measure(streams: streams) { i in try gatewayStream(server, prompt: prompt(r + 1000, i)) })
+                        if let before, let after = gatewayPID.flatMap(Self.cpuSeconds) { cpu.append((after - before) / Date().timeIntervalSince(start)) }
+                    }
+                }
             }
             let d = StreamStats.median(direct), g = StreamStats.median(viaGateway)
             let addedPerToken = g.perToken - d.perToken
@@ -100,7 +106,7 @@ struct GatewayBenchCommand: ParsableCommand {
 
     private func gatewayStream(_ server: ServerURL, prompt: [Int32]) throws -> (Double, [Double]) {
         let client = StreamingCompletionClient(.init(url: server, apiKey: apiKey, requestTimeout: 300))
-        let body = #"{"prompt": [\#(prompt.map(String.init).joined(separator: ","))], "max_tokens": \#(maxTokens), "temperature": 0, "ignore_eos": true, "stream": true}"#
+        let body = #"{"prompt": [\#(prompt.map(String.init).joined(separator: ","))], "max_tokens": \#(maxTokens), "temperature": 0, "ignore_eos": true, "stream": true, "stream_options": {"include_usage": true}}"#
         let origin = MonotonicClock.now()
         let timing = client.stream(path: server.apiPath("completions"), body: Array(body.utf8), index: 0, origin: origin)
         if let error = timing.error { throw ValidationError("gateway: \(error)") }
