@@ -1,3 +1,5 @@
+import Foundation
+
 /// Jinja's filters (`value|name(args)`) as used by chat templates, with transformers' `tojson`.
 ///
 /// Supported: `abs attr capitalize count d default dictsort e escape first float forceescape indent
@@ -138,16 +140,16 @@ enum Filters {
             guard let number = value.number else { throw location.runtimeError("type \(value.typeName) doesn't define __round__ method") }
             let precision = args.value(0, "precision")?.index ?? 0
             let method = PythonFormatting.str(args.value(1, "method") ?? .string("common"))
-            let scale = pow10(precision)
-            let scaled = number.double * scale
-            let rounded: Double
             switch method {
-            case "common": rounded = scaled.rounded(.toNearestOrEven)
-            case "ceil": rounded = scaled.rounded(.up)
-            case "floor": rounded = scaled.rounded(.down)
-            default: throw location.runtimeError("method must be 'common', 'ceil' or 'floor'")
+            case "common":
+                return pythonRound(number, precision)
+            case "ceil", "floor":
+                let scale = pow10(precision)
+                let scaled = (number.double * scale).rounded(method == "ceil" ? .up : .down)
+                return .float(scaled / scale)
+            default:
+                throw location.runtimeError("method must be 'common', 'ceil' or 'floor'")
             }
-            return .float(rounded / scale)
         case "tojson":
             var indent: String? = nil
             switch args.value(0, "indent") {
@@ -190,7 +192,8 @@ enum Filters {
             if first { result = indentation + result }
             return .string(result)
         case "attr":
-            return try interpreter.attribute(of: value, PythonFormatting.str(args.value(0, "name") ?? .string("")))
+            return try interpreter.attribute(of: value, PythonFormatting.str(args.value(0, "name") ?? .string("")),
+                                             itemFallback: false)
         case "map":
             var mapped: [Value] = []
             if let attribute = args.keyword("attribute").map(PythonFormatting.str) {
@@ -313,6 +316,24 @@ enum Filters {
             v = try interpreter.item(of: v, key)
         }
         return v
+    }
+
+    /// Python's `round(x, ndigits)`: ints stay ints; floats are rounded half-to-even on their exact
+    /// binary value (so `round(2.675, 2)` is 2.67), which is what C's `%.*f` formatting does.
+    static func pythonRound(_ number: Number, _ digits: Int) -> Value {
+        switch number {
+        case .int(let i):
+            if digits >= 0 { return .int(i) }
+            let scale = Double(pow10(-digits))
+            return .int(Int((Double(i) / scale).rounded(.toNearestOrEven) * scale))
+        case .float(let d):
+            if !d.isFinite { return .float(d) }
+            if digits < 0 {
+                let scale = pow10(-digits)
+                return .float((d / scale).rounded(.toNearestOrEven) * scale)
+            }
+            return .float(Double(String(format: "%.*f", min(digits, 340), d)) ?? d)
+        }
     }
 
     private static func pow10(_ n: Int) -> Double {

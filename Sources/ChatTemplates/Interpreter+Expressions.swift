@@ -129,15 +129,16 @@ extension Interpreter {
         return "\(v.typeName) object"
     }
 
-    /// `value.name`: a method of the value's type, else (for dicts and namespaces) the item `name`;
-    /// anything missing is Undefined. Attribute access on Undefined stays Undefined.
-    func attribute(of value: Value, _ name: String) throws(ChatTemplateError) -> Value {
+    /// `value.name`: a method of the value's type, else (for dicts, unless `itemFallback` is false as
+    /// for the `attr` filter) the item `name`; anything missing is Undefined. Attribute access on
+    /// Undefined stays Undefined.
+    func attribute(of value: Value, _ name: String, itemFallback: Bool = true) throws(ChatTemplateError) -> Value {
         switch value {
         case .undefined:
             return value
         case .dict(let d):
             if Methods.dictMethods.contains(name) { return .callable(.method(value, name)) }
-            if let v = d[name] { return v }
+            if itemFallback, let v = d[name] { return v }
         case .string:
             if Methods.stringMethods.contains(name) { return .callable(.method(value, name)) }
         case .list, .tuple:
