@@ -1,1 +1,0 @@
-// ChatTemplates: placeholder until its first file lands.

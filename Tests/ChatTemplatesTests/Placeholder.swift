@@ -1,2 +1,0 @@
-import XCTest
-final class ChatTemplatesTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
