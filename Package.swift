@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "EngineWorker", dependencies: ["Kernels", "ModelFormats", "Tokenizers", "WireProtocol",
                                                     .product(name: "Logging", package: "swift-log")],
                 swiftSettings: kernelFlags),
-        .target(name: "Gateway", dependencies: ["CLibUV", "WireProtocol", "Tokenizers", "ModelFormats",
+        .target(name: "Gateway", dependencies: ["CLibUV", "WireProtocol", "Tokenizers", "ModelFormats", "ChatTemplates",
                                                .product(name: "Logging", package: "swift-log")]),
 
         .target(name: "CommandLineOptions", dependencies: [
@@ -46,7 +46,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "scalellm-gateway", dependencies: [
-            "Gateway", "CommandLineOptions", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Gateway", "CommandLineOptions", "ChatTemplates", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "scalellm-worker", dependencies: [
             "EngineWorker", "CommandLineOptions", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,16 +1,10 @@
 import Foundation
 import ModelFormats
 
-/// A validated `POST /v1/completions` body. Parsing and validation run on the thread pool; every rejection is
-/// an `OpenAIError` naming the offending parameter.
-public struct CompletionRequest: Sendable, Equatable {
-    public enum Prompt: Sendable, Equatable {
-        case text(String)
-        case tokens([Int32])
-    }
-
+/// The sampling and response settings shared by `/v1/completions` and `/v1/chat/completions`, validated with
+/// OpenAI's ranges and defaults; every rejection is an `OpenAIError` naming the parameter.
+public struct GenerationParameters: Sendable, Equatable {
     public var model: String?
-    public var prompt: Prompt
     public var maxTokens: Int
     public var temperature: Float
     public var topP: Float
@@ -27,35 +21,13 @@ public struct CompletionRequest: Sendable, Equatable {
     public var n: Int
     public var presencePenalty: Float
     public var frequencyPenalty: Float
-    /// nil: no logprobs; otherwise how many alternatives to report per token (completions' `logprobs` integer).
-    public var topLogprobs: Int?
 
-    /// OpenAI's default for `max_tokens` on completions.
-    public static let defaultMaxTokens = 16
-
-    public init(json body: [UInt8]) throws(OpenAIError) {
-        guard case .object(let object) = try JSONValue.parseRequestBody(body) else { throw .invalid("the request body must be a JSON object") }
+    init(_ object: [String: JSONValue], defaultMaxTokens: Int) throws(OpenAIError) {
         let fields = JSONFields(object)
-
         model = try fields.string("model")
-        switch object["prompt"] {
-        case .string(let text): prompt = .text(text)
-        case .array(let list) where !list.isEmpty:
-            if list.count == 1, case .string(let text) = list[0] {
-                prompt = .text(text)
-            } else {
-                let ids = list.compactMap { $0.int }
-                guard ids.count == list.count, ids.allSatisfy({ Int32(exactly: $0) != nil }) else {
-                    throw .invalid("'prompt' must be a string, a one-element array of strings, or an array of token ids", param: "prompt")
-                }
-                prompt = .tokens(ids.map { Int32($0) })
-            }
-        case nil, .null?: throw .invalid("'prompt' is required", param: "prompt", code: "missing_required_parameter")
-        default: throw .invalid("'prompt' must be a string or an array of token ids", param: "prompt")
-        }
         let maxCompletionTokens = try fields.integer("max_completion_tokens", in: 1...1_000_000)
         let legacyMaxTokens = try fields.integer("max_tokens", in: 1...1_000_000)
-        maxTokens = maxCompletionTokens ?? legacyMaxTokens ?? Self.defaultMaxTokens
+        maxTokens = maxCompletionTokens ?? legacyMaxTokens ?? defaultMaxTokens
         temperature = try fields.number("temperature", in: 0...2).map(Float.init) ?? 1
         topP = try fields.number("top_p", in: 0...1).map(Float.init) ?? 1
         guard topP > 0 else { throw .invalid("'top_p' must be greater than 0", param: "top_p") }
@@ -81,7 +53,86 @@ public struct CompletionRequest: Sendable, Equatable {
         n = try fields.integer("n", in: 1...16) ?? 1
         presencePenalty = Float(try fields.number("presence_penalty", in: -2...2) ?? 0)
         frequencyPenalty = Float(try fields.number("frequency_penalty", in: -2...2) ?? 0)
-        topLogprobs = try fields.integer("logprobs", in: 0...20)
+    }
+}
+
+/// A validated `POST /v1/completions` body: a prompt (text, or token ids) and the generation parameters.
+public struct CompletionRequest: Sendable, Equatable {
+    public enum Prompt: Sendable, Equatable {
+        case text(String)
+        case tokens([Int32])
+    }
+
+    public var prompt: Prompt
+    public var parameters: GenerationParameters
+    /// nil: no logprobs; otherwise how many alternatives to report per token (the `logprobs` integer).
+    public var topLogprobs: Int?
+
+    /// OpenAI's default for `max_tokens` on completions.
+    public static let defaultMaxTokens = 16
+
+    public init(json body: [UInt8]) throws(OpenAIError) {
+        guard case .object(let object) = try JSONValue.parseRequestBody(body) else { throw .invalid("the request body must be a JSON object") }
+        switch object["prompt"] {
+        case .string(let text): prompt = .text(text)
+        case .array(let list) where !list.isEmpty:
+            if list.count == 1, case .string(let text) = list[0] {
+                prompt = .text(text)
+            } else {
+                let ids = list.compactMap { $0.int }
+                guard ids.count == list.count, ids.allSatisfy({ Int32(exactly: $0) != nil }) else {
+                    throw .invalid("'prompt' must be a string, a one-element array of strings, or an array of token ids", param: "prompt")
+                }
+                prompt = .tokens(ids.map { Int32($0) })
+            }
+        case nil, .null?: throw .invalid("'prompt' is required", param: "prompt", code: "missing_required_parameter")
+        default: throw .invalid("'prompt' must be a string or an array of token ids", param: "prompt")
+        }
+        parameters = try GenerationParameters(object, defaultMaxTokens: Self.defaultMaxTokens)
+        topLogprobs = try JSONFields(object).integer("logprobs", in: 0...20)
+    }
+}
+
+/// A validated `POST /v1/chat/completions` body: the conversation (rendered later with the model's chat
+/// template) and the generation parameters.
+public struct ChatRequest: Sendable, Equatable {
+    /// The messages as JSON objects with a string `role` and a `content` that is a string, a list of parts, or null.
+    public var messages: [JSONValue]
+    public var parameters: GenerationParameters
+    /// nil: no logprobs; otherwise how many alternatives per token (`logprobs: true` with `top_logprobs`).
+    public var topLogprobs: Int?
+    /// `add_generation_prompt` for the template (an extension; true unless the client continues a message).
+    public var addGenerationPrompt: Bool
+    /// Tool definitions, passed to templates that render them.
+    public var tools: JSONValue?
+
+    /// Chat completions have no documented default; generate until EOS or the context fills, capped here.
+    public static let defaultMaxTokens = 1024
+
+    public init(json body: [UInt8]) throws(OpenAIError) {
+        guard case .object(let object) = try JSONValue.parseRequestBody(body) else { throw .invalid("the request body must be a JSON object") }
+        guard case .array(let messages)? = object["messages"], !messages.isEmpty else {
+            throw .invalid("'messages' must be a non-empty array of {role, content} objects", param: "messages",
+                           code: object["messages"] == nil ? "missing_required_parameter" : nil)
+        }
+        for (i, message) in messages.enumerated() {
+            guard case .object(let fields) = message, case .string? = fields["role"] else {
+                throw .invalid("messages[\(i)] must be an object with a string 'role'", param: "messages")
+            }
+            switch fields["content"] {
+            case .string?, .array?, .null?, nil: break
+            default: throw .invalid("messages[\(i)].content must be a string, an array of parts, or null", param: "messages")
+            }
+        }
+        self.messages = messages
+        parameters = try GenerationParameters(object, defaultMaxTokens: Self.defaultMaxTokens)
+        let fields = JSONFields(object)
+        let wantsLogprobs = try fields.bool("logprobs") ?? false
+        let top = try fields.integer("top_logprobs", in: 0...20)
+        if top != nil && !wantsLogprobs { throw .invalid("'top_logprobs' requires 'logprobs': true", param: "top_logprobs") }
+        topLogprobs = wantsLogprobs ? (top ?? 0) : nil
+        addGenerationPrompt = try fields.bool("add_generation_prompt") ?? true
+        tools = object["tools"].flatMap { $0 == .null ? nil : $0 }
     }
 }
 

@@ -1,3 +1,4 @@
+import ChatTemplates
 import Foundation
 import Logging
 import Tokenizers
@@ -42,6 +43,7 @@ public struct GatewayOptions: Sendable {
 public final class GatewayServer: @unchecked Sendable {
     private let options: GatewayOptions
     private let tokenizer: Tokenizer
+    private let chat: ChatTemplateConfiguration
     private let log: Logger
     private let loop: EventLoop
     private let worker: WorkerClient
@@ -52,9 +54,12 @@ public final class GatewayServer: @unchecked Sendable {
     private let metrics = GatewayMetrics()
     private let admissions: AdmissionQueue
 
-    public init(options: GatewayOptions, tokenizer: Tokenizer, log: Logger = Logger(label: "scalellm.gateway")) throws {
+    /// - Parameter chat: the model's chat template and special tokens (`ChatTemplateConfiguration.load(checkpoint:tokenizer:)`).
+    public init(options: GatewayOptions, tokenizer: Tokenizer, chat: ChatTemplateConfiguration,
+                log: Logger = Logger(label: "scalellm.gateway")) throws {
         self.options = options
         self.tokenizer = tokenizer
+        self.chat = chat
         self.log = log
         loop = try EventLoop()
         worker = WorkerClient(loop: loop, socketPath: options.workerSocket, log: log)
@@ -101,7 +106,7 @@ public final class GatewayServer: @unchecked Sendable {
     // MARK: Routing (loop thread)
 
     /// Endpoints as metric labels (anything else counts as "other", so scanners cannot grow the label set).
-    private static let endpoints: Set<String> = ["/health", "/ready", "/metrics", "/v1/models", "/v1/completions"]
+    private static let endpoints: Set<String> = ["/health", "/ready", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions"]
 
     private func route(_ request: HTTPRequest, _ responder: HTTPResponder) {
         let endpoint = Self.endpoints.contains(request.path) ? request.path : "other"
@@ -123,6 +128,8 @@ public final class GatewayServer: @unchecked Sendable {
             models(reply)
         case ("POST", "/v1/completions"):
             completions(request, reply)
+        case ("POST", "/v1/chat/completions"):
+            chatCompletions(request, reply)
         case (_, let path) where Self.endpoints.contains(path):
             reply.error(OpenAIError(status: 405, message: "method \(request.method) is not allowed on \(request.path)"))
         default:
@@ -180,43 +187,80 @@ public final class GatewayServer: @unchecked Sendable {
         let arrival = monotonicSeconds()
         let tokenizer = self.tokenizer
         let body = request.body
-        loop.runOnPool({ () -> Result<(CompletionRequest, [Int32]), OpenAIError> in
-            do throws(OpenAIError) {
-                let parsed = try CompletionRequest(json: body)
-                switch parsed.prompt {
-                case .text(let text): return .success((parsed, tokenizer.encode(text)))
-                case .tokens(let ids): return .success((parsed, ids))
-                }
-            } catch {
-                return .failure(error)
+        prepare(reply, arrival: arrival) { () throws(OpenAIError) -> PreparedGeneration in
+            let parsed = try CompletionRequest(json: body)
+            let tokens: [Int32]
+            switch parsed.prompt {
+            case .text(let text): tokens = tokenizer.encode(text)
+            case .tokens(let ids): tokens = ids
             }
+            return PreparedGeneration(kind: .completion, parameters: parsed.parameters, topLogprobs: parsed.topLogprobs, promptTokens: tokens)
+        }
+    }
+
+    private func chatCompletions(_ request: HTTPRequest, _ reply: Reply) {
+        let arrival = monotonicSeconds()
+        let tokenizer = self.tokenizer, chat = self.chat
+        let body = request.body
+        prepare(reply, arrival: arrival) { () throws(OpenAIError) -> PreparedGeneration in
+            let parsed = try ChatRequest(json: body)
+            let prompt: String
+            do throws(ChatTemplateError) {
+                prompt = try (chat.template ?? .fallback).render(
+                    messages: parsed.messages, addGenerationPrompt: parsed.addGenerationPrompt, bosToken: chat.bosToken,
+                    eosToken: chat.eosToken, extra: parsed.tools.map { ["tools": $0] } ?? [:])
+            } catch {
+                if case .raised(let message) = error {
+                    throw .invalid("the model's chat template rejected the conversation: \(message)", param: "messages")
+                }
+                throw .internal("the model's chat template failed: \(error)")
+            }
+            // The template writes the special tokens itself (as transformers' apply_chat_template does).
+            let tokens = tokenizer.encode(prompt, addSpecialTokens: false)
+            return PreparedGeneration(kind: .chat, parameters: parsed.parameters, topLogprobs: parsed.topLogprobs, promptTokens: tokens)
+        }
+    }
+
+    /// A request parsed, validated and tokenized on the pool, ready for the worker.
+    struct PreparedGeneration: Sendable {
+        let kind: ResponseKind
+        let parameters: GenerationParameters
+        let topLogprobs: Int?
+        let promptTokens: [Int32]
+    }
+
+    /// Runs `work` (parsing, template rendering, tokenization) on the thread pool, then submits on the loop.
+    private func prepare(_ reply: Reply, arrival: Double, _ work: @escaping @Sendable () throws(OpenAIError) -> PreparedGeneration) {
+        loop.runOnPool({ () -> Result<PreparedGeneration, OpenAIError> in
+            do throws(OpenAIError) { return .success(try work()) } catch { return .failure(error) }
         }, then: { [self] result in
             switch result {
             case .failure(let error): reply.error(error)
-            case .success(let (parsed, promptTokens)): submit(parsed, promptTokens, arrival: arrival, reply)
+            case .success(let prepared): submit(prepared, arrival: arrival, reply)
             }
         })
     }
 
-    private func submit(_ request: CompletionRequest, _ promptTokens: [Int32], arrival: Double, _ reply: Reply) {
+    private func submit(_ request: PreparedGeneration, arrival: Double, _ reply: Reply) {
         let responder = reply.responder
         guard !responder.isClosed else { return }
         guard let ack = worker.worker else { return reply.error(.unavailable("no engine worker is connected")) }
-        if let model = request.model, model != ack.modelID {
+        let parameters = request.parameters, promptTokens = request.promptTokens
+        if let model = parameters.model, model != ack.modelID {
             return reply.error(OpenAIError(status: 404, message: "the model '\(model)' does not exist; this server serves '\(ack.modelID)'",
-                                                       param: "model", code: "model_not_found"))
+                                           param: "model", code: "model_not_found"))
         }
         guard !promptTokens.isEmpty else { return reply.error(.invalid("the prompt is empty", param: "prompt")) }
         if let bad = promptTokens.first(where: { $0 < 0 || UInt32($0) >= ack.vocabSize }) {
             return reply.error(.invalid("token id \(bad) is outside the vocabulary (0..<\(ack.vocabSize))", param: "prompt"))
         }
-        guard promptTokens.count + request.maxTokens <= Int(ack.maxContext) else {
+        guard promptTokens.count + parameters.maxTokens <= Int(ack.maxContext) else {
             return reply.error(.invalid(
-                "this model's maximum context length is \(ack.maxContext) tokens; the prompt has \(promptTokens.count) tokens and max_tokens is \(request.maxTokens)",
+                "this model's maximum context length is \(ack.maxContext) tokens; the prompt has \(promptTokens.count) tokens and max_tokens is \(parameters.maxTokens)",
                 param: "max_tokens", code: "context_length_exceeded"))
         }
-        let queued = admissions.admit(sequences: request.n, hasRoom: worker.hasRoom(for:), start: { [self] in
-            start(request, promptTokens, arrival: arrival, reply)
+        let queued = admissions.admit(sequences: parameters.n, hasRoom: worker.hasRoom(for:), start: { [self] in
+            start(request, arrival: arrival, reply)
         }, timedOut: {
             reply.error(OpenAIError(status: 503, message: "the server is at capacity; retry later", type: "service_unavailable",
                                     code: "overloaded"))
@@ -225,25 +269,26 @@ public final class GatewayServer: @unchecked Sendable {
     }
 
     /// Sends an admitted request's sequences to the worker.
-    private func start(_ request: CompletionRequest, _ promptTokens: [Int32], arrival: Double, _ reply: Reply) {
+    private func start(_ request: PreparedGeneration, arrival: Double, _ reply: Reply) {
         let responder = reply.responder
         guard !responder.isClosed else { return }
         guard let ack = worker.worker else { return reply.error(.unavailable("no engine worker is connected")) }
-        let ids = (0..<request.n).map { _ in nextRequestID.advance() }
+        let parameters = request.parameters, promptTokens = request.promptTokens
+        let ids = (0..<parameters.n).map { _ in nextRequestID.advance() }
         let identity = ResponseIdentity(
-            id: "cmpl-\(String(ids[0], radix: 16))\(String(UInt32.random(in: .min ... .max), radix: 16))",
-            created: Int(Date().timeIntervalSince1970), model: ack.modelID, kind: .completion, stream: request.stream,
-            includeUsage: request.includeUsage, topLogprobs: request.topLogprobs, promptTokens: promptTokens.count,
+            id: (request.kind == .chat ? "chatcmpl-" : "cmpl-") + String(ids[0], radix: 16) + String(UInt32.random(in: .min ... .max), radix: 16),
+            created: Int(Date().timeIntervalSince1970), model: ack.modelID, kind: request.kind, stream: parameters.stream,
+            includeUsage: parameters.includeUsage, topLogprobs: request.topLogprobs, promptTokens: promptTokens.count,
             arrival: arrival, endpoint: reply.endpoint)
         let exchange = GenerationExchange(identity: identity, requestIDs: ids, tokenizer: tokenizer, promptTokens: promptTokens,
-                                          stop: request.stop, loop: loop, responder: responder, metrics: metrics,
+                                          stop: parameters.stop, loop: loop, responder: responder, metrics: metrics,
                                           cancelOnWorker: { [weak worker] id in worker?.cancel(id) })
         for (index, id) in ids.enumerated() {
             // Choices differ through their seeds: the request's seed plus the choice index, when one was given.
-            let wire = GenerateRequest(requestID: id, promptTokenIDs: promptTokens, maxTokens: UInt32(request.maxTokens),
-                                       temperature: request.temperature, topP: request.topP, topK: Int32(request.topK),
-                                       seed: request.seed.map { $0 &+ UInt64(index) }, stopTokenIDs: [], ignoreEOS: request.ignoreEOS,
-                                       presencePenalty: request.presencePenalty, frequencyPenalty: request.frequencyPenalty,
+            let wire = GenerateRequest(requestID: id, promptTokenIDs: promptTokens, maxTokens: UInt32(parameters.maxTokens),
+                                       temperature: parameters.temperature, topP: parameters.topP, topK: Int32(parameters.topK),
+                                       seed: parameters.seed.map { $0 &+ UInt64(index) }, stopTokenIDs: [], ignoreEOS: parameters.ignoreEOS,
+                                       presencePenalty: parameters.presencePenalty, frequencyPenalty: parameters.frequencyPenalty,
                                        topLogprobs: request.topLogprobs.map { UInt32($0) })
             guard worker.submit(wire, events: { exchange.handle($0, requestID: id) }) else {
                 return exchange.fail(.unavailable("the engine worker is not reachable"))

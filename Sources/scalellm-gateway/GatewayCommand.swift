@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatTemplates
 import CommandLineOptions
 import Gateway
 import Logging
@@ -16,13 +17,15 @@ struct GatewayCommand: ParsableCommand {
     @OptionGroup(title: "Gateway") var gateway: GatewayFlags
 
     func run() throws {
-        let tokenizer: Tokenizer
+        let tokenizer: Tokenizer, chat: ChatTemplateConfiguration
         do {
-            tokenizer = try Tokenizer.load(checkpoint: ModelCheckpoint(path: modelOption.resolvedPath()))
+            let checkpoint = try ModelCheckpoint(path: modelOption.resolvedPath())
+            tokenizer = try Tokenizer.load(checkpoint: checkpoint)
+            chat = try ChatTemplateConfiguration.load(checkpoint: checkpoint, tokenizer: tokenizer)
         } catch let error as ModelFormatError {
             throw ValidationError(error.description)
         }
-        let server = try GatewayServer(options: gateway.options(workerSocket: workerSocket), tokenizer: tokenizer)
+        let server = try GatewayServer(options: gateway.options(workerSocket: workerSocket), tokenizer: tokenizer, chat: chat)
         try server.run()
     }
 }

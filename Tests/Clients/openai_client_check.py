@@ -51,6 +51,18 @@ for c in two.choices:
     assert len(c.logprobs.token_logprobs) == 8 and len(c.logprobs.top_logprobs[0]) == 2, c.logprobs
     assert all(lp <= 0 for lp in c.logprobs.token_logprobs)
 
+# Chat, not streamed and streamed: the golden chat answer.
+chat_case = golden["chat_capital"]
+messages = [{"role": "user", "content": "What is the capital of France? Answer briefly."}]
+chat = client.chat.completions.create(model=model, messages=messages, temperature=0, max_tokens=48)
+assert chat.choices[0].message.content == chat_case["expected_completion_text"], chat.choices[0].message
+assert chat.choices[0].finish_reason == "stop" and chat.usage.prompt_tokens == chat_case["prompt_num_tokens"], chat
+content = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
+    model=model, messages=messages, temperature=0, max_tokens=48, stream=True) if c.choices)
+assert content == chat_case["expected_completion_text"], content
+chat_lp = client.chat.completions.create(model=model, messages=messages, temperature=0, max_tokens=4, logprobs=True, top_logprobs=2)
+assert len(chat_lp.choices[0].logprobs.content) == 4 and len(chat_lp.choices[0].logprobs.content[0].top_logprobs) == 2
+
 # Errors surface as the client's typed exceptions.
 try:
     client.completions.create(model=model, prompt="x", max_tokens=100000)

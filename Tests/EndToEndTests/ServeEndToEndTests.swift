@@ -123,6 +123,31 @@ final class ServeEndToEndTests: XCTestCase {
         }
         XCTAssertEqual((bothJSON["usage"] as? [String: Any])?["completion_tokens"] as? Int, 96)
 
+        // Chat: the golden chat case, rendered with the GGUF's own template, answered as HuggingFace does.
+        let chatCase = try XCTUnwrap(golden.first { $0["id"] as? String == "chat_capital" })
+        let chatBody = #"{"messages": [{"role": "user", "content": "What is the capital of France? Answer briefly."}], "temperature": 0, "max_tokens": 48}"#
+        let chat = try HTTPTestClient(port: port).request("POST", "/v1/chat/completions", json: chatBody)
+        XCTAssertEqual(chat.status, 200, chat.text)
+        let chatJSON = try chat.json()
+        XCTAssertEqual(chatJSON["object"] as? String, "chat.completion")
+        let message = ((chatJSON["choices"] as? [[String: Any]])?.first)?["message"] as? [String: Any]
+        XCTAssertEqual(message?["role"] as? String, "assistant")
+        XCTAssertEqual(message?["content"] as? String, chatCase["expected_completion_text"] as? String)
+        XCTAssertEqual(((chatJSON["choices"] as? [[String: Any]])?.first)?["finish_reason"] as? String, "stop")
+        XCTAssertEqual((chatJSON["usage"] as? [String: Any])?["prompt_tokens"] as? Int, chatCase["prompt_num_tokens"] as? Int)
+        let chatStream = try HTTPTestClient(port: port).request("POST", "/v1/chat/completions",
+                                                                json: chatBody.replacingOccurrences(of: "\"max_tokens\": 48", with: "\"max_tokens\": 48, \"stream\": true"))
+        var streamedContent = "", sawRole = false
+        for event in chatStream.serverSentEvents.dropLast() {
+            let chunk = try JSONSerialization.jsonObject(with: Data(event.utf8)) as! [String: Any]
+            XCTAssertEqual(chunk["object"] as? String, "chat.completion.chunk")
+            let delta = ((chunk["choices"] as? [[String: Any]])?.first)?["delta"] as? [String: Any]
+            if delta?["role"] as? String == "assistant" { sawRole = true }
+            streamedContent += delta?["content"] as? String ?? ""
+        }
+        XCTAssertTrue(sawRole)
+        XCTAssertEqual(streamedContent, chatCase["expected_completion_text"] as? String)
+
         // Every golden prompt at once, each on its own connection: the worker batches them, and each answer
         // still equals HuggingFace's greedy continuation.
         let answers = ConcurrentAnswers(count: golden.count)

@@ -21,34 +21,34 @@ final class CompletionRequestTests: XCTestCase {
     func testDefaultsFollowOpenAI() throws {
         let r = try parse(#"{"prompt": "hi"}"#)
         XCTAssertEqual(r.prompt, .text("hi"))
-        XCTAssertEqual(r.maxTokens, 16)
-        XCTAssertEqual(r.temperature, 1)
-        XCTAssertEqual(r.topP, 1)
-        XCTAssertEqual(r.topK, 0)
-        XCTAssertNil(r.seed)
-        XCTAssertFalse(r.stream)
-        XCTAssertFalse(r.includeUsage)
+        XCTAssertEqual(r.parameters.maxTokens, 16)
+        XCTAssertEqual(r.parameters.temperature, 1)
+        XCTAssertEqual(r.parameters.topP, 1)
+        XCTAssertEqual(r.parameters.topK, 0)
+        XCTAssertNil(r.parameters.seed)
+        XCTAssertFalse(r.parameters.stream)
+        XCTAssertFalse(r.parameters.includeUsage)
     }
 
     func testAllParameters() throws {
         let r = try parse(#"{"model": "m", "prompt": [1, 2, 3], "max_tokens": 5, "temperature": 0, "top_p": 0.5, "top_k": 7, "seed": 42, "stream": true, "stream_options": {"include_usage": true}, "ignore_eos": true, "n": 3, "logprobs": 2, "presence_penalty": 0.5, "frequency_penalty": -1}"#)
-        XCTAssertEqual(r.n, 3)
+        XCTAssertEqual(r.parameters.n, 3)
         XCTAssertEqual(r.topLogprobs, 2)
-        XCTAssertEqual(r.presencePenalty, 0.5)
-        XCTAssertEqual(r.frequencyPenalty, -1)
-        XCTAssertEqual(r.model, "m")
+        XCTAssertEqual(r.parameters.presencePenalty, 0.5)
+        XCTAssertEqual(r.parameters.frequencyPenalty, -1)
+        XCTAssertEqual(r.parameters.model, "m")
         XCTAssertEqual(r.prompt, .tokens([1, 2, 3]))
-        XCTAssertEqual(r.maxTokens, 5)
-        XCTAssertEqual(r.temperature, 0)
-        XCTAssertEqual(r.topP, 0.5)
-        XCTAssertEqual(r.topK, 7)
-        XCTAssertEqual(r.seed, 42)
-        XCTAssertTrue(r.stream && r.includeUsage && r.ignoreEOS)
+        XCTAssertEqual(r.parameters.maxTokens, 5)
+        XCTAssertEqual(r.parameters.temperature, 0)
+        XCTAssertEqual(r.parameters.topP, 0.5)
+        XCTAssertEqual(r.parameters.topK, 7)
+        XCTAssertEqual(r.parameters.seed, 42)
+        XCTAssertTrue(r.parameters.stream && r.parameters.includeUsage && r.parameters.ignoreEOS)
         XCTAssertEqual(try parse(#"{"prompt": ["one string"]}"#).prompt, .text("one string"))
-        XCTAssertEqual(try parse(#"{"prompt": "x", "max_tokens": 3.0}"#).maxTokens, 3)
-        XCTAssertEqual(try parse(#"{"prompt": "x", "max_tokens": 3, "max_completion_tokens": 5}"#).maxTokens, 5)
-        XCTAssertEqual(try parse(#"{"prompt": "x", "stop": "\n"}"#).stop, ["\n"])
-        XCTAssertEqual(try parse(#"{"prompt": "x", "stop": ["a", "b"], "user": "u1"}"#).stop, ["a", "b"])
+        XCTAssertEqual(try parse(#"{"prompt": "x", "max_tokens": 3.0}"#).parameters.maxTokens, 3)
+        XCTAssertEqual(try parse(#"{"prompt": "x", "max_tokens": 3, "max_completion_tokens": 5}"#).parameters.maxTokens, 5)
+        XCTAssertEqual(try parse(#"{"prompt": "x", "stop": "\n"}"#).parameters.stop, ["\n"])
+        XCTAssertEqual(try parse(#"{"prompt": "x", "stop": ["a", "b"], "user": "u1"}"#).parameters.stop, ["a", "b"])
     }
 
     func testRejections() {
@@ -104,5 +104,28 @@ final class CompletionRequestTests: XCTestCase {
         XCTAssertEqual(object["n"] as? Int, 3)
         XCTAssertEqual(object["b"] as? Bool, true)
         XCTAssertEqual((object["a"] as? [Any])?.count, 2)
+    }
+}
+
+/// `/v1/chat/completions` bodies.
+final class ChatRequestTests: XCTestCase {
+    func testParsesMessagesAndChatLogprobs() throws {
+        let r = try ChatRequest(json: Array(#"{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": [{"type": "text", "text": "Hi"}]}], "logprobs": true, "top_logprobs": 2, "max_completion_tokens": 7}"#.utf8))
+        XCTAssertEqual(r.messages.count, 2)
+        XCTAssertEqual(r.topLogprobs, 2)
+        XCTAssertEqual(r.parameters.maxTokens, 7)
+        XCTAssertTrue(r.addGenerationPrompt)
+        XCTAssertEqual(try ChatRequest(json: Array(#"{"messages": [{"role": "user", "content": "x"}]}"#.utf8)).parameters.maxTokens,
+                       ChatRequest.defaultMaxTokens)
+    }
+
+    func testRejectsMalformedConversations() {
+        for body in [#"{}"#, #"{"messages": []}"#, #"{"messages": "hi"}"#, #"{"messages": [{"content": "x"}]}"#,
+                     #"{"messages": [{"role": "user", "content": 5}]}"#,
+                     #"{"messages": [{"role": "user", "content": "x"}], "top_logprobs": 2}"#] {
+            XCTAssertThrowsError(try ChatRequest(json: Array(body.utf8)), body) { error in
+                XCTAssertEqual((error as? OpenAIError)?.status, 400, body)
+            }
+        }
     }
 }
