@@ -39,12 +39,13 @@ public final class ServerProcess: @unchecked Sendable {
         try process.run()
     }
 
-    /// Waits (up to `seconds`) for a stderr line containing `text` and returns it.
-    public func waitForLine(containing text: String, seconds: Double = 120) throws -> String {
+    /// Waits (up to `seconds`) for the `occurrence`-th stderr line containing `text` and returns it.
+    public func waitForLine(containing text: String, occurrence: Int = 1, seconds: Double = 120) throws -> String {
         let deadline = Date().addingTimeInterval(seconds)
         return try lock.withLock {
             while true {
-                if let line = lines.first(where: { $0.contains(text) }) { return line }
+                let matches = lines.filter { $0.contains(text) }
+                if matches.count >= occurrence { return matches[occurrence - 1] }
                 if ended || Date() > deadline {
                     throw HTTPTestClient.ClientError(description: "no line containing '\(text)'; stderr so far:\n" + lines.joined(separator: "\n"))
                 }
