@@ -17,6 +17,8 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "KV-cache memory: bytes, e.g. 512MiB, or a fraction of available memory, e.g. 0.2.")
     var kvCacheMemory: String = "256MiB"
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Linear-layer weights: fp32, or fp8 (E4M3, per-output-channel scale, quantised at load).")
+    var dtype: WeightPrecision = .fp32
 
     static func main() {
         OpenBLASCoreType.ensureSetOrReexec()
@@ -42,9 +44,9 @@ struct WorkerCommand: ParsableCommand {
         }
         if let advice = OpenBLASCoreType.advice() { log.warning("\(advice)") }
         let started = Date()
-        let llama = try LlamaModel(checkpoint: checkpoint)
+        let llama = try LlamaModel(checkpoint: checkpoint, precision: dtype)
         let engine = Engine(model: llama, kvCacheBytes: kvBytes.bytes)
-        log.info("loaded \(path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: weights \(ByteSize(bytes: llama.weightBytes)), BLAS core \(Gemm.coreName)")
+        log.info("loaded \(path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: \(dtype) weights \(ByteSize(bytes: llama.weightBytes)), BLAS core \(Gemm.coreName)")
         log.info("KV cache: \(engine.cache.blockCount) blocks of \(engine.cache.layout.blockSize) tokens = \(engine.tokensCapacity) tokens (\(ByteSize(bytes: engine.cache.bytes)))")
 
         let server = try WorkerServer(engine: engine, modelID: checkpoint.modelID, socketPath: socket)
@@ -62,3 +64,5 @@ struct WorkerCommand: ParsableCommand {
         log.info("stopped")
     }
 }
+
+extension WeightPrecision: ExpressibleByArgument {}

@@ -8,7 +8,7 @@ import Tokenizers
 /// `scalellm bench`: benchmarks that print tables. Performance is measured here, never in timed unit tests.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Run benchmarks and print tables.",
-                                                    subcommands: [MachineCommand.self, GenerateBenchCommand.self])
+                                                    subcommands: [MachineCommand.self, GenerateBenchCommand.self, LinearBenchCommand.self])
 
     /// `scalellm bench machine`: the machine's sgemm and memory-bandwidth ceilings.
     struct MachineCommand: ParsableCommand {
@@ -33,6 +33,7 @@ struct GenerateBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "generate", abstract: "Single-stream prefill and decode tokens/s.")
 
     @OptionGroup var modelOption: ModelOption
+    @OptionGroup var dtypeOption: DTypeOption
     @Option(help: "Prompt length in tokens.") var promptTokens: Int = 256
     @Option(help: "Tokens to generate (EOS ignored).") var outputTokens: Int = 128
     @Option(help: "Number of runs; the median is reported.") var runs: Int = 5
@@ -43,7 +44,7 @@ struct GenerateBenchCommand: ParsableCommand {
         Gemm.setThreadCount(threadCount)
         let path = try modelOption.resolvedPath()
         let (checkpoint, tokenizer) = try loadModel(path)
-        let model = try LlamaModel(checkpoint: checkpoint)
+        let model = try LlamaModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
         let c = model.config
         let prompt = benchmarkPrompt(tokenizer: tokenizer, length: promptTokens)
         let engine = Engine(model: model, kvCacheBytes: Engine.kvBytes(forTokens: promptTokens + outputTokens, config: c))
@@ -65,11 +66,12 @@ struct GenerateBenchCommand: ParsableCommand {
         let linearWeights = c.layerCount * c.hiddenSize * (c.queryDim + 2 * c.kvDim + c.queryDim + 3 * c.intermediateSize)
             + c.vocabSize * c.hiddenSize
         let flopsPerToken = 2 * Double(linearWeights)
-        let decodeBound = bounds.readBandwidth / Double(model.weightBytes)
+        let decodeBound = bounds.readBandwidth / Double(model.weightBytesReadPerStep)
         let prefillBound = bounds.sgemmGFLOPS * 1e9 / flopsPerToken
         let prefill = median(prefillRates), decode = median(decodeRates)
 
-        print("model: \(checkpoint.modelID) (\(c.layerCount) layers, hidden \(c.hiddenSize), fp32 weights \(ByteSize(bytes: model.weightBytes)))")
+        print("model: \(checkpoint.modelID) (\(c.layerCount) layers, hidden \(c.hiddenSize)), \(model.precision) weights: "
+              + "\(ByteSize(bytes: model.weightBytes)) held, \(ByteSize(bytes: model.weightBytesReadPerStep)) read per decode step")
         print("prompt \(prompt.count) tokens, \(outputTokens) generated, \(runs) runs, \(threadCount) BLAS threads, BLAS core \(Gemm.coreName)")
         print("")
         print("| phase | median tokens/s | runs (tokens/s) | bound tokens/s | bound from | % of bound |")
@@ -79,7 +81,7 @@ struct GenerateBenchCommand: ParsableCommand {
                      bounds.sgemmGFLOPS, flopsPerToken / 1e9, 100 * prefill / prefillBound))
         print(String(format: "| decode | %.1f | %@ | %.1f | %.1f GB/s read ÷ %.0f MB weights | %.0f%% |", decode,
                      decodeRates.map { String(format: "%.1f", $0) }.joined(separator: ", "), decodeBound,
-                     bounds.readBandwidth / 1e9, Double(model.weightBytes) / 1e6, 100 * decode / decodeBound))
+                     bounds.readBandwidth / 1e9, Double(model.weightBytesReadPerStep) / 1e6, 100 * decode / decodeBound))
     }
 
     /// A fixed English text, tokenized and repeated to exactly `length` tokens.

@@ -8,6 +8,7 @@ struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Start the OpenAI-compatible server (worker + gateway).")
 
     @OptionGroup var modelOption: ModelOption
+    @OptionGroup var dtypeOption: DTypeOption
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "TCP port to listen on (0: any free port, printed at start).") var port: Int = 8000
     @Option(help: "Unix socket between gateway and worker (default: a private temporary directory).") var socket: String?
@@ -46,7 +47,8 @@ struct ServeCommand: ParsableCommand {
         defer { sources.forEach { $0.cancel() } }
 
         let worker = try ChildProcess.spawn(name: "worker", executable: binaries.appendingPathComponent("scalellm-worker").path,
-                                            arguments: ["--model", model, "--socket", socketPath, "--kv-cache-memory", kvCacheMemory])
+                                            arguments: ["--model", model, "--socket", socketPath, "--kv-cache-memory", kvCacheMemory,
+                                                        "--dtype", dtypeOption.dtype.rawValue])
         lock.withLock { children.append(worker) }
         let gateway: ChildProcess
         do {

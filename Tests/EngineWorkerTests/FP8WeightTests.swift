@@ -1,0 +1,137 @@
+import XCTest
+import Foundation
+import Kernels
+import ModelFormats
+import TestSupport
+import Tokenizers
+@testable import EngineWorker
+
+/// `--dtype fp8` on the real SmolLM2-135M GGUF: memory actually held, greedy top-1 agreement with the golden
+/// (HuggingFace fp32) continuations when teacher-forced along them, and perplexity of fp32 vs fp8 on a fixed text.
+/// The numbers are printed so that they can be reported (docs/benchmarks.md).
+final class FP8WeightTests: XCTestCase {
+    /// Both models, loaded once for the whole class.
+    private static let models: Result<(fp32: LlamaModel, fp8: LlamaModel, checkpoint: ModelCheckpoint), Error> = Result {
+        let checkpoint = try ModelCheckpoint(path: SharedData.smolLMGGUF)
+        return (try LlamaModel(checkpoint: checkpoint, precision: .fp32),
+                try LlamaModel(checkpoint: checkpoint, precision: .fp8), checkpoint)
+    }
+
+    /// A fixed English text, written for this test (about 300 tokens).
+    static let perplexityText = """
+    The lighthouse keeper rose before dawn, as he had done every morning for thirty years. He climbed the narrow \
+    stairs with a lamp in one hand and a cup of tea in the other, counting the steps out of habit, although he \
+    had long ago stopped needing to. At the top he trimmed the wick, polished the great lens with a soft cloth, \
+    and looked out over the grey water toward the harbour. The fishing boats were already leaving, their small \
+    lights moving slowly past the rocks like a line of patient beetles. In the evenings he wrote in a thick \
+    notebook: the direction of the wind, the height of the waves, the ships that passed and the birds that rested \
+    on the railing. Nobody had ever asked to read it, but he believed that a careful record was a kind of \
+    kindness to whoever came after him. One winter a storm broke the glass of the lower window and filled the \
+    room with snow. He swept it out with a broom, nailed a board across the frame, and went back upstairs to \
+    make sure the light was still turning. When the weather cleared, a boy from the village rowed out with bread, \
+    apples and a letter from his sister, who lived in the city and worried about him. He read the letter twice, \
+    folded it into the notebook, and told the boy that the sea had been quiet for most of the year. The boy \
+    asked whether he was ever lonely. The keeper thought about it for a while and said that a person who \
+    watches the same horizon every day begins to notice how much it changes.
+    """
+
+    private func loadedModels() throws -> (fp32: LlamaModel, fp8: LlamaModel, checkpoint: ModelCheckpoint) {
+        try Self.models.get()
+    }
+
+    /// Logits of every position of `tokens` run as one prefill chunk: `tokens.count × vocab` floats.
+    private func allLogits(_ model: LlamaModel, _ tokens: [Int32]) -> [Float] {
+        let layout = PagedKVLayout(blockSize: 16, kvHeadCount: model.config.kvHeadCount, headDim: model.config.headDim)
+        let blocks = (tokens.count + 15) / 16
+        let cache = KVCache(layerCount: model.config.layerCount, layout: layout, blockCount: blocks)
+        var batch = ForwardBatch()
+        batch.append(tokens: tokens, firstPosition: 0, blockTable: (0..<Int32(blocks)).map { $0 }, allLogits: true)
+        return model.forward(batch, cache: cache)
+    }
+
+    func testWeightMemory() throws {
+        let (fp32, fp8, _) = try loadedModels()
+        let c = fp8.config
+        XCTAssertEqual(fp32.precision, .fp32)
+        XCTAssertEqual(fp8.precision, .fp8)
+        // What fp8 must hold: float32 embedding and norms; per linear weight one byte per element and one float
+        // scale per output row; a separate fp8 LM head (the model ties it to the embedding).
+        let linear = [(c.queryDim + 2 * c.kvDim, c.hiddenSize), (c.hiddenSize, c.queryDim),
+                      (2 * c.intermediateSize, c.hiddenSize), (c.hiddenSize, c.intermediateSize)]
+        let perLayer = linear.reduce(0) { $0 + $1.0 * $1.1 + 4 * $1.0 } + 2 * 4 * c.hiddenSize
+        XCTAssertTrue(c.tieWordEmbeddings)
+        let expected = 4 * c.vocabSize * c.hiddenSize + 4 * c.hiddenSize + c.layerCount * perLayer
+            + c.vocabSize * c.hiddenSize + 4 * c.vocabSize
+        XCTAssertEqual(fp8.weightBytes, expected)
+        let fp32Expected = 4 * (c.vocabSize * c.hiddenSize + c.hiddenSize
+                                + c.layerCount * (linear.reduce(0) { $0 + $1.0 * $1.1 } + 2 * c.hiddenSize))
+        XCTAssertEqual(fp32.weightBytes, fp32Expected, "fp32 counts the tied head once")
+        XCTAssertLessThan(Double(fp8.weightBytes), 0.5 * Double(fp32.weightBytes))
+        XCTAssertLessThan(Double(fp8.weightBytesReadPerStep), 0.26 * Double(fp32.weightBytesReadPerStep))
+        print(String(format: "fp8 weights: fp32 %.1f MB held (%.1f MB read per decode step), fp8 %.1f MB held (%.1f MB read per decode step)",
+                     Double(fp32.weightBytes) / 1e6, Double(fp32.weightBytesReadPerStep) / 1e6,
+                     Double(fp8.weightBytes) / 1e6, Double(fp8.weightBytesReadPerStep) / 1e6))
+    }
+
+    /// Teacher-forced along each golden continuation (prompt + the 48 golden tokens, as GoldenGenerationTests
+    /// does, here as one prefill with the logits of every position): how often the fp8 model's argmax is the
+    /// golden token (which is also the fp32 model's greedy choice).
+    func testGoldenTop1Agreement() throws {
+        let (fp32, fp8, _) = try loadedModels()
+        let vocab = fp8.config.vocabSize
+        var agreeGolden = 0, agreeFP32 = 0, fp32Golden = 0, total = 0
+        var perCase: [String] = []
+        for goldenCase in try SharedData.goldenCases("smollm2-135m-instruct-q4_1", "generation.json") {
+            let id = goldenCase["id"] as! String
+            let prompt = goldenCase.tokenIDs("prompt_token_ids")
+            let expected = goldenCase.tokenIDs("continuation_token_ids")
+            let tokens = prompt + expected.dropLast()
+            let logits8 = allLogits(fp8, tokens), logits32 = allLogits(fp32, tokens)
+            var caseAgree = 0
+            for (step, golden) in expected.enumerated() {
+                let row = prompt.count - 1 + step
+                let top8 = logits8.withUnsafeBufferPointer { Int32(VectorMath.argmax($0.baseAddress! + row * vocab, count: vocab)) }
+                let top32 = logits32.withUnsafeBufferPointer { Int32(VectorMath.argmax($0.baseAddress! + row * vocab, count: vocab)) }
+                if top8 == golden { agreeGolden += 1; caseAgree += 1 }
+                if top8 == top32 { agreeFP32 += 1 }
+                if top32 == golden { fp32Golden += 1 }
+                total += 1
+            }
+            perCase.append("\(id) \(caseAgree)/\(expected.count)")
+        }
+        let agreement = Double(agreeGolden) / Double(total)
+        print(String(format: "fp8 top-1 agreement with the golden tokens: %d/%d = %.4f; with fp32 argmax: %d/%d = %.4f; fp32 with golden: %d/%d",
+                     agreeGolden, total, agreement, agreeFP32, total, Double(agreeFP32) / Double(total), fp32Golden, total))
+        print("fp8 agreement per case: " + perCase.joined(separator: ", "))
+        XCTAssertEqual(fp32Golden, total, "fp32 reproduces every golden token when teacher-forced")
+        XCTAssertGreaterThanOrEqual(agreement, 0.90)
+    }
+
+    /// exp(mean next-token NLL) over the fixed text, from the log-softmax of every position's logits.
+    func testPerplexity() throws {
+        let (fp32, fp8, checkpoint) = try loadedModels()
+        let tokens = try Tokenizer.load(checkpoint: checkpoint).encode(Self.perplexityText)
+        XCTAssertGreaterThan(tokens.count, 250)
+        XCTAssertLessThan(tokens.count, 400)
+        let p32 = perplexity(fp32, tokens), p8 = perplexity(fp8, tokens)
+        print(String(format: "perplexity over %d tokens: fp32 %.4f, fp8 %.4f (%+.2f%%)", tokens.count, p32, p8, 100 * (p8 / p32 - 1)))
+        XCTAssertTrue(p32.isFinite && p32 > 1, "fp32 perplexity \(p32)")
+        XCTAssertLessThanOrEqual(abs(p8 / p32 - 1), 0.15, "fp8 perplexity \(p8) vs fp32 \(p32)")
+    }
+
+    private func perplexity(_ model: LlamaModel, _ tokens: [Int32]) -> Double {
+        let vocab = model.config.vocabSize
+        let logits = allLogits(model, tokens)
+        var nll = 0.0
+        logits.withUnsafeBufferPointer { all in
+            for i in 0..<(tokens.count - 1) {
+                let row = all.baseAddress! + i * vocab
+                let top = Double(row[VectorMath.argmax(row, count: vocab)])
+                var sum = 0.0
+                for v in 0..<vocab { sum += exp(Double(row[v]) - top) }
+                nll += top + log(sum) - Double(row[Int(tokens[i + 1])])
+            }
+        }
+        return exp(nll / Double(tokens.count - 1))
+    }
+}
