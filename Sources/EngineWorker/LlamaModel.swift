@@ -36,12 +36,6 @@ public final class LlamaModel: @unchecked Sendable {
     /// Weight bytes a decode step streams from memory: all layers and the LM head, one embedding row.
     public var weightBytesReadPerStep: Int { weights.bytesReadPerStep }
 
-    /// Threads the fp8 single-row (decode) kernel may use; 1 (the default) keeps it on the calling thread.
-    public var fp8DecodeThreads: Int {
-        get { linearWorkspace.threads }
-        set { linearWorkspace.threads = max(1, newValue) }
-    }
-
     /// Runs `batch` through the model, writing its keys and values into `cache`, and returns the logits of the
     /// rows the batch asked for: `batch.logitRows.count × vocabSize` floats, row by row.
     public func forward(_ batch: ForwardBatch, cache: KVCache) -> [Float] {

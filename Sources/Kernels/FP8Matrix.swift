@@ -1,3 +1,5 @@
+import CFP8Kernels
+
 /// A row-major `rows × columns` matrix stored as E4M3 codes (one byte per element) with one float32 scale per row
 /// (per output channel of a linear layer): element `(r, c)` is `FP8E4M3.decode(code) · scale[r]`, and
 /// `scale[r] = max|row r| / 448`, so every row uses the whole E4M3 range. An all-zero row has scale 0.
@@ -54,43 +56,36 @@ public final class FP8Matrix: @unchecked Sendable {
         }
     }
 
-    /// Dequantises rows `range` into `destination` (`range.count × columns` floats): `decode(code) · scale`.
-    /// The linear kernel uses this one tile at a time; it is also the reference the tests compare against.
-    public func dequantizeRows(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
+    /// Dequantises rows `range` into `destination` (`range.count × columns` floats): `decode(code) · scale`,
+    /// bit for bit `FP8E4M3.decode(code) * scale` whichever instruction set does it. The linear kernel uses this
+    /// one tile at a time; it is also the reference the tests compare against.
+    public func dequantizeRows(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>,
+                               instructionSet: FP8InstructionSet = .best) {
         precondition(range.lowerBound >= 0 && range.upperBound <= rows)
         for (i, r) in range.enumerated() {
-            FP8Matrix.dequantize(codes + r * columns, count: columns, scale: scales[r], into: destination + i * columns)
+            scalellm_fp8_dequantize(codes + r * columns, columns, scales[r], destination + i * columns, instructionSet.rawValue)
         }
     }
+}
 
-    /// `out[i] = decode(codes[i]) · scale`, 8 elements per step.
-    @inline(__always)
-    static func dequantize(_ codes: UnsafePointer<UInt8>, count: Int, scale: Float, into out: UnsafeMutablePointer<Float>) {
-        FP8E4M3.table.withUnsafeBufferPointer { table in
-            let t = table.baseAddress!
-            var i = 0
-            while i + 8 <= count {
-                UnsafeMutableRawPointer(out + i).storeBytes(of: FP8E4M3.decode8(codes + i, table: t) * scale, as: SIMD8<Float>.self)
-                i += 8
-            }
-            while i < count { out[i] = t[Int(codes[i])] * scale; i += 1 }
-        }
-    }
+/// Which vector instructions decode E4M3 codes (see CFP8Kernels): picked at run time from CPUID; a lower level
+/// can be asked for (tests run every level the machine has).
+public enum FP8InstructionSet: Int32, Sendable, CaseIterable, CustomStringConvertible {
+    case portable = 0
+    case avx2 = 1
+    case avx512 = 2
 
-    /// `Σ x[i] · decode(codes[i])` (unscaled), 8 elements per step.
-    @inline(__always)
-    static func dot(_ codes: UnsafePointer<UInt8>, _ x: UnsafePointer<Float>, count: Int) -> Float {
-        FP8E4M3.table.withUnsafeBufferPointer { table in
-            let t = table.baseAddress!
-            var acc = SIMD8<Float>()
-            var i = 0
-            while i + 8 <= count {
-                acc += FP8E4M3.decode8(codes + i, table: t) * UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-                i += 8
-            }
-            var sum = acc.sum()
-            while i < count { sum += t[Int(codes[i])] * x[i]; i += 1 }
-            return sum
+    /// The best level this CPU and OS support.
+    public static let best = FP8InstructionSet(rawValue: scalellm_fp8_isa()) ?? .portable
+
+    /// Levels this machine can run, lowest first.
+    public static var available: [FP8InstructionSet] { allCases.filter { $0.rawValue <= best.rawValue } }
+
+    public var description: String {
+        switch self {
+        case .portable: return "portable C"
+        case .avx2: return "AVX2+F16C"
+        case .avx512: return "AVX-512"
         }
     }
 }

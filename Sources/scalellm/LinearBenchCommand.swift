@@ -9,7 +9,8 @@ import Kernels
 struct LinearBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "linear", abstract: "fp32 vs fp8 linear layers of a 135M model.")
 
-    @Option(help: "Rows of the prefill case.") var prefillRows: Int = 256
+    @Option(help: "Activation rows (tokens) to measure: decode steps of 1..8 sequences and a prefill chunk.")
+    var rows: [Int] = [1, 2, 4, 8, 256]
     @Option(help: "Repetitions; the median is reported.") var runs: Int = 5
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
     @Option(help: "Tile sizes in KiB to try for the tiled path.") var tileKiB: [Int] = [64, 256, 1024]
@@ -29,18 +30,19 @@ struct LinearBenchCommand: ParsableCommand {
         let fp8 = zip(shapes, fp32).map { shape, values in FP8Matrix(rows: shape.0, columns: shape.1, values: values) }
         let fp32Bytes = shapes.reduce(0) { $0 + $1.0 * $1.1 * 4 }, fp8Bytes = fp8.reduce(0) { $0 + $1.bytes }
         let maxWidth = 2 * intermediate + vocab
-        let x = UnsafeMutablePointer<Float>.allocate(capacity: prefillRows * maxWidth)
-        let y = UnsafeMutablePointer<Float>.allocate(capacity: prefillRows * vocab)
-        for i in 0..<(prefillRows * maxWidth) { x[i] = generator.nextGaussianish() }
+        let maxRows = rows.max() ?? 1
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: maxRows * maxWidth)
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: maxRows * vocab)
+        for i in 0..<(maxRows * maxWidth) { x[i] = generator.nextGaussianish() }
 
         func sweep(_ body: (Int, (Int, Int)) -> Void) -> Double {
             median((0..<runs).map { _ in time { for (i, s) in shapes.enumerated() { body(i, s) } } })
         }
-        print("weights: fp32 \(fp32Bytes / 1_000_000) MB, fp8 \(fp8Bytes / 1_000_000) MB; \(threadCount) BLAS threads, BLAS core \(Gemm.coreName)")
+        print("weights: fp32 \(fp32Bytes / 1_000_000) MB, fp8 \(fp8Bytes / 1_000_000) MB; \(threadCount) BLAS threads, BLAS core \(Gemm.coreName); fp8 decoding: \(FP8InstructionSet.best)")
         print("")
         print("| m | variant | ms per model pass | weight GB/s (of its own format) |")
         print("|---:|---|---:|---:|")
-        for m in [1, prefillRows] {
+        for m in rows {
             func report(_ name: String, _ seconds: Double, bytes: Int) {
                 print(String(format: "| %d | %@ | %.2f | %.1f |", m, name, seconds * 1e3, Double(bytes) / seconds / 1e9))
             }
@@ -48,31 +50,32 @@ struct LinearBenchCommand: ParsableCommand {
                 Gemm.multiplyTransposed(x, rows: m, inner: s.1, weight: fp32[i], outputs: s.0, into: y)
             }, bytes: fp32Bytes)
             for kib in tileKiB {
-                let workspace = FP8Workspace(tileBytes: kib << 10)
+                let workspace = FP8Workspace(tileBytes: kib << 10, largeTileBytes: kib << 10)
                 report("fp8 tiled sgemm, \(kib) KiB tiles", sweep { i, _ in
                     FP8Linear.multiplyTransposed(x, rows: m, weight: fp8[i], into: y, workspace: workspace, path: .tiledGEMM)
                 }, bytes: fp8Bytes)
             }
-            if m == 1 {
-                for t in Set([1, threadCount]).sorted() {
-                    let workspace = FP8Workspace(threads: t)
-                    report("fp8 fused GEMV, \(t) threads", sweep { i, _ in
-                        FP8Linear.multiplyTransposed(x, rows: m, weight: fp8[i], into: y, workspace: workspace, path: .fusedGEMV)
-                    }, bytes: fp8Bytes)
-                }
+            if m <= 8 {
+                let workspace = FP8Workspace()
+                report("fp8 fused", sweep { i, _ in
+                    FP8Linear.multiplyTransposed(x, rows: m, weight: fp8[i], into: y, workspace: workspace, path: .fusedGEMV)
+                }, bytes: fp8Bytes)
             }
+            let workspace = FP8Workspace()
+            report("fp8 default (\(FP8Linear.defaultPath(rows: m)))", sweep { i, _ in
+                FP8Linear.multiplyTransposed(x, rows: m, weight: fp8[i], into: y, workspace: workspace)
+            }, bytes: fp8Bytes)
         }
         // Dequantisation alone, one thread: the floor under any fp8 decode step.
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: vocab * hidden)
-        let dequant = sweep { i, s in fp8[i].dequantizeRows(0..<min(s.0, 64), into: scratch); _ = i }
-        _ = dequant
-        let full = median((0..<runs).map { _ in time { for (i, s) in shapes.enumerated() {
-            var r = 0
-            while r < s.0 { let c = min(64, s.0 - r); fp8[i].dequantizeRows(r..<(r + c), into: scratch); r += c }
-        } } })
-        print("")
-        print(String(format: "dequantisation alone (1 thread, 64-row tiles): %.2f ms per model pass = %.2f G elements/s",
-                     full * 1e3, Double(shapes.reduce(0) { $0 + $1.0 * $1.1 }) / full / 1e9))
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 64 * intermediate)
+        for isa in FP8InstructionSet.available {
+            let seconds = sweep { i, s in
+                var r = 0
+                while r < s.0 { let c = min(64, s.0 - r); fp8[i].dequantizeRows(r..<(r + c), into: scratch, instructionSet: isa); r += c }
+            }
+            print(String(format: "dequantisation alone (%@, 1 thread, 64-row tiles): %.2f ms per model pass = %.2f G weights/s",
+                         isa.description, seconds * 1e3, Double(shapes.reduce(0) { $0 + $1.0 * $1.1 }) / seconds / 1e9))
+        }
     }
 }
 

@@ -119,11 +119,36 @@ final class FP8MatrixTests: XCTestCase {
         let rows = 5, columns = 37
         let values = (0..<(rows * columns)).map { _ in rng.nextFloat(in: -3...3) }
         let m = values.withUnsafeBufferPointer { FP8Matrix(rows: rows, columns: columns, values: $0.baseAddress!) }
-        var out = [Float](repeating: 0, count: 3 * columns)
-        m.dequantizeRows(2..<5, into: &out)
-        for r in 0..<3 {
-            for c in 0..<columns {
-                XCTAssertEqual(out[r * columns + c], FP8E4M3.decode(m.codes[(r + 2) * columns + c]) * m.scales[r + 2])
+        for isa in FP8InstructionSet.available {
+            var out = [Float](repeating: 0, count: 3 * columns)
+            m.dequantizeRows(2..<5, into: &out, instructionSet: isa)
+            for r in 0..<3 {
+                for c in 0..<columns {
+                    XCTAssertEqual(out[r * columns + c], FP8E4M3.decode(m.codes[(r + 2) * columns + c]) * m.scales[r + 2], "\(isa)")
+                }
+            }
+        }
+    }
+
+    /// Every non-NaN code (subnormals and both zeros included) decodes exactly with every instruction set.
+    func testAllCodesDecodeExactlyWithEveryInstructionSet() {
+        let codes = (0..<512).map { UInt8($0 % 256) }.filter { !FP8E4M3.isNaN($0) }   // 508: past the vector body
+        print("fp8 instruction sets on this machine: \(FP8InstructionSet.available), best \(FP8InstructionSet.best)")
+        for isa in FP8InstructionSet.available {
+            for scale: Float in [1, 0.37, 3e-5] {
+                var out = [Float](repeating: .nan, count: codes.count)
+                codes.withUnsafeBufferPointer { c in
+                    out.withUnsafeMutableBufferPointer { o in
+                        let matrix = FP8Matrix(rows: 1, columns: codes.count)
+                        matrix.codes.update(from: c.baseAddress!, count: codes.count)
+                        matrix.scales[0] = scale
+                        matrix.dequantizeRows(0..<1, into: o.baseAddress!, instructionSet: isa)
+                    }
+                }
+                for (code, value) in zip(codes, out) {
+                    let expected = FP8E4M3.decode(code) * scale
+                    XCTAssertEqual(value.bitPattern, expected.bitPattern, "\(isa) code \(code) scale \(scale)")
+                }
             }
         }
     }
@@ -140,7 +165,7 @@ final class FP8LinearTests: XCTestCase {
             let w = wValues.withUnsafeBufferPointer { FP8Matrix(rows: n, columns: k, values: $0.baseAddress!) }
             var dequantised = [Float](repeating: 0, count: n * k)
             w.dequantizeRows(0..<n, into: &dequantised)
-            for m in [1, 3, 64] {
+            for m in [1, 3, 5, 64] {
                 let x = (0..<(m * k)).map { _ in rng.nextFloat(in: -2...2) }
                 let y0 = (0..<(m * n)).map { _ in rng.nextFloat(in: -1...1) }
                 // Tolerance scaled by Σ|x||w| per output (the size of the rounding the sums can accumulate).
@@ -150,15 +175,15 @@ final class FP8LinearTests: XCTestCase {
                     var expected = y0
                     Gemm.multiplyTransposed(x, rows: m, inner: k, weight: dequantised, outputs: n, into: &expected, accumulate: accumulate)
                     for path in [FP8Linear.Path.tiledGEMM, .fusedGEMV] {
-                        for threads in [1, 2] {
-                            // 4 KiB tiles: several tiles and a remainder for every shape here.
-                            let workspace = FP8Workspace(tileBytes: 4096, threads: threads)
+                        for isa in FP8InstructionSet.available {
+                            // Small tiles: several tiles and a remainder for every shape here.
+                            let workspace = FP8Workspace(tileBytes: 2048, largeTileBytes: 4096, instructionSet: isa)
                             var y = y0
                             FP8Linear.multiplyTransposed(x, rows: m, weight: w, into: &y, accumulate: accumulate,
                                                          workspace: workspace, path: path)
                             XCTAssertLessThanOrEqual(workspace.bytes, 4096, "the fp32 copy never exceeds one tile")
                             for i in 0..<(m * n) where abs(y[i] - expected[i]) > 1e-5 * (magnitude[i] + abs(y0[i])) + 1e-30 {
-                                XCTFail("n \(n) k \(k) m \(m) \(path) threads \(threads) accumulate \(accumulate): y[\(i)] = \(y[i]), sgemm \(expected[i])")
+                                XCTFail("n \(n) k \(k) m \(m) \(path) \(isa) accumulate \(accumulate): y[\(i)] = \(y[i]), sgemm \(expected[i])")
                                 break
                             }
                         }
@@ -169,11 +194,14 @@ final class FP8LinearTests: XCTestCase {
     }
 
     func testTileRows() {
-        let workspace = FP8Workspace(tileBytes: 256 << 10)
-        XCTAssertEqual(workspace.tileRows(inner: 576, outputs: 49152), 112)
-        XCTAssertEqual(workspace.tileRows(inner: 1536, outputs: 576), 40)
+        let workspace = FP8Workspace(tileBytes: 256 << 10, largeTileBytes: 1 << 20)
+        XCTAssertEqual(workspace.tileRows(inner: 576, outputs: 49152, rows: 1), 112)
+        XCTAssertEqual(workspace.tileRows(inner: 1536, outputs: 576, rows: 8), 40)
+        XCTAssertEqual(workspace.tileRows(inner: 576, outputs: 49152, rows: 16), 448)
         XCTAssertEqual(workspace.tileRows(inner: 576, outputs: 30), 30)
         XCTAssertEqual(FP8Workspace(tileBytes: 64).tileRows(inner: 100, outputs: 10), 1)
+        XCTAssertEqual(FP8Linear.defaultPath(rows: 1), .fusedGEMV)
+        XCTAssertEqual(FP8Linear.defaultPath(rows: 64), .tiledGEMM)
     }
 }
 
