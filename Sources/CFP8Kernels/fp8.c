@@ -85,7 +85,7 @@ AVX2_TARGET static float avx2_dot(const uint8_t *codes, const float *x, size_t c
 }
 
 /// Up to 4 activation rows against one weight row: each group of codes is decoded once.
-AVX2_TARGET static void avx2_dot_rows4(const uint8_t *codes, size_t count, const float *x, size_t x_stride,
+AVX2_TARGET static inline __attribute__((always_inline)) void avx2_dot_rows4_body(const uint8_t *codes, size_t count, const float *x, size_t x_stride,
                                        size_t rows, float *sums) {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     const float *x0 = x, *x1 = x + x_stride, *x2 = x + 2 * x_stride, *x3 = x + 3 * x_stride;
@@ -102,6 +102,17 @@ AVX2_TARGET static void avx2_dot_rows4(const uint8_t *codes, size_t count, const
         float sum = avx2_sum(acc[r]) * 256.0f;
         for (size_t j = i; j < count; j++) sum += portable_decode(codes[j]) * x[r * x_stride + j];
         sums[r] = sum;
+    }
+}
+
+/// `rows` is a constant in each case below, so the compiler drops the unused accumulators from the loop.
+AVX2_TARGET static void avx2_dot_rows4(const uint8_t *codes, size_t count, const float *x, size_t x_stride,
+                                       size_t rows, float *sums) {
+    switch (rows) {
+    case 1: avx2_dot_rows4_body(codes, count, x, x_stride, 1, sums); break;
+    case 2: avx2_dot_rows4_body(codes, count, x, x_stride, 2, sums); break;
+    case 3: avx2_dot_rows4_body(codes, count, x, x_stride, 3, sums); break;
+    default: avx2_dot_rows4_body(codes, count, x, x_stride, 4, sums); break;
     }
 }
 
@@ -138,7 +149,7 @@ AVX512_TARGET static float avx512_dot(const uint8_t *codes, const float *x, size
     return sum;
 }
 
-AVX512_TARGET static void avx512_dot_rows4(const uint8_t *codes, size_t count, const float *x, size_t x_stride,
+AVX512_TARGET static inline __attribute__((always_inline)) void avx512_dot_rows4_body(const uint8_t *codes, size_t count, const float *x, size_t x_stride,
                                            size_t rows, float *sums) {
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
     const float *x0 = x, *x1 = x + x_stride, *x2 = x + 2 * x_stride, *x3 = x + 3 * x_stride;
@@ -155,6 +166,16 @@ AVX512_TARGET static void avx512_dot_rows4(const uint8_t *codes, size_t count, c
         float sum = _mm512_reduce_add_ps(acc[r]) * 256.0f;
         for (size_t j = i; j < count; j++) sum += portable_decode(codes[j]) * x[r * x_stride + j];
         sums[r] = sum;
+    }
+}
+
+AVX512_TARGET static void avx512_dot_rows4(const uint8_t *codes, size_t count, const float *x, size_t x_stride,
+                                           size_t rows, float *sums) {
+    switch (rows) {
+    case 1: avx512_dot_rows4_body(codes, count, x, x_stride, 1, sums); break;
+    case 2: avx512_dot_rows4_body(codes, count, x, x_stride, 2, sums); break;
+    case 3: avx512_dot_rows4_body(codes, count, x, x_stride, 3, sums); break;
+    default: avx512_dot_rows4_body(codes, count, x, x_stride, 4, sums); break;
     }
 }
 
@@ -244,4 +265,10 @@ void scalellm_fp8_dot_rows(const uint8_t *codes, size_t count, float scale, cons
             *out = accumulate ? *out + value : value;
         }
     }
+}
+
+void scalellm_fp8_linear(const uint8_t *codes, const float *scales, size_t n, size_t k, const float *x, size_t m,
+                         float *y, size_t ldy, int accumulate, int isa) {
+    int level = resolve(isa);
+    for (size_t j = 0; j < n; j++) scalellm_fp8_dot_rows(codes + j * k, k, scales[j], x, k, m, y + j, ldy, accumulate, level);
 }

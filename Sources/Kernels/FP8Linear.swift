@@ -101,9 +101,7 @@ public enum FP8Linear {
     /// On the calling thread: with the codes streamed at memory speed a second thread measured no gain.
     private static func fused(_ x: UnsafePointer<Float>, rows m: Int, weight w: FP8Matrix,
                               into y: UnsafeMutablePointer<Float>, accumulate: Bool, workspace: FP8Workspace) {
-        let n = w.rows, k = w.columns, isa = workspace.instructionSet.rawValue
-        for j in 0..<n {
-            scalellm_fp8_dot_rows(w.codes + j * k, k, w.scales[j], x, k, m, y + j, n, accumulate ? 1 : 0, isa)
-        }
+        scalellm_fp8_linear(w.codes, w.scales, w.rows, w.columns, x, m, y, w.rows, accumulate ? 1 : 0,
+                            workspace.instructionSet.rawValue)
     }
 }

@@ -38,6 +38,11 @@ float scalellm_fp8_dot(const uint8_t *codes, const float *x, size_t count, int i
 void scalellm_fp8_dot_rows(const uint8_t *codes, size_t count, float scale, const float *x, size_t x_stride,
                            size_t rows, float *y, size_t y_stride, int accumulate, int isa);
 
+/// A whole fused linear layer: `y[r * ldy + j] (+)= scales[j] * sum_i decode(codes[j * k + i]) * x[r * k + i]` for
+/// every weight row j < n and activation row r < m, i.e. `scalellm_fp8_dot_rows` for each weight row.
+void scalellm_fp8_linear(const uint8_t *codes, const float *scales, size_t n, size_t k, const float *x, size_t m,
+                         float *y, size_t ldy, int accumulate, int isa);
+
 #ifdef __cplusplus
 }
 #endif
