@@ -7,7 +7,7 @@ import ModelFormats
 /// All tokens of a step go through each linear layer as one GEMM; only attention is per sequence.
 ///
 /// Every linear layer goes through `LinearWeight.apply`, so the same code runs fp32 weights (one sgemm each) and
-/// fp8 weights (dequantised tile by tile inside the multiply, see `FP8Linear`).
+/// fp8 weights (decoded inside the multiply, never as a whole: see `FP8Linear`).
 ///
 /// Not thread-safe: one engine thread calls `forward`, which reuses its scratch buffers (activations and the fp8
 /// tile workspace) between calls.
