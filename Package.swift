@@ -26,7 +26,9 @@ let package = Package(
         // protoc-c output for Sources/WireProtocol/scalellm.proto (regenerate with scripts/gen-proto.sh).
         .target(name: "CWireMessages", dependencies: ["CProtobufC"]),
 
-        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
+        // E4M3 decoding with AVX-512 / AVX2+F16C, chosen at run time (Swift code targets baseline x86-64 only).
+        .target(name: "CFP8Kernels", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "Kernels", dependencies: ["COpenBLAS", "CFP8Kernels"], swiftSettings: kernelFlags),
         .target(name: "ModelFormats", swiftSettings: kernelFlags),
         .target(name: "Tokenizers", dependencies: ["ModelFormats"]),
         .target(name: "ChatTemplates", dependencies: ["ModelFormats"]),

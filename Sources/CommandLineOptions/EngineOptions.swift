@@ -15,6 +15,7 @@ public struct EngineOptions: ParsableArguments {
     @Option(help: "Most sequences waiting to run; beyond running + waiting, requests are refused as overloaded.")
     public var maxWaitingSeqs: Int = 256
     @Flag(help: "Do not reuse the KV blocks of shared prompt prefixes.") public var noPrefixCaching = false
+    @OptionGroup public var dtypeOption: DTypeOption
 
     public func validate() throws {
         guard ByteSize(parsing: kvCacheMemory) != nil else { throw ValidationError("--kv-cache-memory '\(kvCacheMemory)' is not a size") }
@@ -32,6 +33,6 @@ public struct EngineOptions: ParsableArguments {
     /// The same settings as worker command-line arguments.
     public var arguments: [String] {
         ["--kv-cache-memory", kvCacheMemory, "--block-size", String(blockSize), "--max-num-batched-tokens", String(maxNumBatchedTokens),
-         "--max-num-seqs", String(maxNumSeqs), "--max-waiting-seqs", String(maxWaitingSeqs)] + (noPrefixCaching ? ["--no-prefix-caching"] : [])
+         "--max-num-seqs", String(maxNumSeqs), "--max-waiting-seqs", String(maxWaitingSeqs), "--dtype", dtypeOption.dtype.rawValue] + (noPrefixCaching ? ["--no-prefix-caching"] : [])
     }
 }

@@ -6,21 +6,35 @@ import ModelFormats
 /// gate/up GEMM → SwiGLU → down GEMM (+ residual), then the final norm and the LM head for the rows asked for.
 /// All tokens of a step go through each linear layer as one GEMM; only attention is per sequence.
 ///
-/// Not thread-safe: one engine thread calls `forward`, which reuses its scratch buffers between calls.
+/// Every linear layer goes through `LinearWeight.apply`, so the same code runs fp32 weights (one sgemm each) and
+/// fp8 weights (decoded inside the multiply, never as a whole: see `FP8Linear`).
+///
+/// Not thread-safe: one engine thread calls `forward`, which reuses its scratch buffers (activations and the fp8
+/// tile workspace) between calls.
 public final class LlamaModel: @unchecked Sendable {
     public let config: LlamaConfig
     let weights: LlamaWeights
     private let rope: RotaryEmbedding
     private var scratch = Scratch(tokens: 0, config: nil)
+    /// The fp8 kernel's dequantised tile; owned by the thread that calls `forward`, like `scratch`.
+    private let linearWorkspace = FP8Workspace()
 
-    public init(checkpoint: ModelCheckpoint) throws {
+    /// Loads the weights from `checkpoint`, the linear layers in `precision` (fp8: quantised tensor by tensor).
+    public init(checkpoint: ModelCheckpoint, precision: WeightPrecision = .fp32) throws {
         config = checkpoint.config
-        weights = try LlamaWeights(checkpoint: checkpoint)
+        weights = try LlamaWeights(checkpoint: checkpoint, precision: precision)
         rope = RotaryEmbedding(headDim: config.headDim, theta: config.ropeTheta, linearScaling: config.ropeLinearScaling)
     }
 
-    /// Bytes held by the weights.
+    /// How the linear layers' weights are held.
+    public var precision: WeightPrecision { weights.precision }
+
+    /// Bytes held by the weights (fp8: codes and scales of the linear layers, including the separate fp8 LM head
+    /// of a tied model, plus the float32 embedding and norms).
     public var weightBytes: Int { weights.bytes }
+
+    /// Weight bytes a decode step streams from memory: all layers and the LM head, one embedding row.
+    public var weightBytesReadPerStep: Int { weights.bytesReadPerStep }
 
     /// Runs `batch` through the model, writing its keys and values into `cache`, and returns the logits of the
     /// rows the batch asked for: `batch.logitRows.count × vocabSize` floats, row by row.
@@ -32,6 +46,7 @@ public final class LlamaModel: @unchecked Sendable {
         let x = scratch.residual.pointer, xb = scratch.normed.pointer, qkv = scratch.qkv.pointer
         let attention = scratch.attention.pointer, gateUp = scratch.gateUp.pointer, hidden = scratch.mlp.pointer
         let h = c.hiddenSize, qkvWidth = c.queryDim + 2 * c.kvDim
+        let workspace = linearWorkspace
 
         for (row, token) in batch.tokens.enumerated() {
             precondition(token >= 0 && Int(token) < c.vocabSize, "token id \(token) outside the vocabulary")
@@ -41,7 +56,7 @@ public final class LlamaModel: @unchecked Sendable {
         for (l, layer) in weights.layers.enumerated() {
             // Attention block.
             RMSNorm.apply(x, weight: layer.attentionNorm.pointer, rows: n, width: h, eps: c.rmsNormEps, into: xb)
-            Gemm.multiplyTransposed(xb, rows: n, inner: h, weight: layer.qkv.pointer, outputs: qkvWidth, into: qkv)
+            layer.qkv.apply(xb, rows: n, into: qkv, workspace: workspace)
             for chunk in batch.chunks {
                 chunk.blockTable.withUnsafeBufferPointer { table in
                     for i in 0..<chunk.tokenCount {
@@ -60,15 +75,13 @@ public final class LlamaModel: @unchecked Sendable {
                                        output: attention + chunk.tokenOffset * c.queryDim, outputStride: c.queryDim)
                 }
             }
-            Gemm.multiplyTransposed(attention, rows: n, inner: c.queryDim, weight: layer.attentionOutput.pointer,
-                                    outputs: h, into: x, accumulate: true)
+            layer.attentionOutput.apply(attention, rows: n, into: x, accumulate: true, workspace: workspace)
 
             // MLP block.
             RMSNorm.apply(x, weight: layer.mlpNorm.pointer, rows: n, width: h, eps: c.rmsNormEps, into: xb)
-            Gemm.multiplyTransposed(xb, rows: n, inner: h, weight: layer.gateUp.pointer, outputs: 2 * c.intermediateSize, into: gateUp)
+            layer.gateUp.apply(xb, rows: n, into: gateUp, workspace: workspace)
             SwiGLU.apply(gateUp: gateUp, rows: n, width: c.intermediateSize, into: hidden)
-            Gemm.multiplyTransposed(hidden, rows: n, inner: c.intermediateSize, weight: layer.down.pointer,
-                                    outputs: h, into: x, accumulate: true)
+            layer.down.apply(hidden, rows: n, into: x, accumulate: true, workspace: workspace)
         }
 
         // Final norm and LM head, only for the rows whose logits are wanted.
@@ -78,8 +91,7 @@ public final class LlamaModel: @unchecked Sendable {
             RMSNorm.apply(x + row * h, weight: weights.finalNorm.pointer, rows: 1, width: h, eps: c.rmsNormEps, into: xb + i * h)
         }
         return [Float](unsafeUninitializedCapacity: rows * c.vocabSize) { logits, initialized in
-            Gemm.multiplyTransposed(xb, rows: rows, inner: h, weight: weights.lmHead.pointer, outputs: c.vocabSize,
-                                    into: logits.baseAddress!)
+            weights.lmHead.apply(xb, rows: rows, into: logits.baseAddress!, workspace: workspace)
             initialized = rows * c.vocabSize
         }
     }

@@ -1,27 +1,38 @@
+import Kernels
 import ModelFormats
 
 /// The weights of one decoder layer, fused where that saves GEMM calls: Q, K and V are stacked into one matrix
 /// (one GEMM per layer instead of three) and so are gate and up.
 struct LayerWeights: @unchecked Sendable {
     let attentionNorm: FloatBuffer    // hidden
-    let qkv: FloatBuffer              // (queryDim + 2·kvDim) × hidden
-    let attentionOutput: FloatBuffer  // hidden × queryDim
+    let qkv: LinearWeight             // (queryDim + 2·kvDim) × hidden
+    let attentionOutput: LinearWeight // hidden × queryDim
     let mlpNorm: FloatBuffer          // hidden
-    let gateUp: FloatBuffer           // 2·intermediate × hidden
-    let down: FloatBuffer             // hidden × intermediate
+    let gateUp: LinearWeight          // 2·intermediate × hidden
+    let down: LinearWeight            // hidden × intermediate
+
+    var bytes: Int { attentionNorm.bytes + qkv.bytes + attentionOutput.bytes + mlpNorm.bytes + gateUp.bytes + down.bytes }
+    /// Bytes a forward step reads once whatever its size: every weight of the layer.
+    var linearBytes: Int { qkv.bytes + attentionOutput.bytes + gateUp.bytes + down.bytes }
 }
 
-/// All weights of a Llama model as float32 in HuggingFace layout, decoded once at load from whatever the
-/// checkpoint stores (f32/f16/bf16 safetensors or quantised GGUF).
+/// All weights of a Llama model in HuggingFace layout, decoded once at load from whatever the checkpoint stores
+/// (f32/f16/bf16 safetensors or quantised GGUF): float32 embedding and norms; linear layers in float32 or, with
+/// `.fp8`, quantised to E4M3 tensor by tensor (each decoded to a temporary float32 buffer that is freed before the
+/// next, so the model never exists as a whole in float32).
 struct LlamaWeights: @unchecked Sendable {
+    let precision: WeightPrecision
+    /// Float32 rows for the token lookup.
     let embedding: FloatBuffer        // vocab × hidden
     let finalNorm: FloatBuffer
-    /// The LM head; the embedding itself when the model ties them.
-    let lmHead: FloatBuffer
+    /// The LM head. In fp32 with tied embeddings this shares the embedding's buffer; in fp8 it is always its own
+    /// quantised matrix (for a tied model, quantised from the embedding), counted in `bytes`.
+    let lmHead: LinearWeight
     let layers: [LayerWeights]
 
-    init(checkpoint: ModelCheckpoint) throws {
+    init(checkpoint: ModelCheckpoint, precision: WeightPrecision = .fp32) throws {
         let c = checkpoint.config
+        self.precision = precision
         func load(_ parts: [WeightName]) throws -> FloatBuffer {
             let sizes = parts.map { checkpoint.expectedShape($0).reduce(1, *) }
             let buffer = FloatBuffer(count: sizes.reduce(0, +), zeroed: false)
@@ -32,25 +43,58 @@ struct LlamaWeights: @unchecked Sendable {
             }
             return buffer
         }
+        /// The rows of `parts` stacked into one linear weight.
+        func linear(_ parts: [WeightName]) throws -> LinearWeight {
+            let shapes = parts.map { checkpoint.expectedShape($0) }
+            let outputs = shapes.reduce(0) { $0 + $1[0] }, inputs = shapes[0][1]
+            precondition(shapes.allSatisfy { $0[1] == inputs }, "stacked weights must have the same width")
+            switch precision {
+            case .fp32:
+                return LinearWeight(fp32: try load(parts), outputs: outputs, inputs: inputs)
+            case .fp8:
+                let matrix = FP8Matrix(rows: outputs, columns: inputs)
+                var row = 0
+                for (part, shape) in zip(parts, shapes) {
+                    // One tensor at a time in float32, freed at the end of the iteration.
+                    let temporary = FloatBuffer(count: shape[0] * shape[1], zeroed: false)
+                    try checkpoint.decode(part, into: temporary.pointer)
+                    matrix.quantizeRows(row..<(row + shape[0]), from: temporary.pointer)
+                    row += shape[0]
+                }
+                return LinearWeight(fp8: matrix)
+            }
+        }
         embedding = try load([.tokenEmbedding])
         finalNorm = try load([.finalNorm])
-        lmHead = c.tieWordEmbeddings ? embedding : try load([.lmHead])
+        switch (precision, c.tieWordEmbeddings) {
+        case (.fp32, true):
+            lmHead = LinearWeight(fp32: embedding, outputs: c.vocabSize, inputs: c.hiddenSize)
+        case (.fp8, true):
+            lmHead = LinearWeight(fp8: FP8Matrix(rows: c.vocabSize, columns: c.hiddenSize, values: embedding.pointer))
+        case (_, false):
+            lmHead = try linear([.lmHead])
+        }
         layers = try (0..<c.layerCount).map { l in
             LayerWeights(attentionNorm: try load([.attentionNorm(layer: l)]),
-                         qkv: try load([.query(layer: l), .key(layer: l), .value(layer: l)]),
-                         attentionOutput: try load([.attentionOutput(layer: l)]),
+                         qkv: try linear([.query(layer: l), .key(layer: l), .value(layer: l)]),
+                         attentionOutput: try linear([.attentionOutput(layer: l)]),
                          mlpNorm: try load([.mlpNorm(layer: l)]),
-                         gateUp: try load([.gate(layer: l), .up(layer: l)]),
-                         down: try load([.down(layer: l)]))
+                         gateUp: try linear([.gate(layer: l), .up(layer: l)]),
+                         down: try linear([.down(layer: l)]))
         }
     }
 
-    /// Bytes of weight memory (the tied head counted once).
+    /// Whether the LM head is the embedding buffer itself (fp32, tied).
+    var lmHeadSharesEmbedding: Bool { lmHead.fp32Buffer === embedding }
+
+    /// Bytes of weight memory actually held (a shared head counted once).
     var bytes: Int {
-        var total = embedding.bytes + finalNorm.bytes + (lmHead === embedding ? 0 : lmHead.bytes)
-        for l in layers {
-            total += l.attentionNorm.bytes + l.qkv.bytes + l.attentionOutput.bytes + l.mlpNorm.bytes + l.gateUp.bytes + l.down.bytes
-        }
-        return total
+        embedding.bytes + finalNorm.bytes + (lmHeadSharesEmbedding ? 0 : lmHead.bytes) + layers.reduce(0) { $0 + $1.bytes }
+    }
+
+    /// Weight bytes one decode step streams from memory: every layer's weights, the final norm and the whole LM
+    /// head (but only one embedding row per token).
+    var bytesReadPerStep: Int {
+        finalNorm.bytes + lmHead.bytes + layers.reduce(0) { $0 + $1.bytes }
     }
 }

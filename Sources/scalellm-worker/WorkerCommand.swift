@@ -27,10 +27,11 @@ struct WorkerCommand: ParsableCommand {
         do { checkpoint = try ModelCheckpoint(path: path) } catch { throw ValidationError(error.description) }
         if let advice = OpenBLASCoreType.advice() { log.warning("\(advice)") }
         let started = Date()
-        let llama = try LlamaModel(checkpoint: checkpoint)
+        let precision = engineOptions.dtypeOption.dtype
+        let llama = try LlamaModel(checkpoint: checkpoint, precision: precision)
         let configuration = engineOptions.configuration
         let engine = Engine(model: llama, configuration: configuration)
-        log.info("loaded \(path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: weights \(ByteSize(bytes: llama.weightBytes)), BLAS core \(Gemm.coreName)")
+        log.info("loaded \(path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: \(precision) weights \(ByteSize(bytes: llama.weightBytes)), BLAS core \(Gemm.coreName)")
         log.info("KV cache: \(engine.cache.blockCount) blocks of \(engine.cache.layout.blockSize) tokens = \(engine.tokensCapacity) tokens (\(ByteSize(bytes: engine.cache.bytes))), prefix caching \(configuration.prefixCaching ? "on" : "off"), at most \(configuration.scheduler.maxBatchedTokens) tokens and \(configuration.scheduler.maxSequences) sequences per step")
 
         let server = try WorkerServer(engine: engine, modelID: checkpoint.modelID, socketPath: socket)

@@ -10,7 +10,7 @@ import Tokenizers
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Run benchmarks and print tables.",
                                                     subcommands: [MachineCommand.self, GenerateBenchCommand.self, EngineBenchCommand.self,
-                                                                  ServeBenchCommand.self, GatewayBenchCommand.self])
+                                                                  ServeBenchCommand.self, GatewayBenchCommand.self, LinearBenchCommand.self])
 
     /// `scalellm bench machine`: the machine's sgemm and memory-bandwidth ceilings.
     struct MachineCommand: ParsableCommand {
@@ -35,6 +35,7 @@ struct GenerateBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "generate", abstract: "Single-stream prefill and decode tokens/s.")
 
     @OptionGroup var modelOption: ModelOption
+    @OptionGroup var dtypeOption: DTypeOption
     @Option(help: "Prompt length in tokens.") var promptTokens: Int = 256
     @Option(help: "Tokens to generate (EOS ignored).") var outputTokens: Int = 128
     @Option(help: "Number of runs; the median is reported.") var runs: Int = 5
@@ -45,7 +46,7 @@ struct GenerateBenchCommand: ParsableCommand {
         Gemm.setThreadCount(threadCount)
         let path = try modelOption.resolvedPath()
         let (checkpoint, tokenizer) = try loadModel(path)
-        let model = try LlamaModel(checkpoint: checkpoint)
+        let model = try LlamaModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
         let c = model.config
         let prompt = benchmarkPrompt(tokenizer: tokenizer, length: promptTokens)
         let engine = Engine(model: model, configuration: EngineConfiguration(kvCacheBytes: Engine.kvBytes(forTokens: promptTokens + outputTokens, config: c)))
@@ -63,11 +64,12 @@ struct GenerateBenchCommand: ParsableCommand {
         let bounds = MachineBenchmark(repetitions: 3).run(threads: threadCount)
         Gemm.setThreadCount(threadCount)
 
-        let bound = ThroughputBounds(config: c, weightBytes: model.weightBytes, machine: bounds)
+        let bound = ThroughputBounds(config: c, weightBytes: model.weightBytesReadPerStep, machine: bounds)
         let decodeBound = bound.decode(batch: 1), prefillBound = bound.prefill
         let prefill = median(prefillRates), decode = median(decodeRates)
 
-        print("model: \(checkpoint.modelID) (\(c.layerCount) layers, hidden \(c.hiddenSize), fp32 weights \(ByteSize(bytes: model.weightBytes)))")
+        print("model: \(checkpoint.modelID) (\(c.layerCount) layers, hidden \(c.hiddenSize)), \(model.precision) weights: "
+              + "\(ByteSize(bytes: model.weightBytes)) held, \(ByteSize(bytes: model.weightBytesReadPerStep)) read per decode step")
         print("prompt \(prompt.count) tokens, \(outputTokens) generated, \(runs) runs, \(threadCount) BLAS threads, BLAS core \(Gemm.coreName)")
         print("")
         print("| phase | median tokens/s | runs (tokens/s) | bound tokens/s | bound from | % of bound |")
@@ -77,7 +79,7 @@ struct GenerateBenchCommand: ParsableCommand {
                      bounds.sgemmGFLOPS, bound.flopsPerToken / 1e9, 100 * prefill / prefillBound))
         print(String(format: "| decode | %.1f | %@ | %.1f | %.1f GB/s read ÷ %.0f MB weights | %.0f%% |", decode,
                      decodeRates.map { String(format: "%.1f", $0) }.joined(separator: ", "), decodeBound,
-                     bounds.readBandwidth / 1e9, Double(model.weightBytes) / 1e6, 100 * decode / decodeBound))
+                     bounds.readBandwidth / 1e9, Double(model.weightBytesReadPerStep) / 1e6, 100 * decode / decodeBound))
     }
 
     /// A fixed English text, tokenized and repeated to exactly `length` tokens.

@@ -12,6 +12,7 @@ struct EngineBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "engine", abstract: "Engine throughput at batch 1…64.")
 
     @OptionGroup var modelOption: ModelOption
+    @OptionGroup var dtypeOption: DTypeOption
     @Option(help: "Batch sizes (concurrent sequences), comma-separated.") var batchSizes: String = "1,2,4,8,16,32,64"
     @Option(help: "Prompt length in tokens.") var promptTokens: Int = 64
     @Option(help: "Tokens generated per sequence (EOS ignored).") var outputTokens: Int = 64
@@ -24,7 +25,7 @@ struct EngineBenchCommand: ParsableCommand {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         Gemm.setThreadCount(threadCount)
         let (checkpoint, tokenizer) = try loadModel(modelOption.resolvedPath())
-        let model = try LlamaModel(checkpoint: checkpoint)
+        let model = try LlamaModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
         let c = model.config
         let text = tokenizer.encode("""
             Once upon a time, in a village between two hills, a baker and a blacksmith argued every morning about \
@@ -57,9 +58,9 @@ struct EngineBenchCommand: ParsableCommand {
             FileHandle.standardError.write(Data(String(format: "batch %d: %.1f tokens/s\n", batch, median(rates)).utf8))
         }
         let machine = MachineBenchmark(repetitions: 3).run(threads: threadCount)
-        let bounds = ThroughputBounds(config: c, weightBytes: model.weightBytes, machine: machine)
+        let bounds = ThroughputBounds(config: c, weightBytes: model.weightBytesReadPerStep, machine: machine)
 
-        print("model: \(checkpoint.modelID), weights \(ByteSize(bytes: model.weightBytes)); prompt \(promptTokens) + output \(outputTokens) tokens per sequence; \(runs) runs; \(threadCount) BLAS threads (\(Gemm.coreName))")
+        print("model: \(checkpoint.modelID), \(model.precision) weights \(ByteSize(bytes: model.weightBytes)) (\(ByteSize(bytes: model.weightBytesReadPerStep)) read per step); prompt \(promptTokens) + output \(outputTokens) tokens per sequence; \(runs) runs; \(threadCount) BLAS threads (\(Gemm.coreName))")
         print(String(format: "machine: sgemm %.1f GFLOP/s, read bandwidth %.1f GB/s", machine.sgemmGFLOPS, machine.readBandwidth / 1e9))
         print("")
         print("| batch | output tokens/s (median) | runs | × batch 1 | mean step ms | decode bound tokens/s | % of bound |")

@@ -12,6 +12,7 @@ struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "generate", abstract: "Generate a continuation of a prompt locally.")
 
     @OptionGroup var modelOption: ModelOption
+    @OptionGroup var dtypeOption: DTypeOption
     @Option(help: "The prompt text.") var prompt: String
     @Option(help: "Maximum number of tokens to generate.") var maxTokens: Int = 64
     @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Float = 0
@@ -30,7 +31,7 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         Gemm.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let (checkpoint, tokenizer) = try loadModel(modelOption.resolvedPath())
-        let model = try LlamaModel(checkpoint: checkpoint)
+        let model = try LlamaModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
         let promptTokens = tokenizer.encode(prompt)
         let engine = Engine(model: model, configuration: EngineConfiguration(kvCacheBytes: Engine.kvBytes(forTokens: promptTokens.count + maxTokens, config: model.config)))
         let request = GenerationRequest(

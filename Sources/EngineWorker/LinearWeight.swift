@@ -1,0 +1,65 @@
+import Kernels
+
+/// How the weights of the linear layers (QKV, attention output, gate/up, down, LM head) are held in memory.
+/// Embedding rows and norm weights are always float32.
+public enum WeightPrecision: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// Float32, as decoded from the checkpoint.
+    case fp32
+    /// E4M3 (1 byte per weight) with one float32 scale per output channel, quantised at load; dequantised one
+    /// tile at a time inside the matrix multiply.
+    case fp8
+
+    public var description: String { rawValue }
+}
+
+/// The weight of one linear layer `y = x · Wᵀ` (`W` is `outputs × inputs`, HuggingFace layout) in either precision.
+struct LinearWeight: @unchecked Sendable {
+    enum Storage {
+        case fp32(FloatBuffer)
+        case fp8(FP8Matrix)
+    }
+
+    let outputs: Int
+    let inputs: Int
+    let storage: Storage
+
+    init(fp32 buffer: FloatBuffer, outputs: Int, inputs: Int) {
+        precondition(buffer.count == outputs * inputs)
+        self.outputs = outputs
+        self.inputs = inputs
+        storage = .fp32(buffer)
+    }
+
+    init(fp8 matrix: FP8Matrix) {
+        outputs = matrix.rows
+        inputs = matrix.columns
+        storage = .fp8(matrix)
+    }
+
+    /// `y[rows × outputs] = x[rows × inputs] · Wᵀ` (+ `y` when `accumulate`). The fp32 case is exactly the one
+    /// sgemm the model always made; the fp8 case goes through `FP8Linear` with `workspace` (which belongs to the
+    /// calling thread).
+    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
+               workspace: FP8Workspace) {
+        switch storage {
+        case .fp32(let w):
+            Gemm.multiplyTransposed(x, rows: rows, inner: inputs, weight: w.pointer, outputs: outputs, into: y, accumulate: accumulate)
+        case .fp8(let w):
+            FP8Linear.multiplyTransposed(x, rows: rows, weight: w, into: y, accumulate: accumulate, workspace: workspace)
+        }
+    }
+
+    /// Bytes held (codes and scales for fp8).
+    var bytes: Int {
+        switch storage {
+        case .fp32(let w): return w.bytes
+        case .fp8(let w): return w.bytes
+        }
+    }
+
+    /// The float32 buffer when the weight is fp32.
+    var fp32Buffer: FloatBuffer? {
+        if case .fp32(let w) = storage { return w }
+        return nil
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import Kernels
+
+/// `scalellm bench linear`: the linear layers of a SmolLM2-135M-shaped model (30 layers of QKV, output, gate/up
+/// and down, plus the LM head; random weights, each matrix allocated separately so that nothing stays in cache)
+/// multiplied with fp32 weights (one sgemm each) and with fp8 weights (tiled sgemm, or the fused decode path),
+/// for a decode step (m = 1) and a prefill chunk. This is how the fp8 kernel's paths and tile size were chosen.
+struct LinearBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "linear", abstract: "fp32 vs fp8 linear layers of a 135M model.")
+
+    @Option(help: "Activation rows (tokens) to measure: decode steps of 1..8 sequences and a prefill chunk.")
+    var rows: [Int] = [1, 2, 4, 8, 256]
+    @Option(help: "Repetitions; the median is reported.") var runs: Int = 5
+    @Option(help: "BLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Tile sizes in KiB to try for the tiled path.") var tileKiB: [Int] = [64, 256, 1024]
+
+    func run() {
+        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        Gemm.setThreadCount(threadCount)
+        let hidden = 576, intermediate = 1536, kv = 192, layers = 30, vocab = 49152
+        let layerShapes = [(hidden + 2 * kv, hidden), (hidden, hidden), (2 * intermediate, hidden), (hidden, intermediate)]
+        let shapes = Array(repeating: layerShapes, count: layers).flatMap { $0 } + [(vocab, hidden)]
+        var generator = SplitMix(seed: 1)
+        let fp32 = shapes.map { (n, k) in
+            let b = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
+            for i in 0..<(n * k) { b[i] = generator.nextGaussianish() * 0.05 }
+            return b
+        }
+        let fp8 = zip(shapes, fp32).map { shape, values in FP8Matrix(rows: shape.0, columns: shape.1, values: values) }
+        let fp32Bytes = shapes.reduce(0) { $0 + $1.0 * $1.1 * 4 }, fp8Bytes = fp8.reduce(0) { $0 + $1.bytes }
+        let maxWidth = 2 * intermediate + vocab
+        let maxRows = rows.max() ?? 1
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: maxRows * maxWidth)
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: maxRows * vocab)
+        for i in 0..<(maxRows * maxWidth) { x[i] = generator.nextGaussianish() }
+
+        func sweep(_ body: (Int, (Int, Int)) -> Void) -> Double {
+            median((0..<runs).map { _ in time { for (i, s) in shapes.enumerated() { body(i, s) } } })
+        }
+        print("weights: fp32 \(fp32Bytes / 1_000_000) MB, fp8 \(fp8Bytes / 1_000_000) MB; \(threadCount) BLAS threads, BLAS core \(Gemm.coreName); fp8 decoding: \(FP8InstructionSet.best)")
+        print("")
+        print("| m | variant | ms per model pass | weight GB/s (of its own format) |")
+        print("|---:|---|---:|---:|")
+        for m in rows {
+            func report(_ name: String, _ seconds: Double, bytes: Int) {
+                print(String(format: "| %d | %@ | %.2f | %.1f |", m, name, seconds * 1e3, Double(bytes) / seconds / 1e9))
+            }
+            report("fp32 sgemm", sweep { i, s in
+                Gemm.multiplyTransposed(x, rows: m, inner: s.1, weight: fp32[i], outputs: s.0, into: y)
+            }, bytes: fp32Bytes)
+            for kib in tileKiB {
+                let workspace = FP8Workspace(tileBytes: kib << 10, largeTileBytes: kib << 10)
+                report("fp8 tiled sgemm, \(kib) KiB tiles", sweep { i, _ in
+                    FP8Linear.multiplyTransposed(x, rows: m, weight: fp8[i], into: y, workspace: workspace, path: .tiledGEMM)
+                }, bytes: fp8Bytes)
+            }
+            if m <= 8 {
+                let workspace = FP8Workspace()
+                report("fp8 fused", sweep { i, _ in
+                    FP8Linear.multiplyTransposed(x, rows: m, weight: fp8[i], into: y, workspace: workspace, path: .fusedGEMV)
+                }, bytes: fp8Bytes)
+            }
+            let workspace = FP8Workspace()
+            report("fp8 default (\(FP8Linear.defaultPath(rows: m)))", sweep { i, _ in
+                FP8Linear.multiplyTransposed(x, rows: m, weight: fp8[i], into: y, workspace: workspace)
+            }, bytes: fp8Bytes)
+        }
+        // Dequantisation alone, one thread: the floor under any fp8 decode step.
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 64 * intermediate)
+        for isa in FP8InstructionSet.available {
+            let seconds = sweep { i, s in
+                var r = 0
+                while r < s.0 { let c = min(64, s.0 - r); fp8[i].dequantizeRows(r..<(r + c), into: scratch, instructionSet: isa); r += c }
+            }
+            print(String(format: "dequantisation alone (%@, 1 thread, 64-row tiles): %.2f ms per model pass = %.2f G weights/s",
+                         isa.description, seconds * 1e3, Double(shapes.reduce(0) { $0 + $1.0 * $1.1 }) / seconds / 1e9))
+        }
+    }
+}
+
+/// A small deterministic generator for benchmark data.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Sum of four uniforms, centred: roughly normal with unit variance.
+    mutating func nextGaussianish() -> Float {
+        var s: Float = 0
+        for _ in 0..<4 { s += Float(next() >> 40) / Float(1 << 24) }
+        return (s - 2) * 1.732
+    }
+}
