@@ -6,7 +6,7 @@ import WireProtocol
 /// feeds requests to the continuous-batching engine. Connection threads only decode frames and post commands;
 /// the engine thread applies them between steps, runs steps while there is work, and after each step sends one
 /// `TokenBatch` frame per connection carrying the new tokens of all that connection's requests.
-public final class WorkerServer: @unchecked Sendable {
+public final class WorkerServer: AdminTarget, @unchecked Sendable {
     private let engine: Engine
     private let modelID: String
     private let listener: UnixSocketListener
@@ -17,12 +17,21 @@ public final class WorkerServer: @unchecked Sendable {
     /// Engine counters as of the last step, for status replies from connection threads.
     private var published: EngineStatistics
     private var completed: UInt64 = 0
+    /// Recent step timings, recorded by the engine thread (for the admin socket's status).
+    private var stepStatistics: StepStatistics
+    /// Set by the admin `drain` command: new requests are refused, admitted ones finish.
+    private var draining = false
+    private let startTime = monotonicSeconds()
+    private let admin: AdminServer?
 
-    public init(engine: Engine, modelID: String, socketPath: String) throws {
+    /// Listens on `socketPath` for gateways and, when `adminSocketPath` is given, on that path for admin commands.
+    public init(engine: Engine, modelID: String, socketPath: String, adminSocketPath: String? = nil) throws {
         self.engine = engine
         self.modelID = modelID
         published = engine.statistics
+        stepStatistics = StepStatistics(start: startTime)
         listener = try UnixSocketListener(path: socketPath)
+        admin = try adminSocketPath.map { path throws(WireError) in try AdminServer(path: path) }
     }
 
     /// Serves until `stop()`: accepts connections on this thread, runs the engine on another.
@@ -30,6 +39,17 @@ public final class WorkerServer: @unchecked Sendable {
         let engineThread = Thread { [self] in runEngine() }
         engineThread.name = "engine"
         engineThread.start()
+        let adminDone = DispatchSemaphore(value: 0)
+        if let admin {
+            let adminThread = Thread { [self] in
+                admin.run(serving: self)
+                adminDone.signal()
+            }
+            adminThread.name = "admin"
+            adminThread.start()
+        } else {
+            adminDone.signal()
+        }
         while !lock.withLock({ stopping }) {
             guard let connection = try? listener.accept(timeout: .milliseconds(200)) else { continue }
             lock.withLock { connections[ObjectIdentifier(connection)] = connection }
@@ -39,6 +59,8 @@ public final class WorkerServer: @unchecked Sendable {
         }
         inbox.close()
         listener.close()
+        admin?.stop()
+        adminDone.wait()   // the admin socket file is gone once run() returns
     }
 
     /// Stops accepting, closes connections and ends `run()` (safe from any thread, e.g. a signal handler queue).
@@ -48,6 +70,7 @@ public final class WorkerServer: @unchecked Sendable {
             return Array(connections.values)
         }
         for connection in open { connection.shutdown() }
+        admin?.stop()
     }
 
     /// The latest engine counters (for status replies and the admin socket).
@@ -98,6 +121,20 @@ public final class WorkerServer: @unchecked Sendable {
         }
     }
 
+    // MARK: Admin socket
+
+    func adminStatus() -> WorkerStatus {
+        let now = monotonicSeconds()
+        let (stats, completed, steps, draining) = lock.withLock { (published, self.completed, stepStatistics, self.draining) }
+        return WorkerStatus(model: modelID, uptimeSeconds: now - startTime, draining: draining, engine: stats,
+                            requestsCompleted: completed, blockSize: engine.configuration.blockSize, steps: steps, now: now)
+    }
+
+    func drain() -> WorkerStatus {
+        lock.withLock { draining = true }
+        return adminStatus()
+    }
+
     // MARK: Engine thread
 
     /// Who a running engine sequence belongs to: its connection and the request id that connection chose.
@@ -118,9 +155,15 @@ public final class WorkerServer: @unchecked Sendable {
         var nextEngineID: UInt64 = 1
         while let commands = inbox.take(wait: !engine.hasWork) {
             var updates = OutgoingUpdates()
+            let draining = lock.withLock { self.draining }
             for command in commands {
                 switch command {
                 case .add(let wire, let connection):
+                    guard !draining else {
+                        try? connection.send(.error(ErrorReply(requestID: wire.requestID, code: "draining",
+                                                               message: "the worker is draining: it finishes running requests and admits no new ones")))
+                        continue
+                    }
                     let key = WireKey(connection: ObjectIdentifier(connection), wireID: wire.requestID)
                     guard engineIDs[key] == nil else {
                         try? connection.send(.error(ErrorReply(requestID: wire.requestID, code: "invalid_request",
@@ -149,9 +192,12 @@ public final class WorkerServer: @unchecked Sendable {
                     }
                 }
             }
-            var completedNow: UInt64 = 0
+            var completedNow: UInt64 = 0, generated = 0
+            let began = monotonicSeconds()
             if engine.hasWork {
-                for output in engine.step() {
+                let outputs = engine.step()
+                generated = outputs.reduce(0) { $0 + $1.tokens.count }
+                for output in outputs {
                     guard let owner = owners[output.id] else { continue }
                     let logprobs = output.logprobs.map {
                         TokenLogprob(logprob: $0.logprob ?? 0, topTokenIDs: $0.top.map(\.id), topLogprobs: $0.top.map(\.logprob))
@@ -167,7 +213,12 @@ public final class WorkerServer: @unchecked Sendable {
                 }
             }
             let stats = engine.statistics
+            let ended = monotonicSeconds()
             lock.withLock {
+                if stats.steps > published.steps {
+                    stepStatistics.record(end: ended, duration: ended - began, generated: generated,
+                                          computed: stats.tokensComputed - published.tokensComputed)
+                }
                 published = stats
                 completed += completedNow
             }
@@ -223,3 +274,6 @@ extension EngineError {
         }
     }
 }
+
+/// Seconds on a monotonic clock (for step timings and uptime).
+func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }

@@ -197,6 +197,7 @@ extension OpenAIError {
             return .invalid(reply.message, param: reply.code == "invalid_request" ? "prompt" : "max_tokens", code: reply.code)
         case "worker_unavailable": return .unavailable(reply.message)
         case "overloaded": return OpenAIError(status: 503, message: reply.message, type: "service_unavailable", code: "overloaded")
+        case "draining": return OpenAIError(status: 503, message: reply.message, type: "service_unavailable", code: "draining")
         default: return .internal(reply.message)
         }
     }

@@ -35,25 +35,7 @@ public final class BlockingFrameSocket: @unchecked Sendable {
 
     /// Connects to a listening Unix socket at `path`.
     public static func connect(path: String, maxFrameBytes: Int = 64 << 20) throws(WireError) -> BlockingFrameSocket {
-        let addr = try makeSockaddrUn(path)
-        let fd = try makeUnixStreamSocket()
-        while true {
-            let r = withSockaddr(addr) { p, len in
-                #if canImport(Glibc)
-                Glibc.connect(fd, p, len)
-                #elseif canImport(Musl)
-                Musl.connect(fd, p, len)
-                #else
-                Darwin.connect(fd, p, len)
-                #endif
-            }
-            if r == 0 { break }
-            if errno == EINTR { continue }
-            let error = systemError("connect(\(path))")
-            _ = posixClose(fd)
-            throw error
-        }
-        return BlockingFrameSocket(fileDescriptor: fd, maxFrameBytes: maxFrameBytes)
+        BlockingFrameSocket(fileDescriptor: try connectUnixStream(path: path), maxFrameBytes: maxFrameBytes)
     }
 
     /// Two connected sockets (`socketpair(AF_UNIX, SOCK_STREAM)`): for tests, or to hand one end to a child process.
@@ -131,22 +113,6 @@ public final class BlockingFrameSocket: @unchecked Sendable {
 
     private func writeAll(_ bytes: [UInt8]) throws(WireError) {
         guard fd >= 0 else { throw .system(call: "send", errno: EBADF) }
-        let failure: WireError? = bytes.withUnsafeBytes { buf in
-            var offset = 0
-            while offset < buf.count {
-                #if canImport(Glibc)
-                let n = Glibc.send(fd, buf.baseAddress! + offset, buf.count - offset, sendNoSignal)
-                #elseif canImport(Musl)
-                let n = Musl.send(fd, buf.baseAddress! + offset, buf.count - offset, sendNoSignal)
-                #else
-                let n = Darwin.send(fd, buf.baseAddress! + offset, buf.count - offset, sendNoSignal)
-                #endif
-                if n >= 0 { offset += n; continue }
-                if errno == EINTR { continue }
-                return systemError("send")
-            }
-            return nil
-        }
-        if let failure { throw failure }
+        try sendAll(fd, bytes)
     }
 }

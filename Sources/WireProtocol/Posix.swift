@@ -6,7 +6,7 @@ import Musl
 import Darwin
 #endif
 
-// Small POSIX helpers shared by BlockingFrameSocket and UnixSocketListener. Internal only.
+// Small POSIX helpers shared by BlockingFrameSocket, BlockingLineSocket and UnixSocketListener. Internal only.
 
 /// A `WireError.system` carrying the current `errno`.
 func systemError(_ call: String) -> WireError { .system(call: call, errno: errno) }
@@ -57,6 +57,49 @@ func withSockaddr<R>(_ addr: sockaddr_un, _ body: (UnsafePointer<sockaddr>, sock
     return withUnsafePointer(to: &copy) { p in
         p.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
     }
+}
+
+/// Connects a new close-on-exec stream socket to the Unix socket at `path`; the caller owns the descriptor.
+func connectUnixStream(path: String) throws(WireError) -> Int32 {
+    let addr = try makeSockaddrUn(path)
+    let fd = try makeUnixStreamSocket()
+    while true {
+        let r = withSockaddr(addr) { p, len in
+            #if canImport(Glibc)
+            Glibc.connect(fd, p, len)
+            #elseif canImport(Musl)
+            Musl.connect(fd, p, len)
+            #else
+            Darwin.connect(fd, p, len)
+            #endif
+        }
+        if r == 0 { return fd }
+        if errno == EINTR { continue }
+        let error = systemError("connect(\(path))")
+        _ = posixClose(fd)
+        throw error
+    }
+}
+
+/// Writes all of `bytes` to the stream socket `fd` (no SIGPIPE), retrying short writes and EINTR.
+func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws(WireError) {
+    let failure: WireError? = bytes.withUnsafeBytes { buf in
+        var offset = 0
+        while offset < buf.count {
+            #if canImport(Glibc)
+            let n = Glibc.send(fd, buf.baseAddress! + offset, buf.count - offset, sendNoSignal)
+            #elseif canImport(Musl)
+            let n = Musl.send(fd, buf.baseAddress! + offset, buf.count - offset, sendNoSignal)
+            #else
+            let n = Darwin.send(fd, buf.baseAddress! + offset, buf.count - offset, sendNoSignal)
+            #endif
+            if n >= 0 { offset += n; continue }
+            if errno == EINTR { continue }
+            return systemError("send")
+        }
+        return nil
+    }
+    if let failure { throw failure }
 }
 
 /// Waits until `fd` is readable (or hung up). Returns false when `deadline` passed first; nil deadline = forever.

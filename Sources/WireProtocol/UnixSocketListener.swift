@@ -65,6 +65,11 @@ public final class UnixSocketListener: @unchecked Sendable {
 
     /// Waits for the next connection. `timeout` nil = forever; throws `timedOut` when it expires.
     public func accept(timeout: Duration? = nil, maxFrameBytes: Int = 64 << 20) throws(WireError) -> BlockingFrameSocket {
+        BlockingFrameSocket(fileDescriptor: try acceptDescriptor(timeout: timeout), maxFrameBytes: maxFrameBytes)
+    }
+
+    /// Waits for the next connection and returns its descriptor (close-on-exec, owned by the caller).
+    func acceptDescriptor(timeout: Duration?) throws(WireError) -> Int32 {
         let listenFD = fileDescriptor
         guard listenFD >= 0 else { throw .system(call: "accept", errno: EBADF) }
         let deadline = timeout.map { ContinuousClock.now + $0 }
@@ -81,7 +86,7 @@ public final class UnixSocketListener: @unchecked Sendable {
             if client >= 0 {
                 _ = fcntl(client, F_SETFD, FD_CLOEXEC)
                 configureNewSocket(client)
-                return BlockingFrameSocket(fileDescriptor: client, maxFrameBytes: maxFrameBytes)
+                return client
             }
             switch errno {
             case EINTR, EAGAIN, EWOULDBLOCK, ECONNABORTED: continue   // spurious wake-up or client gave up

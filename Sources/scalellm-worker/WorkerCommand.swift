@@ -7,13 +7,15 @@ import Logging
 import ModelFormats
 
 /// `scalellm-worker`: one engine worker process. Loads the model, allocates the KV cache and serves gateways
-/// on a Unix domain socket until SIGTERM or SIGINT, then removes its socket file.
+/// on a Unix domain socket until SIGTERM, SIGINT or the admin socket's `shutdown`, then removes its socket files.
 @main
 struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "scalellm-worker", abstract: "Run one ScaleLLM engine worker.")
 
     @OptionGroup var modelOption: ModelOption
     @Option(help: "Unix domain socket path to listen on.") var socket: String
+    @Option(help: "Admin socket path (newline-delimited JSON: status, drain, shutdown; mode 0600; default: <socket>.admin).")
+    var adminSocket: String?
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
     @OptionGroup(title: "Engine") var engineOptions: EngineOptions
 
@@ -34,7 +36,8 @@ struct WorkerCommand: ParsableCommand {
         log.info("loaded \(path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: \(precision) weights \(ByteSize(bytes: llama.weightBytes)), BLAS core \(Gemm.coreName)")
         log.info("KV cache: \(engine.cache.blockCount) blocks of \(engine.cache.layout.blockSize) tokens = \(engine.tokensCapacity) tokens (\(ByteSize(bytes: engine.cache.bytes))), prefix caching \(configuration.prefixCaching ? "on" : "off"), at most \(configuration.scheduler.maxBatchedTokens) tokens and \(configuration.scheduler.maxSequences) sequences per step")
 
-        let server = try WorkerServer(engine: engine, modelID: checkpoint.modelID, socketPath: socket)
+        let adminPath = adminSocket ?? socket + ".admin"
+        let server = try WorkerServer(engine: engine, modelID: checkpoint.modelID, socketPath: socket, adminSocketPath: adminPath)
         signal(SIGPIPE, SIG_IGN)
         let stopSignals = [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)
@@ -43,7 +46,7 @@ struct WorkerCommand: ParsableCommand {
             source.resume()
             return source
         }
-        log.info("listening on \(socket)")
+        log.info("listening on \(socket), admin socket \(adminPath)")
         server.run()
         stopSignals.forEach { $0.cancel() }
         log.info("stopped")

@@ -4,12 +4,14 @@ import Foundation
 
 /// `scalellm serve`: starts one engine worker and the gateway as child processes and supervises them. SIGINT
 /// or SIGTERM stops both; if either dies on its own the other is stopped and serve exits non-zero, naming the
-/// child and how it died, so a process supervisor (systemd) restarts the pair.
+/// child and how it died, so a process supervisor (systemd) restarts the pair. A worker that exits cleanly by
+/// itself was stopped on purpose (`scalellm admin SOCKET shutdown`): serve then stops the gateway and exits 0.
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Start the OpenAI-compatible server (worker + gateway).")
 
     @OptionGroup var modelOption: ModelOption
     @Option(help: "Unix socket between gateway and worker (default: a private temporary directory).") var socket: String?
+    @Option(help: "The worker's admin socket for 'scalellm admin' (default: <socket>.admin).") var adminSocket: String?
     @OptionGroup(title: "Gateway") var gatewayFlags: GatewayFlags
     @OptionGroup(title: "Engine") var engine: EngineOptions
 
@@ -27,6 +29,7 @@ struct ServeCommand: ParsableCommand {
             socketPath = temporaryDirectory! + "/worker.sock"
         }
         defer { if let temporaryDirectory { try? FileManager.default.removeItem(atPath: temporaryDirectory) } }
+        let adminPath = adminSocket ?? socketPath + ".admin"
 
         // Signals are handled by a dispatch source, so block their default action first.
         var stopRequested = false
@@ -45,7 +48,7 @@ struct ServeCommand: ParsableCommand {
         defer { sources.forEach { $0.cancel() } }
 
         let worker = try ChildProcess.spawn(name: "worker", executable: binaries.appendingPathComponent("scalellm-worker").path,
-                                            arguments: ["--model", model, "--socket", socketPath] + engine.arguments)
+                                            arguments: ["--model", model, "--socket", socketPath, "--admin-socket", adminPath] + engine.arguments)
         lock.withLock { children.append(worker) }
         let gateway: ChildProcess
         do {
@@ -58,7 +61,7 @@ struct ServeCommand: ParsableCommand {
             throw error
         }
         lock.withLock { children.append(gateway) }
-        FileHandle.standardError.write(Data("scalellm serve: worker pid \(worker.pid), gateway pid \(gateway.pid), worker socket \(socketPath)\n".utf8))
+        FileHandle.standardError.write(Data("scalellm serve: worker pid \(worker.pid), gateway pid \(gateway.pid), worker socket \(socketPath), admin socket \(adminPath)\n".utf8))
 
         var failed = false
         var running = [worker.pid: worker, gateway.pid: gateway]
@@ -71,6 +74,13 @@ struct ServeCommand: ParsableCommand {
             }
             guard let child = running.removeValue(forKey: pid) else { continue }
             let exit = ExitStatus(waitStatus: status)
+            if child.pid == worker.pid, exit.isCleanExit, !lock.withLock({ stopRequested }) {
+                // Only a requested stop ends a worker cleanly: here the admin socket's `shutdown`. Stop the pair.
+                FileHandle.standardError.write(Data("scalellm serve: the worker (pid \(pid)) shut down on request; stopping the gateway\n".utf8))
+                lock.withLock { stopRequested = true }
+                running.values.forEach { $0.signal(SIGTERM) }
+                continue
+            }
             if !lock.withLock({ stopRequested }) || !exit.isCleanExit {
                 FileHandle.standardError.write(Data("scalellm serve: the \(child.name) (pid \(pid)) \(exit)\n".utf8))
                 failed = failed || !lock.withLock({ stopRequested }) || !exit.isCleanExit

@@ -1,0 +1,150 @@
+import Foundation
+import WireProtocol
+
+/// What the admin socket can ask of a worker. `WorkerServer` is the one implementation.
+protocol AdminTarget: AnyObject, Sendable {
+    func adminStatus() -> WorkerStatus
+    /// Stops admitting requests; running and waiting ones finish. Returns the status after the change.
+    func drain() -> WorkerStatus
+    /// Stops the worker as SIGTERM does.
+    func stop()
+}
+
+/// A worker's admin socket: a Unix stream socket (mode 0600, see `UnixSocketListener`) that speaks
+/// newline-delimited JSON, so that `scalellm admin` and plain `socat` can use it.
+///
+/// Each request line is an object `{"command": "status" | "drain" | "shutdown"}`; each gets exactly one reply line,
+/// `{"ok": true, ...}` or `{"ok": false, "code": ..., "error": ...}`. Malformed JSON, a missing or unknown command
+/// keep the connection open; a line over `maxLineBytes` is answered and the connection closed (the stream is out
+/// of sync). `shutdown` replies before the worker stops. Runs its accept loop on the thread that calls `run` and
+/// one thread per connection (at most `maxConnections`; idle ones are closed after `idleTimeout`).
+final class AdminServer: @unchecked Sendable {
+    static let maxLineBytes = 64 << 10
+    static let maxConnections = 8
+    static let idleTimeout: Duration = .seconds(300)
+
+    private let listener: UnixSocketListener
+    private let lock = NSLock()
+    private var stopping = false
+    private var connections: [ObjectIdentifier: BlockingLineSocket] = [:]
+
+    /// Binds `path` now, so that a bad or busy path fails the worker's start.
+    init(path: String) throws(WireError) {
+        listener = try UnixSocketListener(path: path, backlog: 8)
+    }
+
+    var path: String { listener.path }
+
+    /// Accepts and serves connections until `stop()`; then removes the socket file.
+    func run(serving target: some AdminTarget) {
+        while !lock.withLock({ stopping }) {
+            guard let connection = try? listener.acceptLineSocket(timeout: .milliseconds(200), maxLineBytes: Self.maxLineBytes) else {
+                continue
+            }
+            let admitted = lock.withLock {
+                guard !stopping, connections.count < Self.maxConnections else { return false }
+                connections[ObjectIdentifier(connection)] = connection
+                return true
+            }
+            guard admitted else {
+                try? connection.writeLine(Self.error("busy", "too many admin connections (at most \(Self.maxConnections))"))
+                connection.close()
+                continue
+            }
+            let thread = Thread { [self] in serve(connection, target) }
+            thread.name = "admin-connection"
+            thread.start()
+        }
+        listener.close()
+    }
+
+    /// Ends `run()` and closes open admin connections. Safe from any thread, including a connection's own.
+    func stop() {
+        let open = lock.withLock {
+            stopping = true
+            return Array(connections.values)
+        }
+        for connection in open { connection.shutdown() }
+    }
+
+    private func serve(_ connection: BlockingLineSocket, _ target: some AdminTarget) {
+        defer {
+            lock.withLock { _ = connections.removeValue(forKey: ObjectIdentifier(connection)) }
+            connection.close()
+        }
+        while true {
+            let line: [UInt8]
+            do {
+                line = try connection.readLine(timeout: Self.idleTimeout)
+            } catch WireError.frameTooLarge {
+                try? connection.writeLine(Self.error("line_too_long", "a request line may be at most \(Self.maxLineBytes) bytes"))
+                return
+            } catch {
+                return   // closed by the peer, idle too long, or the server is stopping
+            }
+            let (reply, afterwards) = Self.handle(line, target)
+            do { try connection.writeLine(reply) } catch { return }
+            afterwards?()
+        }
+    }
+
+    /// The reply to one request line, and what to do once it is sent.
+    static func handle(_ line: [UInt8], _ target: some AdminTarget) -> (reply: [UInt8], afterwards: (() -> Void)?) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line)), let request = object as? [String: Any] else {
+            return (error("malformed_request", #"expected one JSON object per line, such as {"command": "status"}"#), nil)
+        }
+        guard let command = request["command"] as? String else {
+            return (error("malformed_request", #"the request needs a "command" string: status, drain or shutdown"#), nil)
+        }
+        switch command {
+        case "status":
+            return (ok(target.adminStatus().jsonObject), nil)
+        case "drain":
+            let status = target.drain()
+            return (ok(["draining": status.draining, "running": status.engine.running, "waiting": status.engine.waiting]), nil)
+        case "shutdown":
+            return (ok(["stopping": true]), { target.stop() })
+        default:
+            let shown = command.count > 64 ? String(command.prefix(64)) + "…" : command
+            return (error("unknown_command", "unknown command \"\(shown)\"; commands: status, drain, shutdown"), nil)
+        }
+    }
+
+    private static func ok(_ fields: [String: Any]) -> [UInt8] {
+        encode(fields.merging(["ok": true]) { _, new in new })
+    }
+
+    static func error(_ code: String, _ message: String) -> [UInt8] {
+        encode(["ok": false, "code": code, "error": message])
+    }
+
+    private static func encode(_ object: [String: Any]) -> [UInt8] {
+        // Every value is a string, a finite number, a bool or null, so serialisation cannot fail.
+        Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data(#"{"ok":false}"#.utf8))
+    }
+}
+
+/// The client side of the admin socket, for `scalellm admin` and tests.
+public enum AdminClient {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Sends one request line to the admin socket at `path` and returns the reply line.
+    public static func exchange(path: String, request: [UInt8], timeout: Duration = .seconds(10)) throws(WireError) -> [UInt8] {
+        let socket = try BlockingLineSocket.connect(path: path, maxLineBytes: 16 << 20)
+        defer { socket.close() }
+        try socket.writeLine(request)
+        return try socket.readLine(timeout: timeout)
+    }
+
+    /// Sends `{"command": command}` and returns the reply's text and parsed object.
+    public static func send(_ command: String, to path: String, timeout: Duration = .seconds(10)) throws -> (text: String, reply: [String: Any]) {
+        let request = try JSONSerialization.data(withJSONObject: ["command": command], options: [.sortedKeys])
+        let line = try exchange(path: path, request: Array(request), timeout: timeout)
+        guard let reply = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
+            throw Failure(description: "the admin socket answered something that is not a JSON object: \(String(decoding: line.prefix(200), as: UTF8.self))")
+        }
+        return (String(decoding: line, as: UTF8.self), reply)
+    }
+}
