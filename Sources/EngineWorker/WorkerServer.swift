@@ -126,7 +126,7 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
     func adminStatus() -> WorkerStatus {
         let now = monotonicSeconds()
         let (stats, completed, steps, draining) = lock.withLock { (published, self.completed, stepStatistics, self.draining) }
-        return WorkerStatus(model: modelID, uptimeSeconds: now - startTime, draining: draining, engine: stats,
+        return WorkerStatus(model: modelID, dtype: engine.model.precision.rawValue, uptimeSeconds: now - startTime, draining: draining, engine: stats,
                             requestsCompleted: completed, blockSize: engine.configuration.blockSize, steps: steps, now: now)
     }
 

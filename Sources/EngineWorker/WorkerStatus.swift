@@ -6,8 +6,8 @@ public struct WorkerStatus: Sendable {
     public var rank = 0
     public var role = "scheduler"
     public var model: String
-    /// The engine computes in float32 (quantised and half-precision weights are dequantised at load).
-    public var dtype = "fp32"
+    /// How the linear weights are held (`fp32`, or `fp8` with per-channel scales); activations are float32.
+    public var dtype: String
     public var tensorParallelSize = 1
     public var pid = Int(getpid())
     public var uptimeSeconds: Double
@@ -19,9 +19,10 @@ public struct WorkerStatus: Sendable {
     /// When the status was taken (monotonic seconds, the same clock as `steps`).
     public var now: Double
 
-    public init(model: String, uptimeSeconds: Double, draining: Bool, engine: EngineStatistics, requestsCompleted: UInt64,
+    public init(model: String, dtype: String, uptimeSeconds: Double, draining: Bool, engine: EngineStatistics, requestsCompleted: UInt64,
                 blockSize: Int, steps: StepStatistics, now: Double) {
         self.model = model
+        self.dtype = dtype
         self.uptimeSeconds = uptimeSeconds
         self.draining = draining
         self.engine = engine

@@ -69,8 +69,17 @@ struct GatewayBenchCommand: ParsableCommand {
 
     /// Runs `streams` concurrent streams, each returning (send, token arrival times).
     private func measure(streams: Int, _ body: @escaping @Sendable (Int) throws -> (Double, [Double])) throws -> StreamStats {
+        // One thread per stream: concurrentPerform would run only one iteration per core at a time.
         let results = Results(count: streams)
-        DispatchQueue.concurrentPerform(iterations: streams) { i in results.set(i, Result { try body(i) }) }
+        let done = DispatchGroup()
+        for i in 0..<streams {
+            done.enter()
+            Thread {
+                results.set(i, Result { try body(i) })
+                done.leave()
+            }.start()
+        }
+        done.wait()
         var ttfts: [Double] = [], perToken: [Double] = []
         for i in 0..<streams {
             let (send, times) = try results.get(i).get()
