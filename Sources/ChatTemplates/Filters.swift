@@ -208,6 +208,8 @@ enum Filters {
                 }
                 guard names.contains(filter) else { throw location.runtimeError("no filter named '\(filter)'") }
                 let rest = args.dropping(1)
+                try interpreter.descend()
+                defer { interpreter.ascend() }
                 for item in try items() { mapped.append(try apply(filter, item, rest, interpreter, location)) }
             }
             return .list(mapped)
