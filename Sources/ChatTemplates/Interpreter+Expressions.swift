@@ -102,7 +102,7 @@ extension Interpreter {
     private func evaluateTest(_ e: Expression, _ scope: Scope) throws(ChatTemplateError) -> Value {
         guard case .test(let base, let test) = e.kind else { return .none }
         let value = try evaluate(base, scope)
-        return .bool(try Tests.apply(test.name, value, try evaluateArguments(test.arguments, scope), self, test.location))
+        return .bool(try JinjaTests.apply(test.name, value, try evaluateArguments(test.arguments, scope), self, test.location))
     }
 
     private func evaluateNot(_ e: Expression, _ scope: Scope) throws(ChatTemplateError) -> Value {

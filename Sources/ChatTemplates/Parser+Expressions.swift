@@ -372,7 +372,7 @@ extension Parser {
         let location = current.location
         var name = try expectName()
         while skipOp(".") { name += "." + (try expectName()) }
-        guard Tests.names.contains(name) || softDepth > 0 else {
+        guard JinjaTests.names.contains(name) || softDepth > 0 else {
             throw location.syntaxError("no test named '\(name)'")
         }
         var args = CallSyntax()
