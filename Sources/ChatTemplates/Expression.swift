@@ -18,6 +18,7 @@ struct Expression: Sendable {
         self.height = 1 + kind.children.reduce(0) { max($0, $1.height) }
     }
 
+    /// What the expression is, with its sub-expressions.
     indirect enum Kind: Sendable {
         case constant(Constant)
         case name(String)
