@@ -17,6 +17,21 @@ import ModelFormats
 /// and `add_generation_prompt` appends `"assistant:"`. No BOS/EOS tokens are inserted.
 ///
 /// Rendering many times is cheap (no re-parsing) and thread-safe: each render has its own state.
+///
+/// Supported Jinja: `{{ }}`, `{% %}`, `{# #}`, whitespace control, `raw`; `if/elif/else`, `for`
+/// (unpacking, `if` filter, `else`, `recursive`, `loop.*`, `break`/`continue`), `set` (also
+/// `ns.attr` and block form), `macro`, `call`, `filter`, `with`, `generation`; Python literals,
+/// operators, slices, `str`/`dict`/`list` methods, `%` formatting, and the filters and tests listed
+/// in `Filters.swift` and `JinjaTests.swift`. Differences from transformers' Jinja environment:
+/// - attribute or item access on an undefined value yields undefined (Jinja raises);
+/// - JSON objects reach the template with sorted keys (``JSONValue`` keeps no key order), which
+///   shows in `tojson` output and dict iteration order;
+/// - `map`, `select`, `reject`, `unique`, `reverse`, `items` and `range` return lists rather than
+///   lazy iterators (only visible when such a value is printed directly);
+/// - `safe`/`escape` results and macro output are plain strings (no Markup auto-escaping rules);
+/// - not supported: `include`/`import`/`extends`/`block`, `do`, i18n tags, `cycler`/`joiner`/`lipsum`,
+///   the filters `groupby batch slice truncate wordwrap wordcount center urlencode xmlattr pprint
+///   random filesizeformat striptags`, `str.format`, integers beyond 64 bits and complex numbers.
 public struct ChatTemplate: Sendable {
     /// The template source as given.
     public let source: String

@@ -7,7 +7,18 @@
 struct Expression: Sendable {
     var kind: Kind
     var location: SourceLocation
+    /// Levels of nested expressions, this one included. The parser refuses expressions higher than
+    /// ``ChatTemplateLimits/maxNestingDepth`` so evaluation (which recurses once per level) stays
+    /// within a bounded stack, also for left-deep chains such as `a|f|f|f` or `a.b.c.d`.
+    let height: Int
 
+    init(kind: Kind, location: SourceLocation) {
+        self.kind = kind
+        self.location = location
+        self.height = 1 + kind.children.reduce(0) { max($0, $1.height) }
+    }
+
+    /// What the expression is, with its sub-expressions.
     indirect enum Kind: Sendable {
         case constant(Constant)
         case name(String)
@@ -24,13 +35,33 @@ struct Expression: Sendable {
         case not(Expression)
         case negate(Expression)
         case plus(Expression)
-        case binary(BinaryOperator, Expression, Expression)
-        case and(Expression, Expression)
-        case or(Expression, Expression)
+        /// `a + b - c`: a left-associative chain of operators of one precedence level, flattened so
+        /// that long chains (common when templates build strings with `+`) do not nest.
+        case arithmetic(Expression, [ArithmeticStep])
+        /// `a and b and c` / `a or b or c`.
+        case logical(isAnd: Bool, [Expression])
         /// `a ~ b ~ c`: the string forms joined.
         case concat([Expression])
         case compare(Expression, [Comparison])
         case conditional(test: Expression, then: Expression, otherwise: Expression?)
+
+        /// The direct sub-expressions, including call, filter and test arguments.
+        var children: [Expression] {
+            switch self {
+            case .constant, .name: return []
+            case .list(let items), .tuple(let items), .concat(let items), .logical(_, let items): return items
+            case .dict(let entries): return entries.flatMap { [$0.key, $0.value] }
+            case .attribute(let base, _): return [base]
+            case .item(let base, let index): return [base, index]
+            case .slice(let a, let b, let c): return [a, b, c].compactMap { $0 }
+            case .call(let callee, let args): return [callee] + args.expressions
+            case .filter(let base, let f), .test(let base, let f): return [base] + f.arguments.expressions
+            case .not(let x), .negate(let x), .plus(let x): return [x]
+            case .arithmetic(let first, let steps): return [first] + steps.map(\.operand)
+            case .compare(let first, let steps): return [first] + steps.map(\.operand)
+            case .conditional(let test, let then, let otherwise): return [test, then] + (otherwise.map { [$0] } ?? [])
+            }
+        }
     }
 }
 
@@ -60,6 +91,13 @@ enum ComparisonOperator: String, Sendable {
     case contains = "in", notContains = "not in"
 }
 
+/// One `op operand` step of an arithmetic chain; `location` is the operator's.
+struct ArithmeticStep: Sendable {
+    var op: BinaryOperator
+    var operand: Expression
+    var location: SourceLocation
+}
+
 /// One `op operand` step of a comparison chain.
 struct Comparison: Sendable {
     var op: ComparisonOperator
@@ -78,6 +116,11 @@ struct CallSyntax: Sendable {
     var keywords: [KeywordArgument] = []
     var varargs: Expression? = nil
     var kwargs: Expression? = nil
+
+    /// Every argument expression.
+    var expressions: [Expression] {
+        positional + keywords.map(\.value) + [varargs, kwargs].compactMap { $0 }
+    }
 }
 
 /// A filter or test application: `|name(args)` / `is name args`.

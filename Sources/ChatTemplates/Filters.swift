@@ -2,12 +2,12 @@ import Foundation
 
 /// Jinja's filters (`value|name(args)`) as used by chat templates, with transformers' `tojson`.
 ///
-/// Supported: `abs attr capitalize count d default dictsort e escape first float forceescape indent
+/// Supported: `abs attr capitalize count d default dictsort e escape first float forceescape format indent
 /// int items join last length list lower map max min reject rejectattr replace reverse round safe
 /// select selectattr sort string sum title tojson trim unique upper`.
 enum Filters {
     static let names: Set<String> = [
-        "abs", "attr", "capitalize", "count", "d", "default", "dictsort", "e", "escape", "first", "float",
+        "abs", "attr", "capitalize", "count", "d", "default", "dictsort", "e", "escape", "first", "float", "format",
         "forceescape", "indent", "int", "items", "join", "last", "length", "list", "lower", "map", "max", "min",
         "reject", "rejectattr", "replace", "reverse", "round", "safe", "select", "selectattr", "sort", "string",
         "sum", "title", "tojson", "trim", "unique", "upper",
@@ -30,11 +30,25 @@ enum Filters {
         }
         switch name {
         case "safe":
-            return value
+            // Markup(value): a string, even for numbers and lists.
+            return .string(text())
         case "string":
             return .string(text())
         case "escape", "e", "forceescape":
             return .string(PythonFormatting.htmlEscape(text()))
+        case "format":
+            if !args.positional.isEmpty && !args.keywords.isEmpty {
+                throw location.runtimeError("can't handle positional and keyword arguments at the same time")
+            }
+            var mapping = OrderedDict()
+            for (k, v) in args.keywords { mapping.set(.string(k), v) }
+            do throws(OperatorError) {
+                let text = try PercentFormat.format(text(), args.keywords.isEmpty ? .tuple(args.positional) : .dict(mapping))
+                if text.utf8.count > interpreter.limits.maxOutputBytes { throw OperatorError.limit("string too long") }
+                return .string(text)
+            } catch {
+                throw error.at(location)
+            }
         case "upper":
             return .string(text().uppercased())
         case "lower":
@@ -101,6 +115,7 @@ enum Filters {
             }
             return .string(parts.joined(separator: separator))
         case "int":
+            if case .undefined(let hint) = value { throw location.runtimeError(hint) }
             let fallback = args.value(0, "default") ?? .int(0)
             let base = args.value(1, "base")?.index ?? 10
             switch value {
@@ -115,6 +130,7 @@ enum Filters {
             default: return fallback
             }
         case "float":
+            if case .undefined(let hint) = value { throw location.runtimeError(hint) }
             let fallback = args.value(0, "default") ?? .float(0)
             switch value {
             case .float: return value
@@ -208,6 +224,8 @@ enum Filters {
                 }
                 guard names.contains(filter) else { throw location.runtimeError("no filter named '\(filter)'") }
                 let rest = args.dropping(1)
+                try interpreter.descend()
+                defer { interpreter.ascend() }
                 for item in try items() { mapped.append(try apply(filter, item, rest, interpreter, location)) }
             }
             return .list(mapped)
@@ -225,12 +243,12 @@ enum Filters {
             if let t = rest.positional.first {
                 test = PythonFormatting.str(t)
                 rest = rest.dropping(1)
-                guard Tests.names.contains(test!) else { throw location.runtimeError("no test named '\(test!)'") }
+                guard JinjaTests.names.contains(test!) else { throw location.runtimeError("no test named '\(test!)'") }
             }
             var selected: [Value] = []
             for item in try items() {
                 let subject = attribute == nil ? item : try lookup(item, attribute!, interpreter)
-                let passes = test == nil ? subject.isTruthy : try Tests.apply(test!, subject, rest, interpreter, location)
+                let passes = test == nil ? subject.isTruthy : try JinjaTests.apply(test!, subject, rest, interpreter, location)
                 if passes == keep { selected.append(item) }
             }
             return .list(selected)

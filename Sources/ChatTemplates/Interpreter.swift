@@ -11,6 +11,7 @@ final class Interpreter {
     private var bytesWritten = 0
     private var iterations = 0
     private var callDepth = 0
+    private var renderDepth = 0
 
     /// Control flow out of a statement list (`{% break %}` / `{% continue %}`).
     enum Flow { case normal, breakLoop, continueLoop }
@@ -79,9 +80,22 @@ final class Interpreter {
 
     func leaveCall() { callDepth -= 1 }
 
+    /// Enters one level of nested evaluation (see ``ChatTemplateLimits/maxRenderDepth``).
+    func descend() throws(ChatTemplateError) {
+        renderDepth += 1
+        if renderDepth > limits.maxRenderDepth {
+            renderDepth -= 1
+            throw .limitExceeded("template evaluation nested deeper than \(limits.maxRenderDepth) levels")
+        }
+    }
+
+    func ascend() { renderDepth -= 1 }
+
     // MARK: Statements
 
     func execute(_ nodes: [Node], _ scope: Scope) throws(ChatTemplateError) -> Flow {
+        try descend()
+        defer { ascend() }
         for node in nodes {
             let flow = try execute(node, scope)
             if flow != .normal { return flow }
@@ -89,6 +103,7 @@ final class Interpreter {
         return .normal
     }
 
+    /// Executes one statement; the larger cases live in their own functions to keep this frame small.
     private func execute(_ node: Node, _ scope: Scope) throws(ChatTemplateError) -> Flow {
         switch node {
         case .text(let s):
@@ -96,41 +111,21 @@ final class Interpreter {
         case .output(let e):
             try write(PythonFormatting.str(try evaluate(e, scope)))
         case .ifBlock(let branches, let otherwise):
-            for branch in branches {
-                if try evaluate(branch.test, scope).isTruthy { return try execute(branch.body, scope) }
-            }
-            return try execute(otherwise, scope)
+            return try executeIf(branches, otherwise, scope)
         case .forLoop(let loop):
-            let iterable = try evaluate(loop.iterable, scope)
-            return try runLoop(loop, items: try iterate(iterable, at: loop.iterable.location), scope: scope, depth0: 0)
+            return try executeFor(loop, scope)
         case .assign(let target, let e, let location):
             try assign(target, try evaluate(e, scope), in: scope, at: location)
         case .assignBlock(let target, let filters, let body, let location):
-            let inner = Scope(parent: scope)
-            var value = Value.string(try capture { () throws(ChatTemplateError) in _ = try execute(body, inner) })
-            value = try applyFilters(filters, to: value, scope)
-            try assign(target, value, in: scope, at: location)
+            try executeAssignBlock(target, filters, body, location, scope)
         case .macro(let definition):
             scope.set(definition.name, .callable(.macro(Macro(definition: definition, closure: scope))))
         case .callBlock(let block):
-            guard case .call(let callee, let syntax) = block.call.kind else { return .normal }
-            let function = try evaluate(callee, scope)
-            var args = try evaluateArguments(syntax, scope)
-            let callerDefinition = MacroDefinition(name: "caller", parameters: block.callerParameters,
-                                                   body: block.body, location: block.location)
-            args.keywords.append((name: "caller",
-                                  value: .callable(.macro(Macro(definition: callerDefinition, closure: scope)))))
-            try write(PythonFormatting.str(try call(function, args, at: block.call.location)))
+            try executeCallBlock(block, scope)
         case .filterBlock(let filters, let body):
-            let inner = Scope(parent: scope)
-            let text = Value.string(try capture { () throws(ChatTemplateError) in _ = try execute(body, inner) })
-            try write(PythonFormatting.str(try applyFilters(filters, to: text, scope)))
+            try executeFilterBlock(filters, body, scope)
         case .with(let bindings, let body):
-            let inner = Scope(parent: scope)
-            for binding in bindings {
-                try assign(binding.target, try evaluate(binding.value, scope), in: inner, at: binding.value.location)
-            }
-            return try execute(body, inner)
+            return try executeWith(bindings, body, scope)
         case .scoped(let body):
             return try execute(body, Scope(parent: scope))
         case .breakLoop:
@@ -139,6 +134,50 @@ final class Interpreter {
             return .continueLoop
         }
         return .normal
+    }
+
+    private func executeIf(_ branches: [ConditionalBranch], _ otherwise: [Node], _ scope: Scope) throws(ChatTemplateError) -> Flow {
+        for branch in branches {
+            if try evaluate(branch.test, scope).isTruthy { return try execute(branch.body, scope) }
+        }
+        return try execute(otherwise, scope)
+    }
+
+    private func executeFor(_ loop: ForLoop, _ scope: Scope) throws(ChatTemplateError) -> Flow {
+        let iterable = try evaluate(loop.iterable, scope)
+        return try runLoop(loop, items: try iterate(iterable, at: loop.iterable.location), scope: scope, depth0: 0)
+    }
+
+    private func executeAssignBlock(_ target: AssignTarget, _ filters: [FilterCall], _ body: [Node],
+                                    _ location: SourceLocation, _ scope: Scope) throws(ChatTemplateError) {
+        let inner = Scope(parent: scope)
+        var value = Value.string(try capture { () throws(ChatTemplateError) in _ = try execute(body, inner) })
+        value = try applyFilters(filters, to: value, scope)
+        try assign(target, value, in: scope, at: location)
+    }
+
+    private func executeCallBlock(_ block: CallBlock, _ scope: Scope) throws(ChatTemplateError) {
+        guard case .call(let callee, let syntax) = block.call.kind else { return }
+        let function = try evaluate(callee, scope)
+        var args = try evaluateArguments(syntax, scope)
+        let callerDefinition = MacroDefinition(name: "caller", parameters: block.callerParameters,
+                                               body: block.body, location: block.location)
+        args.keywords.append((name: "caller", value: .callable(.macro(Macro(definition: callerDefinition, closure: scope)))))
+        try write(PythonFormatting.str(try call(function, args, at: block.call.location)))
+    }
+
+    private func executeFilterBlock(_ filters: [FilterCall], _ body: [Node], _ scope: Scope) throws(ChatTemplateError) {
+        let inner = Scope(parent: scope)
+        let text = Value.string(try capture { () throws(ChatTemplateError) in _ = try execute(body, inner) })
+        try write(PythonFormatting.str(try applyFilters(filters, to: text, scope)))
+    }
+
+    private func executeWith(_ bindings: [WithBinding], _ body: [Node], _ scope: Scope) throws(ChatTemplateError) -> Flow {
+        let inner = Scope(parent: scope)
+        for binding in bindings {
+            try assign(binding.target, try evaluate(binding.value, scope), in: inner, at: binding.value.location)
+        }
+        return try execute(body, inner)
     }
 
     private func applyFilters(_ filters: [FilterCall], to value: Value, _ scope: Scope) throws(ChatTemplateError) -> Value {

@@ -19,6 +19,7 @@ struct Lexer {
     private var lineStarting = true
     private var tokens: [Token] = []
 
+    /// Which delimiter opened a tag: `{{`, `{%` or `{#`.
     private enum TagKind { case variable, block, comment }
 
     init(source: String, trimBlocks: Bool = true, lstripBlocks: Bool = true) {

@@ -88,7 +88,7 @@ enum Operators {
     /// towards negative infinity, `str * int`, `list + list`).
     static func arithmetic(_ op: BinaryOperator, _ a: Value, _ b: Value, maxLength: Int) throws(OperatorError) -> Value {
         if case .undefined(let hint) = a { throw .undefined(hint) }
-        if case .undefined(let hint) = b { throw .undefined(hint) }
+        if case .undefined(let hint) = b, !(op == .modulo && a.isString) { throw .undefined(hint) }
         if let x = a.number, let y = b.number { return try numeric(op, x, y) }
         switch (op, a, b) {
         case (.add, .string(let x), .string(let y)):
@@ -103,15 +103,22 @@ enum Operators {
                 throw .limit("string repetition too long")
             }
             return .string(String(repeating: s, count: n))
-        case (.multiply, .list(let items), _), (.multiply, _, .list(let items)):
+        case (.multiply, .list(let items), _), (.multiply, _, .list(let items)),
+             (.multiply, .tuple(let items), _), (.multiply, _, .tuple(let items)):
             guard let n = (a.index != nil ? a : b).index else { break }
-            if n <= 0 { return .list([]) }
+            var isTuple = false
+            if case .tuple = a { isTuple = true }
+            if case .tuple = b { isTuple = true }
+            if n <= 0 { return isTuple ? .tuple([]) : .list([]) }
             if items.count.multipliedReportingOverflow(by: n).overflow || items.count * n > maxLength {
-                throw .limit("list repetition too long")
+                throw .limit("sequence repetition too long")
             }
-            return .list(Array([[Value]](repeating: items, count: n).joined()))
-        case (.modulo, .string, _):
-            throw .type("string formatting with % is not supported")
+            let repeated = Array([[Value]](repeating: items, count: n).joined())
+            return isTuple ? .tuple(repeated) : .list(repeated)
+        case (.modulo, .string(let format), _):
+            let text = try PercentFormat.format(format, b)
+            if text.utf8.count > maxLength { throw .limit("string too long") }
+            return .string(text)
         default:
             break
         }
@@ -148,7 +155,10 @@ enum Operators {
                 let r = i % j
                 return .int(r != 0 && (r < 0) != (j < 0) ? r + j : r)
             case .power:
-                if j < 0 { return .float(pow(Double(i), Double(j))) }
+                if j < 0 {
+                    if i == 0 { throw .zeroDivision("0.0 cannot be raised to a negative power") }
+                    return .float(pow(Double(i), Double(j)))
+                }
                 var result = 1, base = i, e = j
                 while e > 0 {
                     if e & 1 == 1 {
@@ -180,9 +190,14 @@ enum Operators {
         case .modulo:
             if b == 0 { throw .zeroDivision("float modulo") }
             let r = a.truncatingRemainder(dividingBy: b)
-            return .float(r != 0 && (r < 0) != (b < 0) ? r + b : r)
+            if r == 0 { return .float(b < 0 ? -0.0 : 0.0) }
+            return .float((r < 0) != (b < 0) ? r + b : r)
         case .power:
-            return .float(pow(a, b))
+            if a == 0 && b < 0 { throw .zeroDivision("0.0 cannot be raised to a negative power") }
+            if a < 0 && b.rounded() != b && b.isFinite { throw .type("complex results are not supported") }
+            let result = pow(a, b)
+            if result.isInfinite && a.isFinite && b.isFinite { throw .type("(34, 'Numerical result out of range')") }
+            return .float(result)
         }
     }
 }

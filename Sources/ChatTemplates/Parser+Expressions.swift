@@ -9,145 +9,175 @@ extension Parser {
         while true {
             if !items.isEmpty { try expectOp(",") }
             if isTupleEnd(endNames) { break }
-            items.append(withCondexpr ? try parseExpression() : try parseOr())
+            items.append(withCondexpr ? try parseExpression() : try parseBinary(1))
             if isOp(",") { isTuple = true } else { break }
         }
         if !isTuple {
             if let only = items.first { return only }
             if !explicitParentheses { throw current.location.syntaxError("expected an expression, got '\(current.description)'") }
         }
-        return Expression(kind: .tuple(items), location: location)
+        return try node(.tuple(items), location)
+    }
+
+    /// Builds a node, refusing expressions nested deeper than the limit before they exist (so
+    /// neither evaluation nor deallocation of the tree can recurse without bound).
+    mutating func node(_ kind: Expression.Kind, _ location: SourceLocation) throws(ChatTemplateError) -> Expression {
+        let e = Expression(kind: kind, location: location)
+        if e.height > maxDepth { throw location.syntaxError("expression nesting deeper than \(maxDepth) levels") }
+        return e
     }
 
     /// A full expression including `a if cond else b`.
     mutating func parseExpression() throws(ChatTemplateError) -> Expression {
-        var expr = try parseOr()
+        var expr = try parseBinary(1)
         while isName("if") {
             let location = advance().location
             softDepth += 1
             defer { softDepth -= 1 }
-            let test = try parseOr()
+            let test = try parseBinary(1)
             var otherwise: Expression? = nil
-            if skipName("else") { otherwise = try parseExpression() }
-            expr = Expression(kind: .conditional(test: test, then: expr, otherwise: otherwise), location: location)
+            if skipName("else") {
+                try enter(location)
+                otherwise = try parseExpression()
+                leave()
+            }
+            expr = try node(.conditional(test: test, then: expr, otherwise: otherwise), location)
         }
         return expr
     }
 
-    mutating func parseOr() throws(ChatTemplateError) -> Expression {
-        var left = try parseAnd()
-        while isName("or") {
-            let location = advance().location
-            left = Expression(kind: .or(left, try parseAnd()), location: location)
+    /// The precedence level of the binary operator at the current token (Jinja's `parse_or` (1),
+    /// `parse_and` (2), `parse_not` (3, prefix), `parse_compare` (4), `parse_math1` (5),
+    /// `parse_concat` (6), `parse_math2` (7), `parse_pow` (8)).
+    private func binaryLevel() -> Int? {
+        switch current.kind {
+        case .name("or"): return 1
+        case .name("and"): return 2
+        case .name("in"): return 4
+        case .name("not"): return isName("in", next) ? 4 : nil
+        case .op(let o):
+            switch o {
+            case "==", "!=", "<", "<=", ">", ">=": return 4
+            case "+", "-": return 5
+            case "~": return 6
+            case "*", "/", "//", "%": return 7
+            case "**": return 8
+            default: return nil
+            }
+        default: return nil
         }
-        return left
     }
 
-    mutating func parseAnd() throws(ChatTemplateError) -> Expression {
-        var left = try parseNot()
-        while isName("and") {
-            let location = advance().location
-            left = Expression(kind: .and(left, try parseNot()), location: location)
-        }
-        return left
-    }
-
-    mutating func parseNot() throws(ChatTemplateError) -> Expression {
-        if isName("not") {
-            let location = advance().location
-            try enter(location)
-            defer { leave() }
-            return Expression(kind: .not(try parseNot()), location: location)
-        }
-        return try parseCompare()
-    }
-
-    mutating func parseCompare() throws(ChatTemplateError) -> Expression {
-        let location = current.location
-        let first = try parseMath1()
-        var steps: [Comparison] = []
-        while true {
-            if case .op(let o) = current.kind, let op = ComparisonOperator(rawValue: o), op != .contains {
-                advance()
-                steps.append(Comparison(op: op, operand: try parseMath1()))
-            } else if skipName("in") {
-                steps.append(Comparison(op: .contains, operand: try parseMath1()))
-            } else if isName("not"), isName("in", next) {
-                advance()
-                advance()
-                steps.append(Comparison(op: .notContains, operand: try parseMath1()))
-            } else {
-                break
+    /// Binary operators and prefix `not` by precedence climbing: same trees as Jinja's one-function-
+    /// per-level parser (all operators left-associative, comparisons chained, `~` flattened), with
+    /// fewer stack frames per nesting level.
+    mutating func parseBinary(_ minLevel: Int) throws(ChatTemplateError) -> Expression {
+        var left = minLevel <= 3 && isName("not") ? try parseNotPrefix() : try parseUnary()
+        while let level = binaryLevel(), level >= minLevel {
+            switch level {
+            case 1, 2: left = try parseLogicalChain(left, isAnd: level == 2)
+            case 4: left = try parseComparisonChain(left)
+            case 6: left = try parseConcatChain(left)
+            default: left = try parseArithmeticChain(left, level)
             }
         }
-        if steps.isEmpty { return first }
-        return Expression(kind: .compare(first, steps), location: location)
-    }
-
-    mutating func parseMath1() throws(ChatTemplateError) -> Expression {
-        var left = try parseConcat()
-        while case .op(let o) = current.kind, o == "+" || o == "-" {
-            let location = advance().location
-            let right = try parseConcat()
-            left = Expression(kind: .binary(o == "+" ? .add : .subtract, left, right), location: location)
-        }
         return left
     }
 
-    mutating func parseConcat() throws(ChatTemplateError) -> Expression {
-        let location = current.location
-        var parts = [try parseMath2()]
-        while skipOp("~") { parts.append(try parseMath2()) }
-        return parts.count == 1 ? parts[0] : Expression(kind: .concat(parts), location: location)
+    private mutating func parseNotPrefix() throws(ChatTemplateError) -> Expression {
+        let location = advance().location
+        try enter(location)
+        let operand = try parseBinary(3)
+        leave()
+        return try node(.not(operand), location)
     }
 
-    mutating func parseMath2() throws(ChatTemplateError) -> Expression {
-        var left = try parsePow()
-        while case .op(let o) = current.kind, ["*", "/", "//", "%"].contains(o) {
-            let location = advance().location
-            let right = try parsePow()
-            left = Expression(kind: .binary(BinaryOperator(rawValue: o)!, left, right), location: location)
-        }
-        return left
+    /// `left or b or c`, `left and b and c`: one flat node.
+    private mutating func parseLogicalChain(_ left: Expression, isAnd: Bool) throws(ChatTemplateError) -> Expression {
+        var operands = [left]
+        while skipName(isAnd ? "and" : "or") { operands.append(try parseBinary(isAnd ? 3 : 2)) }
+        return try node(.logical(isAnd: isAnd, operands), left.location)
     }
 
-    mutating func parsePow() throws(ChatTemplateError) -> Expression {
-        var left = try parseUnary()
-        while isOp("**") {
-            let location = advance().location
-            left = Expression(kind: .binary(.power, left, try parseUnary()), location: location)
+    /// `left + b - c` (level 5), `left * b // c` (7) or `left ** b ** c` (8): one flat, left-associative
+    /// node whose operands are parsed one level up (`**` takes unary operands, as in Jinja).
+    private mutating func parseArithmeticChain(_ left: Expression, _ level: Int) throws(ChatTemplateError) -> Expression {
+        var steps: [ArithmeticStep] = []
+        while binaryLevel() == level {
+            let token = advance()
+            guard case .op(let o) = token.kind, let op = BinaryOperator(rawValue: o) else {
+                throw token.location.syntaxError("unexpected '\(token.description)'")
+            }
+            let operand = level == 8 ? try parseUnary() : try parseBinary(level + 1)
+            steps.append(ArithmeticStep(op: op, operand: operand, location: token.location))
         }
-        return left
+        return try node(.arithmetic(left, steps), left.location)
+    }
+
+    /// `left == a < b in c ...`: Python-style chained comparison.
+    private mutating func parseComparisonChain(_ left: Expression) throws(ChatTemplateError) -> Expression {
+        var steps: [Comparison] = []
+        while binaryLevel() == 4 {
+            let token = advance()
+            let op: ComparisonOperator
+            switch token.kind {
+            case .name("in"): op = .contains
+            case .name("not"):
+                advance()
+                op = .notContains
+            case .op(let o):
+                guard let compare = ComparisonOperator(rawValue: o) else { throw token.location.syntaxError("expected a comparison") }
+                op = compare
+            default:
+                throw token.location.syntaxError("expected a comparison")
+            }
+            steps.append(Comparison(op: op, operand: try parseBinary(5)))
+        }
+        return try node(.compare(left, steps), left.location)
+    }
+
+    /// `left ~ b ~ c`, one flat node.
+    private mutating func parseConcatChain(_ left: Expression) throws(ChatTemplateError) -> Expression {
+        var parts = [left]
+        while skipOp("~") { parts.append(try parseBinary(7)) }
+        return try node(.concat(parts), left.location)
     }
 
     mutating func parseUnary(withFilter: Bool = true) throws(ChatTemplateError) -> Expression {
-        let location = current.location
-        try enter(location)
+        try enter(current.location)
         defer { leave() }
-        var node: Expression
-        if skipOp("-") {
-            node = Expression(kind: .negate(try parseUnary(withFilter: false)), location: location)
-        } else if skipOp("+") {
-            node = Expression(kind: .plus(try parseUnary(withFilter: false)), location: location)
-        } else {
-            node = try parsePrimary()
-        }
-        node = try parsePostfix(node)
-        if withFilter { node = try parseFilterExpression(node) }
-        return node
+        var result = isOp("-") || isOp("+") ? try parseSign() : try parsePrimary()
+        result = try parsePostfix(result)
+        if withFilter { result = try parseFilterExpression(result) }
+        return result
+    }
+
+    /// Unary `-x` / `+x`; the operand takes no filters (`-x|abs` is `(-x)|abs`), as in Jinja.
+    private mutating func parseSign() throws(ChatTemplateError) -> Expression {
+        let token = advance()
+        let operand = try parseUnary(withFilter: false)
+        return try node(isOp("-", token) ? .negate(operand) : .plus(operand), token.location)
     }
 
     mutating func parsePrimary() throws(ChatTemplateError) -> Expression {
+        if isOp("(") { return try parseParenthesized() }
+        if isOp("[") { return try parseListLiteral() }
+        if isOp("{") { return try parseDictLiteral() }
+        return try parseAtom()
+    }
+
+    /// A name, `true`/`false`/`none` (either case), adjacent string literals, or a number.
+    private mutating func parseAtom() throws(ChatTemplateError) -> Expression {
         let token = current
         let location = token.location
         switch token.kind {
         case .name(let n):
             advance()
             switch n {
-            case "true", "True": return Expression(kind: .constant(.bool(true)), location: location)
-            case "false", "False": return Expression(kind: .constant(.bool(false)), location: location)
-            case "none", "None": return Expression(kind: .constant(.none), location: location)
-            default: return Expression(kind: .name(n), location: location)
+            case "true", "True": return try node(.constant(.bool(true)), location)
+            case "false", "False": return try node(.constant(.bool(false)), location)
+            case "none", "None": return try node(.constant(.none), location)
+            default: return try node(.name(n), location)
             }
         case .string(let s):
             advance()
@@ -156,47 +186,54 @@ extension Parser {
                 text += more
                 advance()
             }
-            return Expression(kind: .constant(.string(text)), location: location)
+            return try node(.constant(.string(text)), location)
         case .integer(let i):
             advance()
-            return Expression(kind: .constant(.int(i)), location: location)
+            return try node(.constant(.int(i)), location)
         case .float(let d):
             advance()
-            return Expression(kind: .constant(.float(d)), location: location)
-        case .op("("):
-            advance()
-            let inner = try parseTuple(explicitParentheses: true)
-            try expectOp(")")
-            return inner
-        case .op("["):
-            advance()
-            var items: [Expression] = []
-            while !isOp("]") {
-                if !items.isEmpty { try expectOp(",") }
-                if isOp("]") { break }
-                items.append(try parseExpression())
-            }
-            try expectOp("]")
-            return Expression(kind: .list(items), location: location)
-        case .op("{"):
-            advance()
-            var entries: [DictEntry] = []
-            while !isOp("}") {
-                if !entries.isEmpty { try expectOp(",") }
-                if isOp("}") { break }
-                let key = try parseExpression()
-                try expectOp(":")
-                entries.append(DictEntry(key: key, value: try parseExpression()))
-            }
-            try expectOp("}")
-            return Expression(kind: .dict(entries), location: location)
+            return try node(.constant(.float(d)), location)
         default:
             throw location.syntaxError("unexpected '\(token.description)'")
         }
     }
 
+    /// `( ... )`: a parenthesised expression or a tuple.
+    private mutating func parseParenthesized() throws(ChatTemplateError) -> Expression {
+        advance()
+        let inner = try parseTuple(explicitParentheses: true)
+        try expectOp(")")
+        return inner
+    }
+
+    private mutating func parseListLiteral() throws(ChatTemplateError) -> Expression {
+        let location = advance().location
+        var items: [Expression] = []
+        while !isOp("]") {
+            if !items.isEmpty { try expectOp(",") }
+            if isOp("]") { break }
+            items.append(try parseExpression())
+        }
+        try expectOp("]")
+        return try node(.list(items), location)
+    }
+
+    private mutating func parseDictLiteral() throws(ChatTemplateError) -> Expression {
+        let location = advance().location
+        var entries: [DictEntry] = []
+        while !isOp("}") {
+            if !entries.isEmpty { try expectOp(",") }
+            if isOp("}") { break }
+            let key = try parseExpression()
+            try expectOp(":")
+            entries.append(DictEntry(key: key, value: try parseExpression()))
+        }
+        try expectOp("}")
+        return try node(.dict(entries), location)
+    }
+
     mutating func parsePostfix(_ base: Expression) throws(ChatTemplateError) -> Expression {
-        var node = base
+        var result = base
         while true {
             if isOp(".") {
                 let location = advance().location
@@ -204,11 +241,11 @@ extension Parser {
                 switch attr.kind {
                 case .name(let n):
                     advance()
-                    node = Expression(kind: .attribute(node, n), location: location)
+                    result = try node(.attribute(result, n), location)
                 case .integer(let i):
                     advance()
-                    let index = Expression(kind: .constant(.int(i)), location: attr.location)
-                    node = Expression(kind: .item(node, index), location: location)
+                    let index = try node(.constant(.int(i)), attr.location)
+                    result = try node(.item(result, index), location)
                 default:
                     throw attr.location.syntaxError("expected name or number")
                 }
@@ -220,12 +257,12 @@ extension Parser {
                     args.append(try parseSubscribed())
                 }
                 try expectOp("]")
-                let index = args.count == 1 ? args[0] : Expression(kind: .tuple(args), location: location)
-                node = Expression(kind: .item(node, index), location: location)
+                let index = args.count == 1 ? args[0] : try node(.tuple(args), location)
+                result = try node(.item(result, index), location)
             } else if isOp("(") {
-                node = try parseCall(node)
+                result = try parseCall(result)
             } else {
-                return node
+                return result
             }
         }
     }
@@ -251,13 +288,13 @@ extension Parser {
         } else {
             parts.append(nil)
         }
-        return Expression(kind: .slice(parts[0], parts[1], parts[2]), location: location)
+        return try node(.slice(parts[0], parts[1], parts[2]), location)
     }
 
     mutating func parseCall(_ callee: Expression) throws(ChatTemplateError) -> Expression {
         let location = current.location
         let args = try parseCallArguments()
-        return Expression(kind: .call(callee, args), location: location)
+        return try node(.call(callee, args), location)
     }
 
     mutating func parseCallArguments() throws(ChatTemplateError) -> CallSyntax {
@@ -294,18 +331,18 @@ extension Parser {
     }
 
     mutating func parseFilterExpression(_ base: Expression) throws(ChatTemplateError) -> Expression {
-        var node = base
+        var result = base
         while true {
             if isOp("|") {
                 for filter in try parseFilterChain(startInline: false) {
-                    node = Expression(kind: .filter(node, filter), location: filter.location)
+                    result = try node(.filter(result, filter), filter.location)
                 }
             } else if isName("is") {
-                node = try parseTest(node)
+                result = try parseTest(result)
             } else if isOp("(") {
-                node = try parseCall(node)
+                result = try parseCall(result)
             } else {
-                return node
+                return result
             }
         }
     }
@@ -335,7 +372,7 @@ extension Parser {
         let location = current.location
         var name = try expectName()
         while skipOp(".") { name += "." + (try expectName()) }
-        guard Tests.names.contains(name) || softDepth > 0 else {
+        guard JinjaTests.names.contains(name) || softDepth > 0 else {
             throw location.syntaxError("no test named '\(name)'")
         }
         var args = CallSyntax()
@@ -353,8 +390,7 @@ extension Parser {
                 args.positional = [try parsePostfix(try parsePrimary())]
             }
         }
-        let test = Expression(kind: .test(base, FilterCall(name: name, arguments: args, location: location)),
-                              location: isLocation)
-        return negated ? Expression(kind: .not(test), location: isLocation) : test
+        let test = try node(.test(base, FilterCall(name: name, arguments: args, location: location)), isLocation)
+        return negated ? try node(.not(test), isLocation) : test
     }
 }

@@ -99,32 +99,46 @@ struct Parser {
     mutating func subparse(until endNames: Set<String>) throws(ChatTemplateError) -> [Node] {
         var body: [Node] = []
         while true {
-            let token = current
-            switch token.kind {
-            case .text(let s):
-                advance()
-                body.append(.text(s))
+            switch current.kind {
+            case .text:
+                body.append(parseText())
             case .variableBegin:
-                advance()
-                let e = try parseTuple()
-                guard current.kind == .variableEnd else { throw unexpected("end of print statement") }
-                advance()
-                body.append(.output(e))
+                body.append(try parseOutput())
             case .blockBegin:
                 advance()
-                if case .name(let n) = current.kind, endNames.contains(n) { return body }
-                body += try parseStatement()
+                if atEndTag(endNames) { return body }
+                body.append(try parseStatement())
                 try expectBlockEnd()
             case .eof:
-                if !endNames.isEmpty {
-                    let expected = endNames.sorted().map { "'\($0)'" }.joined(separator: " or ")
-                    throw token.location.syntaxError("unexpected end of template, expected \(expected)")
-                }
+                if !endNames.isEmpty { throw unexpectedEnd(endNames) }
                 return body
             default:
                 throw unexpected()
             }
         }
+    }
+
+    private mutating func parseText() -> Node {
+        guard case .text(let s) = advance().kind else { return .text("") }
+        return .text(s)
+    }
+
+    private mutating func parseOutput() throws(ChatTemplateError) -> Node {
+        advance()
+        let e = try parseTuple()
+        guard current.kind == .variableEnd else { throw unexpected("end of print statement") }
+        advance()
+        return .output(e)
+    }
+
+    private func atEndTag(_ endNames: Set<String>) -> Bool {
+        if case .name(let n) = current.kind { return endNames.contains(n) }
+        return false
+    }
+
+    private func unexpectedEnd(_ endNames: Set<String>) -> ChatTemplateError {
+        let expected = endNames.sorted().map { "'\($0)'" }.joined(separator: " or ")
+        return current.location.syntaxError("unexpected end of template, expected \(expected)")
     }
 
     /// `parse_statements`: optional `:`, the block end, then a body up to one of `endNames`.
@@ -136,33 +150,42 @@ struct Parser {
         return body
     }
 
-    mutating func parseStatement() throws(ChatTemplateError) -> [Node] {
-        let token = current
-        guard case .name(let tag) = token.kind else {
-            throw token.location.syntaxError("tag name expected")
-        }
-        try enter(token.location)
+    /// The statement tags; a small enum so that dispatching costs little stack per nesting level.
+    private enum Tag: String {
+        case ifTag = "if", forTag = "for", set, macro, call, filter, with, generation
+        case breakTag = "break", continueTag = "continue"
+        case include, `import`, from, extends, block, autoescape, `do`, trans, pluralize
+    }
+
+    mutating func parseStatement() throws(ChatTemplateError) -> Node {
+        let location = current.location
+        guard case .name(let name) = current.kind else { throw location.syntaxError("tag name expected") }
+        guard let tag = Tag(rawValue: name) else { throw location.syntaxError("encountered unknown tag '\(name)'") }
+        try enter(location)
         defer { leave() }
         switch tag {
-        case "if": return [try parseIf()]
-        case "for": return [try parseFor()]
-        case "set": return [try parseSet()]
-        case "macro": return [try parseMacro()]
-        case "call": return [try parseCallBlock()]
-        case "filter": return [try parseFilterBlock()]
-        case "with": return [try parseWith()]
-        case "generation":
-            advance()
-            return [.scoped(try parseBody(until: ["endgeneration"], dropNeedle: true))]
-        case "break", "continue":
-            advance()
-            guard loopDepth > 0 else { throw token.location.syntaxError("'\(tag)' outside of a loop") }
-            return [tag == "break" ? .breakLoop : .continueLoop]
-        case "include", "import", "from", "extends", "block", "autoescape", "do", "trans", "pluralize":
-            throw token.location.syntaxError("unsupported tag '\(tag)'")
-        default:
-            throw token.location.syntaxError("encountered unknown tag '\(tag)'")
+        case .ifTag: return try parseIf()
+        case .forTag: return try parseFor()
+        case .set: return try parseSet()
+        case .macro: return try parseMacro()
+        case .call: return try parseCallBlock()
+        case .filter: return try parseFilterBlock()
+        case .with: return try parseWith()
+        case .generation: return try parseGeneration()
+        case .breakTag, .continueTag: return try parseLoopControl()
+        default: throw location.syntaxError("unsupported tag '\(name)'")
         }
+    }
+
+    mutating func parseLoopControl() throws(ChatTemplateError) -> Node {
+        let token = advance()
+        guard loopDepth > 0 else { throw token.location.syntaxError("'\(token.description)' outside of a loop") }
+        return isName("break", token) ? .breakLoop : .continueLoop
+    }
+
+    mutating func parseGeneration() throws(ChatTemplateError) -> Node {
+        advance()
+        return .scoped(try parseBody(until: ["endgeneration"], dropNeedle: true))
     }
 
     mutating func parseIf() throws(ChatTemplateError) -> Node {

@@ -3,6 +3,7 @@
 /// The lexer produces a flat stream in the style of Jinja's `TokenStream`; comments and raw blocks
 /// are already resolved (raw content arrives as `.text`).
 struct Token: Sendable {
+    /// The token type, with its text or value.
     enum Kind: Sendable, Equatable {
         case text(String)
         case variableBegin, variableEnd, blockBegin, blockEnd

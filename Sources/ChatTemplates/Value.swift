@@ -37,6 +37,7 @@ enum Value {
     }
 
     var isUndefined: Bool { if case .undefined = self { return true }; return false }
+    var isString: Bool { if case .string = self { return true }; return false }
 
     /// Python's type name, used in error messages.
     var typeName: String {
@@ -139,6 +140,8 @@ final class Namespace {
 
 /// A hashable form of a dict key (Python hashing: `1`, `1.0` and `True` are the same key).
 enum DictKey: Hashable {
+    /// Jinja's Undefined is hashable, and all Undefined values are equal.
+    case undefined
     case none
     case int(Int)
     case float(Double)
@@ -147,6 +150,7 @@ enum DictKey: Hashable {
 
     init?(_ value: Value) {
         switch value {
+        case .undefined: self = .undefined
         case .none: self = .none
         case .bool(let b): self = .int(b ? 1 : 0)
         case .int(let i): self = .int(i)

@@ -598,7 +598,31 @@ let conformanceCases: [ConformanceCase] = [
         name: "globals",
         template: "{{ dict(a=1, b=2) }} {{ dict({'x': 1}, y=2) }} {{ strftime_now('%d %b %Y') }} {{ strftime_now('%Y-%m-%d %H:%M:%S %A %B %j %I%p %y %-d %e') }} {{ raise_exception is defined }}",
         variables: "{}",
-        expected: .output("{'a': 1, 'b': 2} {'x': 1, 'y': 2} 26 Jul 2024 2024-07-26 14:05:09 Friday July 208 02PM 24 26 26 True")
+        expected: .output("{'a': 1, 'b': 2} {'x': 1, 'y': 2} 09 Mar 2025 2025-03-09 08:07:06 Sunday March 068 08AM 25 9  9 True")
+    ),
+    ConformanceCase(
+        name: "percent_format",
+        template: "{{ '%s-%d-%05.2f|%x|%-4s|%r|%+d|%#o|%c' % ('a', 7.9, 3.14159, 255, 'b', 'q', 5, 8, 65) }} {{ '%(name)s is %(age)d' % {'name': 'Ann', 'age': 31} }} {{ '%s'|format([1]) }} {{ '%s and %s'|format('x', 'y') }} {{ '%(a)s'|format(a=1) }} {{ '100%%' % () }} {{ '%.2e|%g|%G|%.3s' % (12345.678, 0.0001, 1e20, 'abcdef') }} {{ '' % nope }} {{ 'x' % [1] }}",
+        variables: "{}",
+        expected: .output("a-7-03.14|ff|b   |'q'|+5|0o10|A Ann is 31 [1] x and y 1 100% 1.23e+04|0.0001|1E+20|abc  x")
+    ),
+    ConformanceCase(
+        name: "float_mod_signs",
+        template: "{{ 1 % -0.5 }} {{ -1 % 0.5 }} {{ 5.5 % -2 }} {{ -0.5 is even }} {{ 1.0 is odd }} {{ 3 is odd }} {{ -3 is odd }} {{ 2.5 is even }}",
+        variables: "{}",
+        expected: .output("-0.0 0.0 -0.5 False True True True False")
+    ),
+    ConformanceCase(
+        name: "safe_is_markup_string",
+        template: "{{ 1|safe ~ 2 }} {{ (1|safe) is string }} {{ not false|safe }} {{ [1]|safe }}",
+        variables: "{}",
+        expected: .output("12 True False [1]")
+    ),
+    ConformanceCase(
+        name: "undefined_as_key",
+        template: "{{ nope in {} }} {{ nope not in {'k': 1} }} {{ {nope: 1}[other] }}",
+        variables: "{}",
+        expected: .output("False True 1")
     ),
     ConformanceCase(
         name: "undefined_behaviour",
@@ -726,9 +750,51 @@ let conformanceCases: [ConformanceCase] = [
         variables: "{}",
         expected: .error("TypeError: argument of type 'int' is not iterable")
     ),
+    ConformanceCase(
+        name: "err_test_takes_no_argument",
+        template: "{{ 1 is callable in [] }}",
+        variables: "{}",
+        expected: .error("UndefinedError: 'in' is undefined")
+    ),
+    ConformanceCase(
+        name: "err_zero_negative_power",
+        template: "{{ 0 ** -1 }}",
+        variables: "{}",
+        expected: .error("ZeroDivisionError: 0.0 cannot be raised to a negative power")
+    ),
+    ConformanceCase(
+        name: "err_float_overflow",
+        template: "{{ 7 ** 1e3 }}",
+        variables: "{}",
+        expected: .error("OverflowError: (34, 'Numerical result out of range')")
+    ),
+    ConformanceCase(
+        name: "err_percent_too_few",
+        template: "{{ '%s %s' % ('a',) }}",
+        variables: "{}",
+        expected: .error("TypeError: not enough arguments for format string")
+    ),
+    ConformanceCase(
+        name: "err_percent_too_many",
+        template: "{{ '%s' % ('a', 'b') }}",
+        variables: "{}",
+        expected: .error("TypeError: not all arguments converted during string formatting")
+    ),
+    ConformanceCase(
+        name: "err_percent_type",
+        template: "{{ '%d' % 'x' }}",
+        variables: "{}",
+        expected: .error("TypeError: %d format: a real number is required, not str")
+    ),
+    ConformanceCase(
+        name: "err_undefined_int_filter",
+        template: "{{ nope|int }}",
+        variables: "{}",
+        expected: .error("UndefinedError: 'nope' is undefined")
+    ),
 ]
 
-/* Generator (needs hfenv.py, the environment shown in FamilyTemplateFixtures.swift):
+/* Generator (needs hfenv.py, whose source is included at the end of FamilyTemplateFixtures.swift):
 
 # Generates ConformanceCases.swift: small templates rendered by jinja2 in transformers' environment.
 import sys, jinja2
@@ -846,6 +912,10 @@ CASES = [
     ("with_block", "{% with a = 1, b = 2 %}{{ a + b }}{% set c = 3 %}{% endwith %}[{{ a }}{{ c }}]", "{}"),
     ("generation_block", "{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}{{ m.content }}{% endgeneration %}{% else %}{{ m.content }}{% endif %}|{% endfor %}", '{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}'),
     ("globals", "{{ dict(a=1, b=2) }} {{ dict({'x': 1}, y=2) }} {{ strftime_now('%d %b %Y') }} {{ strftime_now('%Y-%m-%d %H:%M:%S %A %B %j %I%p %y %-d %e') }} {{ raise_exception is defined }}", "{}"),
+    ("percent_format", "{{ '%s-%d-%05.2f|%x|%-4s|%r|%+d|%#o|%c' % ('a', 7.9, 3.14159, 255, 'b', 'q', 5, 8, 65) }} {{ '%(name)s is %(age)d' % {'name': 'Ann', 'age': 31} }} {{ '%s'|format([1]) }} {{ '%s and %s'|format('x', 'y') }} {{ '%(a)s'|format(a=1) }} {{ '100%%' % () }} {{ '%.2e|%g|%G|%.3s' % (12345.678, 0.0001, 1e20, 'abcdef') }} {{ '' % nope }} {{ 'x' % [1] }}", "{}"),
+    ("float_mod_signs", "{{ 1 % -0.5 }} {{ -1 % 0.5 }} {{ 5.5 % -2 }} {{ -0.5 is even }} {{ 1.0 is odd }} {{ 3 is odd }} {{ -3 is odd }} {{ 2.5 is even }}", "{}"),
+    ("safe_is_markup_string", "{{ 1|safe ~ 2 }} {{ (1|safe) is string }} {{ not false|safe }} {{ [1]|safe }}", "{}"),
+    ("undefined_as_key", "{{ nope in {} }} {{ nope not in {'k': 1} }} {{ {nope: 1}[other] }}", "{}"),
     # --- undefined
     ("undefined_behaviour", "[{{ nope }}] {{ nope is defined }} {{ nope|default('d') }} {{ nope|length }} {% for x in nope %}x{% endfor %}{{ nope ~ 'a' }} {{ not nope }} {{ nope == nope }} {{ nope == none }} [{{ nope|string }}] {{ nope|list }} [{{ nope|trim }}] [{{ nope|upper }}] {{ nope|tojson if false else 'skipped' }} [{{ nope|join(',') }}] [{{ nope|first }}]", "{}"),
     ("undefined_messages_fields", "{% for m in messages %}{{ m.role }}:{{ m.name is defined }}:{{ m.get('name', 'anon') }}:{{ m.tool_calls is defined and m.tool_calls is not none }};{% endfor %}", '{"messages": [{"role": "user", "content": "a", "name": "ann"}, {"role": "assistant", "content": null, "tool_calls": [{"id": "1"}]}, {"role": "assistant", "content": "x", "tool_calls": null}]}'),
@@ -869,6 +939,13 @@ CASES = [
     ("err_string_index_method", "{{ 'abc'.index('z') }}", "{}"),
     ("err_negate_string", "{{ -'a' }}", "{}"),
     ("err_in_int", "{{ 1 in 2 }}", "{}"),
+    ("err_test_takes_no_argument", "{{ 1 is callable in [] }}", "{}"),
+    ("err_zero_negative_power", "{{ 0 ** -1 }}", "{}"),
+    ("err_float_overflow", "{{ 7 ** 1e3 }}", "{}"),
+    ("err_percent_too_few", "{{ '%s %s' % ('a',) }}", "{}"),
+    ("err_percent_too_many", "{{ '%s' % ('a', 'b') }}", "{}"),
+    ("err_percent_type", "{{ '%d' % 'x' }}", "{}"),
+    ("err_undefined_int_filter", "{{ nope|int }}", "{}"),
 ]
 
 def main(out_path):
@@ -910,7 +987,7 @@ def main(out_path):
         lines.append("    ),")
     lines.append("]")
     lines.append("")
-    lines.append("/" + "* Generator (needs hfenv.py, the environment shown in FamilyTemplateFixtures.swift):")
+    lines.append("/" + "* Generator (needs hfenv.py, whose source is included at the end of FamilyTemplateFixtures.swift):")
     lines.append("")
     src = open(__file__).read()
     END = "*" + "/"

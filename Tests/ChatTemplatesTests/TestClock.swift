@@ -1,11 +1,11 @@
 import Foundation
 
-/// The fixed clock the generated expectations were rendered with (`strftime_now` → 2024-07-26 14:05:09).
+/// The fixed clock the generated expectations were rendered with (`strftime_now` sees 2025-03-09 08:07:06 UTC).
 enum TestClock {
     static let utc = TimeZone(identifier: "UTC")!
     static let now: Date = {
         var c = DateComponents()
-        c.year = 2024; c.month = 7; c.day = 26; c.hour = 14; c.minute = 5; c.second = 9
+        c.year = 2025; c.month = 3; c.day = 9; c.hour = 8; c.minute = 7; c.second = 6
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = utc
         return calendar.date(from: c)!

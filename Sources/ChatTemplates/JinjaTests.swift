@@ -1,11 +1,17 @@
 /// Jinja's tests (`value is name(args)`), with Python's notion of types: `bool` is a number,
 /// strings and dicts are sequences, and Undefined is iterable, a sequence and callable.
-enum Tests {
+enum JinjaTests {
     static let names: Set<String> = [
         "defined", "undefined", "none", "boolean", "false", "true", "integer", "float", "number", "string",
         "mapping", "iterable", "sequence", "callable", "sameas", "escaped", "in", "eq", "equalto", "==",
         "ne", "!=", "lt", "lessthan", "<", "le", "<=", "gt", "greaterthan", ">", "ge", ">=", "odd", "even",
         "divisibleby", "lower", "upper", "filter", "test",
+    ]
+
+    /// Tests that take no argument (Jinja fails when one is given, e.g. `x is callable in y`).
+    static let unary: Set<String> = [
+        "defined", "undefined", "none", "boolean", "false", "true", "integer", "float", "number", "string",
+        "mapping", "iterable", "sequence", "callable", "escaped", "odd", "even", "lower", "upper", "filter", "test",
     ]
 
     static func apply(_ name: String, _ value: Value, _ args: Arguments, _ interpreter: Interpreter,
@@ -28,6 +34,9 @@ enum Tests {
             if case .undefined(let hint) = v { throw location.runtimeError(hint) }
             guard let n = v.number else { throw location.runtimeError("test '\(name)' needs a number, got \(v.typeName)") }
             return n
+        }
+        if Self.unary.contains(name) && !(args.positional.isEmpty && args.keywords.isEmpty) {
+            throw location.runtimeError("test '\(name)' takes no arguments")
         }
         switch name {
         case "defined": return !value.isUndefined
@@ -70,10 +79,15 @@ enum Tests {
         case "gt", "greaterthan", ">": return try compare(.greater)
         case "ge", ">=": return try compare(.greaterOrEqual)
         case "odd", "even":
+            // Python: value % 2 == 1 (odd) or == 0 (even), with a non-negative remainder.
+            let remainder: Double
             switch try integer(value) {
-            case .int(let i): return (i & 1 == 1) == (name == "odd")
-            case .float(let d): return (abs(d.truncatingRemainder(dividingBy: 2)) == 1) == (name == "odd")
+            case .int(let i): remainder = Double(i & 1)
+            case .float(let d):
+                let r = d.truncatingRemainder(dividingBy: 2)
+                remainder = r < 0 ? r + 2 : r
             }
+            return remainder == (name == "odd" ? 1 : 0)
         case "divisibleby":
             let n = try integer(value), m = try integer(try argument())
             if m.double == 0 { throw location.runtimeError("integer division or modulo by zero") }
