@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "ModelFormats", swiftSettings: kernelFlags),
         .target(name: "Tokenizers", dependencies: ["ModelFormats"]),
         .target(name: "ChatTemplates", dependencies: ["ModelFormats"]),
-        .target(name: "ServingBenchmark"),
+        .target(name: "ServingBenchmark", dependencies: ["Kernels"]),
         .target(name: "WireProtocol", dependencies: ["CWireMessages", "CProtobufC", "CZstd"], exclude: ["scalellm.proto"]),
         .target(name: "EngineWorker", dependencies: ["Kernels", "ModelFormats", "Tokenizers", "WireProtocol",
                                                     .product(name: "Logging", package: "swift-log")],

@@ -1,18 +1,14 @@
-/// A small deterministic random-number generator (SplitMix64): the same seed gives the same sequence on every
-/// machine and Swift version, which `SystemRandomNumberGenerator` does not promise. Used for synthetic prompts
-/// and Poisson arrival times so runs are repeatable.
+import Kernels
+
+/// The benchmark's deterministic random numbers: the engine's `SplitMix64` (the same seed gives the same sequence
+/// on every machine and Swift version, which `SystemRandomNumberGenerator` does not promise), plus uniform doubles.
+/// Used for synthetic prompts and Poisson arrival times so runs are repeatable.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    private var base: SplitMix64
 
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { base = SplitMix64(seed: seed) }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { base.next() }
 
     /// A uniform double in [0, 1) from the top 53 bits.
     public mutating func nextUnit() -> Double {
