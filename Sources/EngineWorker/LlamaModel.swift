@@ -57,7 +57,10 @@ public final class LlamaModel: @unchecked Sendable {
             // Attention block.
             RMSNorm.apply(x, weight: layer.attentionNorm.pointer, rows: n, width: h, eps: c.rmsNormEps, into: xb)
             layer.qkv.apply(xb, rows: n, into: qkv, workspace: workspace)
-            for chunk in batch.chunks {
+            // Sequences are independent here (each writes only its own, unshared blocks and output rows), so
+            // their RoPE, cache writes and attention run on all cores.
+            ParallelLoop.run(batch.chunks.count) { index in
+                let chunk = batch.chunks[index]
                 chunk.blockTable.withUnsafeBufferPointer { table in
                     for i in 0..<chunk.tokenCount {
                         let row = qkv + (chunk.tokenOffset + i) * qkvWidth
