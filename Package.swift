@@ -27,6 +27,12 @@ let package = Package(
         .target(name: "CWireMessages", dependencies: ["CProtobufC"]),
 
         .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
+        // Tensor-parallel worker groups on one machine: shared-memory barrier, all-reduce and plan broadcast.
+        // CProcessGroupShim wraps the futex system call (glibc's variadic `syscall` does not import into Swift).
+        .target(name: "CProcessGroupShim"),
+        .target(name: "ProcessGroup", dependencies: ["CProcessGroupShim"], swiftSettings: kernelFlags),
+        // Multi-process peer for ProcessGroupTests and `scalellm-shm-probe --bench` (all-reduce latency table).
+        .executableTarget(name: "scalellm-shm-probe", dependencies: ["ProcessGroup"], swiftSettings: kernelFlags),
         .target(name: "ModelFormats", swiftSettings: kernelFlags),
         .target(name: "Tokenizers", dependencies: ["ModelFormats"]),
         .target(name: "ChatTemplates", dependencies: ["ModelFormats"]),
@@ -54,6 +60,7 @@ let package = Package(
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "ProcessGroupTests", dependencies: ["ProcessGroup"]),
         .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "ModelFormats", "TestSupport"]),
         .testTarget(name: "ServingBenchmarkTests", dependencies: ["ServingBenchmark", "TestSupport"]),
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "TestSupport"]),
