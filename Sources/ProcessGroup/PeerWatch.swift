@@ -9,6 +9,7 @@ public struct WaitPolicy: Sendable, Equatable {
     /// The longest single futex sleep; after each one the waiter checks peers' liveness and its deadline.
     public var sleepSlice: Duration
 
+    /// The defaults spin for roughly 0.1 ms and notice a dead peer within about 5 ms.
     public init(spinIterations: Int = 2000, sleepSlice: Duration = .milliseconds(5)) {
         self.spinIterations = spinIterations
         self.sleepSlice = sleepSlice

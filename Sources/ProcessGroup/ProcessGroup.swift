@@ -13,7 +13,8 @@ import Synchronization
 /// returns once the whole group is present — or throws by `connectTimeout`. Every operation waits at most
 /// `operationTimeout` and fails with `ProcessGroupError.peerDied`/`.peerClosed`/`.timedOut` when a peer dies, leaves
 /// or stops answering; after any error the group stays failed. `close()` (or deinit) marks the rank as departed
-/// and unmaps; rank 0 also unlinks the segment name. Use each instance from one thread.
+/// and unmaps; rank 0 also unlinks the segment name, and before creating it removes every `/scalellm-*` segment
+/// left by a crashed run. Use each instance from one thread.
 public final class ProcessGroup {
     /// What a rank needs to join. Rank 0's capacities define the segment; other ranks must pass the same ones.
     public struct Configuration: Sendable, Equatable {
@@ -48,8 +49,11 @@ public final class ProcessGroup {
         }
     }
 
+    /// The configuration this rank joined with.
     public let configuration: Configuration
+    /// This process's rank.
     public var rank: Int { configuration.rank }
+    /// Number of ranks in the group.
     public var size: Int { configuration.size }
     /// The shared segment (its name, creator pid).
     public let segment: SharedMemorySegment
@@ -75,6 +79,8 @@ public final class ProcessGroup {
         let deadline = ContinuousClock.now + configuration.connectTimeout
         let segment: SharedMemorySegment
         if configuration.rank == 0 {
+            // Leftovers of crashed runs (any group) go first; create() itself replaces a dead one of this name.
+            SharedMemorySegment.removeStale()
             segment = try SharedMemorySegment.create(name: name, payloadSize: layout.totalSize,
                                                      layoutVersion: GroupLayout.version) { layout.write(to: $0) }
         } else {

@@ -57,4 +57,33 @@ final class MultiProcessTests: XCTestCase {
         XCTAssertFalse(SharedMemorySegment.exists(name: name))
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/dev/shm" + name))
     }
+
+    func testKilledRankZeroIsReportedAndItsSegmentCleanedUp() throws {
+        let group = uniqueGroup("kill0")
+        let name = try SharedMemorySegment.name(group: group)
+        let probe = try ProbeProcess(["peer", "--group", group, "--rank", "0", "--size", "2", "--capacity", "4096",
+                                      "--count", "64", "--iterations", "0"])
+        var configuration = configuration(group)
+        configuration.rank = 1
+        let processGroup = try ProcessGroup(configuration)
+        XCTAssertEqual(processGroup.segment.creatorPID, probe.pid)
+        for iteration in 0..<10 {
+            var buffer = (0..<64).map { ProbeData.value(rank: 1, iteration: iteration, index: $0) }
+            try processGroup.allReduceSum(&buffer)
+        }
+        XCTAssertEqual(kill(probe.pid, SIGKILL), 0)
+        let start = ContinuousClock.now
+        var failure: Error?
+        for _ in 0..<100_000 {
+            var buffer = [Float](repeating: 0, count: 64)
+            do { try processGroup.allReduceSum(&buffer) } catch { failure = error; break }
+        }
+        XCTAssertEqual(failure as? ProcessGroupError, .peerDied(rank: 0))
+        XCTAssertLessThan(seconds(since: start), 5)
+        processGroup.close()
+        XCTAssertTrue(SharedMemorySegment.exists(name: name), "the dead creator could not unlink it")
+        _ = try probe.wait()
+        XCTAssertEqual(SharedMemorySegment.removeStale(prefix: name), [name])
+        XCTAssertFalse(SharedMemorySegment.exists(name: name))
+    }
 }

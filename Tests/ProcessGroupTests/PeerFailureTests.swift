@@ -8,15 +8,16 @@ final class PeerFailureTests: XCTestCase {
     func testBarrierTimesOutWhenPeerNeverArrives() {
         let group = uniqueGroup("timeout")
         let rank0Failed = DispatchSemaphore(value: 0)
-        let elapsed = Mutex<Double>(0)
+        let elapsed = Mutex<Double>(0), cpu = Mutex<Double>(0)
         let errors = runRanks(2) { rank in
             let processGroup = try ProcessGroup(.init(group: group, rank: rank, size: 2, allReduceCapacity: 16,
                                                       operationTimeout: .milliseconds(300)))
             defer { processGroup.close() }
             if rank == 0 {
-                let start = ContinuousClock.now
+                let start = ContinuousClock.now, startCPU = threadCPUSeconds()
                 defer {
                     elapsed.withLock { $0 = seconds(since: start) }
+                    cpu.withLock { $0 = threadCPUSeconds() - startCPU }
                     rank0Failed.signal()
                 }
                 try processGroup.synchronize()
@@ -31,6 +32,7 @@ final class PeerFailureTests: XCTestCase {
         let waited = elapsed.withLock { $0 }
         XCTAssertGreaterThanOrEqual(waited, 0.3)
         XCTAssertLessThan(waited, 3, "the barrier must give up at its deadline")
+        XCTAssertLessThan(cpu.withLock { $0 }, 0.15, "a waiting rank sleeps in the futex instead of spinning")
     }
 
     func testPeerThatClosesFailsTheOthers() {
@@ -79,6 +81,7 @@ final class PeerFailureTests: XCTestCase {
             XCTAssertEqual($0 as? ProcessGroupError, .timedOut(rank: 1))
         }
         XCTAssertLessThan(seconds(since: start), 3)
+        XCTAssertEqual(SharedMemorySegment.removeStale(prefix: "/scalellm-test\(getpid())-alone"), [], "rank 0 unlinked it")
         XCTAssertThrowsError(try ProcessGroup(.init(group: uniqueGroup("nobody"), rank: 1, size: 2, allReduceCapacity: 16,
                                                     connectTimeout: .milliseconds(200)))) {
             guard case .segmentNotFound = $0 as? ProcessGroupError else { return XCTFail("\($0)") }
@@ -108,4 +111,11 @@ final class PeerFailureTests: XCTestCase {
         }
         assertNoErrors(errors)
     }
+}
+
+/// CPU time the calling thread has used.
+func threadCPUSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
 }
