@@ -9,19 +9,27 @@ let benchmarkWarmup = 100
 let benchmarkIterations = 1000
 
 /// `--bench`: rank 0 here, rank 1 a spawned copy of this executable; prints median/p10/p90 latency per size.
-func runBenchmark() -> Never {
+func runBenchmark(policy: WaitPolicy, peerCPUs: String?) -> Never {
     let group = "bench-\(getpid())"
     SharedMemorySegment.removeStale()
-    let executable = "/proc/self/exe"
+    // With --peer-cpus the peer starts through taskset (the affinity calls are GNU extensions Swift does not see),
+    // which needs the real path: /proc/self/exe would name taskset itself.
+    var resolved = [CChar](repeating: 0, count: 4096)
+    let length = readlink("/proc/self/exe", &resolved, resolved.count - 1)
+    guard length > 0 else { fail("readlink /proc/self/exe failed", status: 2) }
+    let selfPath = String(decoding: resolved[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let executable = peerCPUs == nil ? selfPath : "/usr/bin/taskset"
     var pid: pid_t = 0
-    let words: [String] = [executable, "bench-peer", "--group", group]
+    let words: [String] = (peerCPUs.map { [executable, "-c", $0, selfPath] } ?? [executable]) + ["bench-peer", "--group", group, "--spin", String(policy.spinIterations),
+                           "--yield-us", String(policy.yieldTime.components.seconds * 1_000_000 + policy.yieldTime.components.attoseconds / 1_000_000_000_000)]
+
     let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
     let status = posix_spawn(&pid, executable, nil, nil, argv, environ)
     argv.forEach { free($0) }
     guard status == 0 else { fail("posix_spawn: \(String(cString: strerror(status)))", status: 2) }
     var rows: [String] = []
     do {
-        let processGroup = try benchmarkGroup(group: group, rank: 0)
+        let processGroup = try benchmarkGroup(group: group, rank: 0, policy: policy)
         for count in benchmarkSizes {
             var buffer = (0..<count).map { Float($0 % 7) }
             var samples: [Double] = []
@@ -44,7 +52,9 @@ func runBenchmark() -> Never {
     }
     var waitStatus: Int32 = 0
     waitpid(pid, &waitStatus, 0)
-    print("All-reduce (sum, in place) between 2 processes through shared memory; \(benchmarkIterations) calls per size after \(benchmarkWarmup) warm-up calls.")
+    print("All-reduce (sum, in place) between 2 processes through shared memory; \(benchmarkIterations) calls per size after "
+          + "\(benchmarkWarmup) warm-up calls; wait policy: \(policy.spinIterations) pause spins, then sched_yield for \(policy.yieldTime)"
+          + (peerCPUs.map { "; rank 1 on CPUs \($0)." } ?? "."))
     print("")
     print("| floats | size | median µs | p10 µs | p90 µs | vector GB/s at median |")
     print("|---:|---:|---:|---:|---:|---:|")
@@ -53,9 +63,9 @@ func runBenchmark() -> Never {
 }
 
 /// `bench-peer`: rank 1 of the benchmark, the same calls in the same order.
-func runBenchmarkPeer(group: String) -> Never {
+func runBenchmarkPeer(group: String, policy: WaitPolicy) -> Never {
     do {
-        let processGroup = try benchmarkGroup(group: group, rank: 1)
+        let processGroup = try benchmarkGroup(group: group, rank: 1, policy: policy)
         for count in benchmarkSizes {
             var buffer = (0..<count).map { Float($0 % 5) }
             for _ in 0..<(benchmarkWarmup + benchmarkIterations) { try processGroup.allReduceSum(&buffer) }
@@ -67,9 +77,9 @@ func runBenchmarkPeer(group: String) -> Never {
     }
 }
 
-func benchmarkGroup(group: String, rank: Int) throws(ProcessGroupError) -> ProcessGroup {
+func benchmarkGroup(group: String, rank: Int, policy: WaitPolicy) throws(ProcessGroupError) -> ProcessGroup {
     try ProcessGroup(.init(group: group, rank: rank, size: 2, allReduceCapacity: benchmarkSizes.max()!,
-                           connectTimeout: .seconds(30), operationTimeout: .seconds(30)))
+                           connectTimeout: .seconds(30), operationTimeout: .seconds(30), waitPolicy: policy))
 }
 
 func monotonicNanoseconds() -> Int64 {
@@ -82,3 +92,4 @@ func format(_ value: Double) -> String {
     let rounded = (value * 10).rounded() / 10
     return rounded >= 100 ? String(Int(rounded.rounded())) : String(rounded)
 }
+

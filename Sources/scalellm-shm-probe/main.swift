@@ -6,8 +6,10 @@
 //       Exit status: 0 done, 2 group error, 3 wrong plan, 4 wrong sum, 64 bad arguments.
 //   scalellm-shm-probe create-and-exit --group G
 //       creates G's segment and exits without closing it, leaving a stale segment (a crashed run).
-//   scalellm-shm-probe --bench
-//       spawns itself as rank 1 and prints a markdown table of all-reduce latencies between the two processes.
+//   scalellm-shm-probe --bench [--spin N] [--yield-us N] [--peer-cpus LIST]
+//       spawns itself as rank 1 and prints a markdown table of all-reduce latencies between the two processes
+//       (optionally with another WaitPolicy; --peer-cpus starts rank 1 under `taskset -c LIST`, and
+//       `taskset -c 0 scalellm-shm-probe --bench --peer-cpus 1` pins the ranks to separate CPUs).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,6 +34,12 @@ func stringOption(_ name: String) -> String {
     fail("missing \(name)", status: 64)
 }
 
+func benchmarkPolicy() -> WaitPolicy {
+    let defaults = WaitPolicy()
+    let yield = option("--yield-us", default: Int(defaults.yieldTime.components.attoseconds / 1_000_000_000_000))
+    return WaitPolicy(spinIterations: option("--spin", default: defaults.spinIterations), yieldTime: .microseconds(yield))
+}
+
 switch arguments.first {
 case "peer":
     runPeer(group: stringOption("--group"), rank: option("--rank"), size: option("--size"), capacity: option("--capacity"),
@@ -45,9 +53,10 @@ case "create-and-exit":
         fail("\(error)", status: 2)
     }
 case "--bench":
-    runBenchmark()
+    runBenchmark(policy: benchmarkPolicy(),
+                 peerCPUs: arguments.firstIndex(of: "--peer-cpus").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil })
 case "bench-peer":
-    runBenchmarkPeer(group: stringOption("--group"))
+    runBenchmarkPeer(group: stringOption("--group"), policy: benchmarkPolicy())
 default:
     fail("usage: scalellm-shm-probe peer … | create-and-exit --group G | --bench", status: 64)
 }
