@@ -29,6 +29,12 @@ let package = Package(
         // E4M3 decoding with AVX-512 / AVX2+F16C, chosen at run time (Swift code targets baseline x86-64 only).
         .target(name: "CFP8Kernels", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "Kernels", dependencies: ["COpenBLAS", "CFP8Kernels"], swiftSettings: kernelFlags),
+        // Tensor-parallel worker groups on one machine: shared-memory barrier, all-reduce and plan broadcast.
+        // CProcessGroupShim wraps the futex system call (glibc's variadic `syscall` does not import into Swift).
+        .target(name: "CProcessGroupShim"),
+        .target(name: "ProcessGroup", dependencies: ["CProcessGroupShim"], swiftSettings: kernelFlags),
+        // Multi-process peer for ProcessGroupTests and `scalellm-shm-probe --bench` (all-reduce latency table).
+        .executableTarget(name: "scalellm-shm-probe", dependencies: ["ProcessGroup"], swiftSettings: kernelFlags),
         .target(name: "ModelFormats", swiftSettings: kernelFlags),
         .target(name: "Tokenizers", dependencies: ["ModelFormats"]),
         .target(name: "ChatTemplates", dependencies: ["ModelFormats"]),
@@ -56,6 +62,7 @@ let package = Package(
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "ProcessGroupTests", dependencies: ["ProcessGroup"]),
         .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "ModelFormats", "TestSupport"]),
         .testTarget(name: "ServingBenchmarkTests", dependencies: ["ServingBenchmark", "TestSupport"]),
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "TestSupport"]),

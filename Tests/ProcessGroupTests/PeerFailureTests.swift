@@ -1,0 +1,121 @@
+import Dispatch
+import Synchronization
+import ProcessGroup
+import XCTest
+
+/// Waits end with errors naming the culprit rank, within their deadlines, and every rank learns the same error.
+final class PeerFailureTests: XCTestCase {
+    func testBarrierTimesOutWhenPeerNeverArrives() {
+        let group = uniqueGroup("timeout")
+        let rank0Failed = DispatchSemaphore(value: 0)
+        let elapsed = Mutex<Double>(0), cpu = Mutex<Double>(0)
+        let errors = runRanks(2) { rank in
+            let processGroup = try ProcessGroup(.init(group: group, rank: rank, size: 2, allReduceCapacity: 16,
+                                                      operationTimeout: .milliseconds(300)))
+            defer { processGroup.close() }
+            if rank == 0 {
+                let start = ContinuousClock.now, startCPU = threadCPUSeconds()
+                defer {
+                    elapsed.withLock { $0 = seconds(since: start) }
+                    cpu.withLock { $0 = threadCPUSeconds() - startCPU }
+                    rank0Failed.signal()
+                }
+                try processGroup.synchronize()
+            } else {
+                // Stays away until rank 0 has given up, then finds the group failed with rank 0's error.
+                guard rank0Failed.wait(timeout: .now() + 60) == .success else { throw Mismatch(text: "rank 0 hung") }
+                try processGroup.synchronize()
+            }
+        }
+        XCTAssertEqual(errors[0] as? ProcessGroupError, .timedOut(rank: 1))
+        XCTAssertEqual(errors[1] as? ProcessGroupError, .timedOut(rank: 1))
+        let waited = elapsed.withLock { $0 }
+        XCTAssertGreaterThanOrEqual(waited, 0.3)
+        XCTAssertLessThan(waited, 3, "the barrier must give up at its deadline")
+        XCTAssertLessThan(cpu.withLock { $0 }, 0.15, "a waiting rank sleeps in the futex instead of spinning")
+    }
+
+    func testPeerThatClosesFailsTheOthers() {
+        let group = uniqueGroup("closed")
+        let errors = runRanks(3) { rank in
+            let processGroup = try ProcessGroup(.init(group: group, rank: rank, size: 3, allReduceCapacity: 16,
+                                                      operationTimeout: .seconds(60)))
+            if rank == 2 {
+                processGroup.close()
+                return
+            }
+            defer { processGroup.close() }
+            let start = ContinuousClock.now
+            var values: [Float] = [1]
+            do {
+                try processGroup.allReduceSum(&values)
+            } catch {
+                if seconds(since: start) > 10 { throw Mismatch(text: "noticed the departure only after \(seconds(since: start)) s") }
+                throw error
+            }
+        }
+        XCTAssertNil(errors[2])
+        XCTAssertEqual(errors[0] as? ProcessGroupError, .peerClosed(rank: 2))
+        XCTAssertEqual(errors[1] as? ProcessGroupError, .peerClosed(rank: 2))
+    }
+
+    func testFailedGroupStaysFailed() throws {
+        let group = uniqueGroup("stays")
+        let errors = runRanks(2) { rank in
+            let processGroup = try ProcessGroup(.init(group: group, rank: rank, size: 2, allReduceCapacity: 16,
+                                                      operationTimeout: .seconds(60)))
+            if rank == 1 { return processGroup.close() }
+            XCTAssertThrowsError(try processGroup.synchronize()) { XCTAssertEqual($0 as? ProcessGroupError, .peerClosed(rank: 1)) }
+            var values: [Float] = [1]
+            XCTAssertThrowsError(try processGroup.allReduceSum(&values)) { XCTAssertEqual($0 as? ProcessGroupError, .peerClosed(rank: 1)) }
+            processGroup.close()
+            XCTAssertThrowsError(try processGroup.synchronize()) { XCTAssertEqual($0 as? ProcessGroupError, .closed) }
+        }
+        assertNoErrors(errors)
+    }
+
+    func testJoinTimesOutWithoutPeers() {
+        let start = ContinuousClock.now
+        XCTAssertThrowsError(try ProcessGroup(.init(group: uniqueGroup("alone"), rank: 0, size: 3, allReduceCapacity: 16,
+                                                    connectTimeout: .milliseconds(200)))) {
+            XCTAssertEqual($0 as? ProcessGroupError, .timedOut(rank: 1))
+        }
+        XCTAssertLessThan(seconds(since: start), 3)
+        XCTAssertEqual(SharedMemorySegment.removeStale(prefix: "/scalellm-test\(getpid())-alone"), [], "rank 0 unlinked it")
+        XCTAssertThrowsError(try ProcessGroup(.init(group: uniqueGroup("nobody"), rank: 1, size: 2, allReduceCapacity: 16,
+                                                    connectTimeout: .milliseconds(200)))) {
+            guard case .segmentNotFound = $0 as? ProcessGroupError else { return XCTFail("\($0)") }
+        }
+    }
+
+    func testMismatchedConfigurationAndTakenRank() {
+        let group = uniqueGroup("config")
+        let errors = runRanks(2) { rank in
+            if rank == 0 {
+                let processGroup = try ProcessGroup(.init(group: group, rank: 0, size: 2, allReduceCapacity: 16,
+                                                          connectTimeout: .seconds(60)))
+                processGroup.close()
+            } else {
+                XCTAssertThrowsError(try ProcessGroup(.init(group: group, rank: 1, size: 2, allReduceCapacity: 32,
+                                                            connectTimeout: .seconds(60)))) {
+                    guard case .incompatibleSegment = $0 as? ProcessGroupError else { return XCTFail("\($0)") }
+                }
+                XCTAssertThrowsError(try ProcessGroup(.init(group: group, rank: 0, size: 2, allReduceCapacity: 16,
+                                                            connectTimeout: .seconds(60)))) {
+                    XCTAssertEqual($0 as? ProcessGroupError, .segmentInUse(name: try! SharedMemorySegment.name(group: group), ownerPID: getpid()))
+                }
+                let processGroup = try ProcessGroup(.init(group: group, rank: 1, size: 2, allReduceCapacity: 16,
+                                                          connectTimeout: .seconds(60)))
+                processGroup.close()
+            }
+        }
+        assertNoErrors(errors)
+    }
+}
+
+/// CPU time the calling thread has used.
+func threadCPUSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
+}
