@@ -1,0 +1,57 @@
+import Foundation
+import ModelFormats
+
+/// The sampling and response settings shared by `/v1/completions` and `/v1/chat/completions`, validated with
+/// OpenAI's ranges and defaults; every rejection is an `OpenAIError` naming the parameter.
+public struct GenerationParameters: Sendable, Equatable {
+    public var model: String?
+    public var maxTokens: Int
+    public var temperature: Float
+    public var topP: Float
+    public var topK: Int
+    public var seed: UInt64?
+    public var stream: Bool
+    public var includeUsage: Bool
+    public var ignoreEOS: Bool
+    /// Strings that end the completion when generated (not included in the output).
+    public var stop: [String]
+    /// The end user, for the operator's logs (accepted, not interpreted).
+    public var user: String?
+    /// Number of choices to generate.
+    public var n: Int
+    public var presencePenalty: Float
+    public var frequencyPenalty: Float
+
+    init(_ object: [String: JSONValue], defaultMaxTokens: Int) throws(OpenAIError) {
+        let fields = JSONFields(object)
+        model = try fields.string("model")
+        let maxCompletionTokens = try fields.integer("max_completion_tokens", in: 1...1_000_000)
+        let legacyMaxTokens = try fields.integer("max_tokens", in: 1...1_000_000)
+        maxTokens = maxCompletionTokens ?? legacyMaxTokens ?? defaultMaxTokens
+        temperature = try fields.number("temperature", in: 0...2).map(Float.init) ?? 1
+        topP = try fields.number("top_p", in: 0...1).map(Float.init) ?? 1
+        guard topP > 0 else { throw .invalid("'top_p' must be greater than 0", param: "top_p") }
+        topK = try fields.integer("top_k", in: -1...1_000_000).map { max($0, 0) } ?? 0
+        seed = try fields.integer("seed", in: Int.min...Int.max).map { UInt64(bitPattern: Int64($0)) }
+        stream = try fields.bool("stream") ?? false
+        ignoreEOS = try fields.bool("ignore_eos") ?? false
+        switch object["stream_options"] {
+        case nil, .null?: includeUsage = false
+        case .object(let options)?: includeUsage = try JSONFields(options).bool("include_usage") ?? false
+        default: throw .invalid("'stream_options' must be an object", param: "stream_options")
+        }
+        user = try fields.string("user")
+        switch object["stop"] {
+        case nil, .null?: stop = []
+        case .string(let single)?: stop = [single]
+        case .array(let list)? where list.count <= 16:
+            let strings = list.compactMap(\.string)
+            guard strings.count == list.count else { throw .invalid("'stop' must be a string or an array of strings", param: "stop") }
+            stop = strings
+        default: throw .invalid("'stop' must be a string or an array of at most 16 strings", param: "stop")
+        }
+        n = try fields.integer("n", in: 1...16) ?? 1
+        presencePenalty = Float(try fields.number("presence_penalty", in: -2...2) ?? 0)
+        frequencyPenalty = Float(try fields.number("frequency_penalty", in: -2...2) ?? 0)
+    }
+}
