@@ -15,23 +15,21 @@ import Darwin
 /// while another receives. `shutdown()` may be called from any thread to wake a blocked `receive`
 /// (it then throws `connectionClosed`). `close()` shuts the socket down first, then waits for both locks.
 public final class BlockingFrameSocket: @unchecked Sendable {
-    private let sendLock = PosixLock()
-    private let receiveLock = PosixLock()
-    private var fd: Int32                   // guarded by both locks for writes; -1 once closed
+    private let handle: SocketHandle
+    private var sendLock: PosixLock { handle.sendLock }
+    private var receiveLock: PosixLock { handle.receiveLock }
+    private var fd: Int32 { handle.fd }
     private var sendPolicy: CompressionPolicy = .none   // guarded by sendLock
     private var decoder: FrameDecoder        // guarded by receiveLock
     private var readBuffer: [UInt8]          // guarded by receiveLock
 
     /// Takes ownership of a connected stream socket `fileDescriptor` (closed by `close()` or `deinit`).
     public init(fileDescriptor: Int32, maxFrameBytes: Int = 64 << 20) {
-        fd = fileDescriptor
+        handle = SocketHandle(fileDescriptor)
         decoder = FrameDecoder(maxFrameBytes: maxFrameBytes)
         readBuffer = [UInt8](repeating: 0, count: 64 << 10)
     }
 
-    deinit {
-        if fd >= 0 { _ = posixClose(fd) }
-    }
 
     /// Connects to a listening Unix socket at `path`.
     public static func connect(path: String, maxFrameBytes: Int = 64 << 20) throws(WireError) -> BlockingFrameSocket {
@@ -96,19 +94,12 @@ public final class BlockingFrameSocket: @unchecked Sendable {
 
     /// Shuts both directions down without closing the descriptor: wakes a blocked `receive`, makes `send` fail.
     public func shutdown() {
-        let current = fileDescriptor
-        if current >= 0 { _ = posixShutdown(current) }
+        handle.shutdown()
     }
 
     /// Shuts down and closes the descriptor. Idempotent.
     public func close() {
-        shutdown()
-        sendLock.withLock {
-            receiveLock.withLock {
-                if fd >= 0 { _ = posixClose(fd) }
-                fd = -1
-            }
-        }
+        handle.close()
     }
 
     private func writeAll(_ bytes: [UInt8]) throws(WireError) {

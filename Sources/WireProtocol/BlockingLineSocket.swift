@@ -16,21 +16,19 @@ import Darwin
 /// `BlockingFrameSocket` — one lock for writes, one for reads, `shutdown()` from any thread wakes a blocked read.
 public final class BlockingLineSocket: @unchecked Sendable {
     public let maxLineBytes: Int
-    private let sendLock = PosixLock()
-    private let receiveLock = PosixLock()
-    private var fd: Int32               // -1 once closed
+    private let handle: SocketHandle
+    private var sendLock: PosixLock { handle.sendLock }
+    private var receiveLock: PosixLock { handle.receiveLock }
+    private var fd: Int32 { handle.fd }
     private var buffer: [UInt8] = []    // guarded by receiveLock: received bytes not yet returned
     private var scanned = 0             // guarded by receiveLock: bytes of `buffer` known to hold no newline
 
     /// Takes ownership of a connected stream socket `fileDescriptor`.
     public init(fileDescriptor: Int32, maxLineBytes: Int = 64 << 10) {
-        fd = fileDescriptor
+        handle = SocketHandle(fileDescriptor)
         self.maxLineBytes = maxLineBytes
     }
 
-    deinit {
-        if fd >= 0 { _ = posixClose(fd) }
-    }
 
     /// Connects to a listening Unix socket at `path`.
     public static func connect(path: String, maxLineBytes: Int = 64 << 10) throws(WireError) -> BlockingLineSocket {
@@ -89,19 +87,12 @@ public final class BlockingLineSocket: @unchecked Sendable {
 
     /// Shuts both directions down without closing the descriptor: wakes a blocked `readLine`.
     public func shutdown() {
-        let current = sendLock.withLock { fd }
-        if current >= 0 { _ = posixShutdown(current) }
+        handle.shutdown()
     }
 
     /// Shuts down and closes the descriptor. Idempotent.
     public func close() {
-        shutdown()
-        sendLock.withLock {
-            receiveLock.withLock {
-                if fd >= 0 { _ = posixClose(fd) }
-                fd = -1
-            }
-        }
+        handle.close()
     }
 }
 
