@@ -1227,7 +1227,7 @@ const ProtobufCMessageDescriptor scalellm__wire__v1__status_request__descriptor 
   (ProtobufCMessageInit) scalellm__wire__v1__status_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor scalellm__wire__v1__status_reply__field_descriptors[5] =
+static const ProtobufCFieldDescriptor scalellm__wire__v1__status_reply__field_descriptors[6] =
 {
   {
     "running",
@@ -1289,8 +1289,21 @@ static const ProtobufCFieldDescriptor scalellm__wire__v1__status_reply__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "draining",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__StatusReply, draining),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned scalellm__wire__v1__status_reply__field_indices_by_name[] = {
+  5,   /* field[5] = draining */
   3,   /* field[3] = kv_blocks_total */
   2,   /* field[2] = kv_blocks_used */
   4,   /* field[4] = requests_completed */
@@ -1300,7 +1313,7 @@ static const unsigned scalellm__wire__v1__status_reply__field_indices_by_name[] 
 static const ProtobufCIntRange scalellm__wire__v1__status_reply__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor scalellm__wire__v1__status_reply__descriptor =
 {
@@ -1310,7 +1323,7 @@ const ProtobufCMessageDescriptor scalellm__wire__v1__status_reply__descriptor =
   "Scalellm__Wire__V1__StatusReply",
   "scalellm.wire.v1",
   sizeof(Scalellm__Wire__V1__StatusReply),
-  5,
+  6,
   scalellm__wire__v1__status_reply__field_descriptors,
   scalellm__wire__v1__status_reply__field_indices_by_name,
   1,  scalellm__wire__v1__status_reply__number_ranges,

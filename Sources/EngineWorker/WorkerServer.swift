@@ -111,9 +111,10 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
                 inbox.post(.cancel(message.requestID, from: connection))
             case .statusRequest:
                 let (stats, completed) = statistics
+                let isDraining = lock.withLock { draining }
                 try? connection.send(.statusReply(StatusReply(
                     running: UInt32(stats.running), waiting: UInt32(stats.waiting), kvBlocksUsed: UInt32(stats.blocksUsed),
-                    kvBlocksTotal: UInt32(stats.blocksTotal), requestsCompleted: completed)))
+                    kvBlocksTotal: UInt32(stats.blocksTotal), requestsCompleted: completed, draining: isDraining)))
             case .helloAck, .tokens, .error, .statusReply:
                 try? connection.send(.error(ErrorReply(requestID: 0, code: "unexpected_message",
                                                        message: "a worker does not accept this message")))

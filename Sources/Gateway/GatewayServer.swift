@@ -119,10 +119,11 @@ public final class GatewayServer: @unchecked Sendable {
         case ("GET", "/health"):
             reply.json(200, Array(#"{"status":"ok"}"#.utf8))
         case ("GET", "/ready"):
-            if worker.isReady { reply.json(200, Array(#"{"status":"ready"}"#.utf8)) }
+            if worker.isServing { reply.json(200, Array(#"{"status":"ready"}"#.utf8)) }
+            else if worker.isReady { reply.error(.unavailable("the engine worker is draining")) }
             else { reply.error(.unavailable("no engine worker is connected")) }
         case ("GET", "/metrics"):
-            let text = metrics.render(worker: worker.lastStatus, ready: worker.isReady)
+            let text = metrics.render(worker: worker.lastStatus, ready: worker.isServing)
             reply.send(200, contentType: "text/plain; version=0.0.4; charset=utf-8", Array(text.utf8))
         case ("GET", "/v1/models"):
             models(reply)

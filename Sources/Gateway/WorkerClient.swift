@@ -34,6 +34,10 @@ final class WorkerClient {
 
     var isReady: Bool { worker != nil }
 
+    /// Connected and admitting requests: what `/ready` reports (a draining worker is connected but not serving
+    /// new requests; its status frame says so within a second).
+    var isServing: Bool { isReady && !(lastStatus?.draining ?? false) }
+
     /// Called whenever a sequence ends (finished, cancelled or failed), so queued requests can be admitted.
     var onSequenceEnded: (() -> Void)?
 

@@ -44,9 +44,12 @@ public struct StatusReply: Sendable, Equatable {
     public var kvBlocksUsed: UInt32
     public var kvBlocksTotal: UInt32
     public var requestsCompleted: UInt64
+    /// The worker admits no new requests (it is draining).
+    public var draining: Bool
 
     public init(running: UInt32 = 0, waiting: UInt32 = 0, kvBlocksUsed: UInt32 = 0, kvBlocksTotal: UInt32 = 0,
-                requestsCompleted: UInt64 = 0) {
+                requestsCompleted: UInt64 = 0, draining: Bool = false) {
+        self.draining = draining
         self.running = running
         self.waiting = waiting
         self.kvBlocksUsed = kvBlocksUsed

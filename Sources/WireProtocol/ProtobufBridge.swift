@@ -170,6 +170,7 @@ func packFrame(_ message: WireMessage, headerRoom: Int) throws(WireError) -> [UI
         c.pointee.kv_blocks_used = m.kvBlocksUsed
         c.pointee.kv_blocks_total = m.kvBlocksTotal
         c.pointee.requests_completed = m.requestsCompleted
+        c.pointee.draining = m.draining ? 1 : 0
         frame.body_case = SCALELLM__WIRE__V1__FRAME__BODY_STATUS_REPLY
         frame.status_reply = c
     }
@@ -266,7 +267,8 @@ private func convert(_ frame: CFrame) throws(WireError) -> WireMessage {
     case SCALELLM__WIRE__V1__FRAME__BODY_STATUS_REPLY:
         guard let c = frame.status_reply?.pointee else { throw missing("status_reply") }
         return .statusReply(StatusReply(running: c.running, waiting: c.waiting, kvBlocksUsed: c.kv_blocks_used,
-                                        kvBlocksTotal: c.kv_blocks_total, requestsCompleted: c.requests_completed))
+                                        kvBlocksTotal: c.kv_blocks_total, requestsCompleted: c.requests_completed,
+                                        draining: c.draining != 0))
     case SCALELLM__WIRE__V1__FRAME__BODY__NOT_SET:
         // Unknown fields present: a newer peer's body kind. Nothing at all: an empty oneof, which no sender produces.
         if frame.base.n_unknown_fields > 0 { throw .unknownMessage }

@@ -53,6 +53,14 @@ final class AdminEndToEndTests: XCTestCase {
         XCTAssertEqual(refused.status, 503, refused.text)
         XCTAssertEqual((try refused.json()["error"] as? [String: Any])?["code"] as? String, "draining")
         XCTAssertTrue(try CommandRun.run(["admin", adminSocket, "status"]).stdout.contains("draining"))
+        // The gateway learns it from the worker's status frame (polled once a second) and reports not ready,
+        // so a load balancer stops sending. Bounded by a deadline.
+        let deadline = Date().addingTimeInterval(20)
+        var notReady = false
+        while !notReady && Date() < deadline {
+            notReady = try HTTPTestClient(port: port).request("GET", "/ready").status == 503
+        }
+        XCTAssertTrue(notReady, "/ready kept answering 200 while the worker drains")
 
         // Shutdown: the worker stops, serve stops the gateway and exits 0, the socket file is gone.
         let shutdown = try CommandRun.run(["admin", adminSocket, "shutdown"])

@@ -201,10 +201,14 @@ struct  Scalellm__Wire__V1__StatusReply
   uint32_t kv_blocks_used;
   uint32_t kv_blocks_total;
   uint64_t requests_completed;
+  /*
+   * The worker admits nothing new (admin `drain`); the gateway reports not ready.
+   */
+  protobuf_c_boolean draining;
 };
 #define SCALELLM__WIRE__V1__STATUS_REPLY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&scalellm__wire__v1__status_reply__descriptor) \
-    , 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0 }
 
 
 typedef enum {
