@@ -23,6 +23,11 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
     private var draining = false
     private let startTime = monotonicSeconds()
     private let admin: AdminServer?
+    private var groupFailure: TensorParallelError?
+
+    /// Why the engine stopped on its own: its tensor-parallel group failed (a rank died or stopped answering).
+    /// Every in-flight request was failed with an error frame and `run()` returned; the worker should exit non-zero.
+    public var failure: TensorParallelError? { lock.withLock { groupFailure } }
 
     /// Listens on `socketPath` for gateways and, when `adminSocketPath` is given, on that path for admin commands.
     public init(engine: Engine, modelID: String, socketPath: String, adminSocketPath: String? = nil) throws {
@@ -195,7 +200,11 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
             var completedNow: UInt64 = 0, generated = 0
             let began = monotonicSeconds()
             if engine.hasWork {
-                let outputs = engine.step()
+                let outputs: [SequenceOutput]
+                do { outputs = try engine.checkedStep() } catch {
+                    failAll(owners, error)
+                    return
+                }
                 generated = outputs.reduce(0) { $0 + $1.tokens.count }
                 for output in outputs {
                     guard let owner = owners[output.id] else { continue }
@@ -225,6 +234,16 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
             // A failed send means the gateway is gone; its connection thread posts connectionClosed.
             updates.send()
         }
+    }
+
+    /// The group failed: every in-flight request gets an error frame, then the server stops (no new work can run).
+    private func failAll(_ owners: [UInt64: Owner], _ error: TensorParallelError) {
+        lock.withLock { groupFailure = error }
+        for owner in owners.values {
+            try? owner.connection.send(.error(ErrorReply(requestID: owner.wireID, code: "worker_failed",
+                                                         message: "the request failed: \(error.description)")))
+        }
+        stop()
     }
 
     /// The token updates of one step, grouped so that each connection gets a single frame.
