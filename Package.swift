@@ -57,7 +57,7 @@ let package = Package(
             "Gateway", "CommandLineOptions", "ChatTemplates", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "scalellm-worker", dependencies: [
-            "EngineWorker", "CommandLineOptions", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "EngineWorker", "CommandLineOptions", "CProcessGroupShim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
