@@ -111,7 +111,13 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
                     eosTokenIDs: c.eosTokenIDs, acceptsZstd: true, workerPID: UInt32(getpid()),
                     maxSequences: UInt32(engine.configuration.scheduler.capacity))))
             case .generate(let request):
-                inbox.post(.add(request, from: connection))
+                // Posting under the lock orders it against a group failure: either the engine thread's final
+                // drain sees the request, or this thread sees the failure and answers it.
+                let failure = lock.withLock { () -> TensorParallelError? in
+                    if groupFailure == nil { inbox.post(.add(request, from: connection)) }
+                    return groupFailure
+                }
+                if let failure { try? connection.send(.error(Self.failureReply(request.requestID, failure))) }
             case .cancel(let message):
                 inbox.post(.cancel(message.requestID, from: connection))
             case .statusRequest:
@@ -131,8 +137,10 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
     func adminStatus() -> WorkerStatus {
         let now = monotonicSeconds()
         let (stats, completed, steps, draining) = lock.withLock { (published, self.completed, stepStatistics, self.draining) }
-        return WorkerStatus(model: modelID, dtype: engine.model.precision.rawValue, uptimeSeconds: now - startTime, draining: draining, engine: stats,
-                            requestsCompleted: completed, blockSize: engine.configuration.blockSize, steps: steps, now: now)
+        var status = WorkerStatus(model: modelID, dtype: engine.model.precision.rawValue, uptimeSeconds: now - startTime, draining: draining,
+                                  engine: stats, requestsCompleted: completed, blockSize: engine.configuration.blockSize, steps: steps, now: now)
+        status.tensorParallelSize = engine.model.shard.size
+        return status
     }
 
     func drain() -> WorkerStatus {
@@ -239,11 +247,16 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
     /// The group failed: every in-flight request gets an error frame, then the server stops (no new work can run).
     private func failAll(_ owners: [UInt64: Owner], _ error: TensorParallelError) {
         lock.withLock { groupFailure = error }
-        for owner in owners.values {
-            try? owner.connection.send(.error(ErrorReply(requestID: owner.wireID, code: "worker_failed",
-                                                         message: "the request failed: \(error.description)")))
+        for owner in owners.values { try? owner.connection.send(.error(Self.failureReply(owner.wireID, error))) }
+        // Requests received but not admitted yet fail the same way.
+        for case .add(let request, let connection) in inbox.take(wait: false) ?? [] {
+            try? connection.send(.error(Self.failureReply(request.requestID, error)))
         }
         stop()
+    }
+
+    private static func failureReply(_ requestID: UInt64, _ error: TensorParallelError) -> ErrorReply {
+        ErrorReply(requestID: requestID, code: "worker_failed", message: "the request failed: \(error.description)")
     }
 
     /// The token updates of one step, grouped so that each connection gets a single frame.
