@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "ChatTemplates", dependencies: ["ModelFormats"]),
         .target(name: "ServingBenchmark", dependencies: ["Kernels"]),
         .target(name: "WireProtocol", dependencies: ["CWireMessages", "CProtobufC", "CZstd"], exclude: ["scalellm.proto"]),
-        .target(name: "EngineWorker", dependencies: ["Kernels", "ModelFormats", "Tokenizers", "WireProtocol",
+        .target(name: "EngineWorker", dependencies: ["Kernels", "ModelFormats", "Tokenizers", "WireProtocol", "ProcessGroup",
                                                     .product(name: "Logging", package: "swift-log")],
                 swiftSettings: kernelFlags),
         .target(name: "Gateway", dependencies: ["CLibUV", "WireProtocol", "Tokenizers", "ModelFormats", "ChatTemplates",
@@ -57,7 +57,7 @@ let package = Package(
             "Gateway", "CommandLineOptions", "ChatTemplates", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "scalellm-worker", dependencies: [
-            "EngineWorker", "CommandLineOptions", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "EngineWorker", "CommandLineOptions", "CProcessGroupShim", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -69,7 +69,8 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFormats", "TestSupport"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "CLibUV"]),
-        .testTarget(name: "EngineWorkerTests", dependencies: ["EngineWorker", "ModelFormats", "Kernels", "WireProtocol", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ModelFormats"]),
+        .testTarget(name: "EngineWorkerTests", dependencies: ["EngineWorker", "ModelFormats", "Kernels", "WireProtocol", "TestSupport",
+                                                           "ProcessGroup"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ModelFormats", "WireProtocol"]),
     ]
 )

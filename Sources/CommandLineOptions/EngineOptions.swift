@@ -16,9 +16,12 @@ public struct EngineOptions: ParsableArguments {
     public var maxWaitingSeqs: Int = 256
     @Flag(help: "Do not reuse the KV blocks of shared prompt prefixes.") public var noPrefixCaching = false
     @OptionGroup public var dtypeOption: DTypeOption
+    @Option(help: "Worker processes (ranks) that split each layer's attention heads and MLP between them; the model's KV heads, attention heads and intermediate size must divide by it. --kv-cache-memory is per rank.")
+    public var tensorParallelSize: Int = 1
 
     public func validate() throws {
         guard ByteSize(parsing: kvCacheMemory) != nil else { throw ValidationError("--kv-cache-memory '\(kvCacheMemory)' is not a size") }
+        guard tensorParallelSize >= 1 else { throw ValidationError("--tensor-parallel-size must be at least 1") }
         guard blockSize >= 1, maxNumBatchedTokens >= 1, maxNumSeqs >= 1, maxWaitingSeqs >= 0 else {
             throw ValidationError("--block-size, --max-num-batched-tokens and --max-num-seqs must be at least 1, --max-waiting-seqs at least 0")
         }
@@ -34,5 +37,6 @@ public struct EngineOptions: ParsableArguments {
     public var arguments: [String] {
         ["--kv-cache-memory", kvCacheMemory, "--block-size", String(blockSize), "--max-num-batched-tokens", String(maxNumBatchedTokens),
          "--max-num-seqs", String(maxNumSeqs), "--max-waiting-seqs", String(maxWaitingSeqs), "--dtype", dtypeOption.dtype.rawValue] + (noPrefixCaching ? ["--no-prefix-caching"] : [])
+            + (tensorParallelSize == 1 ? [] : ["--tensor-parallel-size", String(tensorParallelSize)])
     }
 }

@@ -57,17 +57,30 @@ public final class Engine: @unchecked Sendable {
     private var preemptions = 0
     private var tokensComputed = 0
 
-    public init(model: LlamaModel, configuration: EngineConfiguration) {
+    /// The tensor-parallel group this engine leads as rank 0 (nil: a single process holds the whole model).
+    public let group: TensorParallelGroup?
+
+    /// With `group`, `model` is rank 0's shard and every step is also run by the group's other ranks
+    /// (`TensorParallelFollower`); use `checkedStep()` then, which reports a failed group.
+    public init(model: LlamaModel, configuration: EngineConfiguration, group: TensorParallelGroup? = nil) {
+        precondition(model.shard.isWhole == (group == nil), "a shard needs its group, and a group a shard")
         self.model = model
         self.configuration = configuration
-        let c = model.config
-        let layout = PagedKVLayout(blockSize: configuration.blockSize, kvHeadCount: c.kvHeadCount, headDim: c.headDim)
-        let blockCount = max(1, configuration.kvCacheBytes / KVCache.bytesPerBlock(layerCount: c.layerCount, layout: layout))
-        cache = KVCache(layerCount: c.layerCount, layout: layout, blockCount: blockCount)
+        self.group = group
+        cache = Self.makeCache(model: model, configuration: configuration)
         scheduler = Scheduler(configuration: configuration.scheduler,
-                              blocks: BlockManager(blockCount: blockCount, blockSize: configuration.blockSize,
+                              blocks: BlockManager(blockCount: cache.blockCount, blockSize: configuration.blockSize,
                                                    prefixCaching: configuration.prefixCaching))
-        runner = ModelRunner(model: model, cache: cache)
+        runner = ModelRunner(model: model, cache: cache, group: group)
+    }
+
+    /// The KV cache of `model` (its shard's KV heads) within `configuration.kvCacheBytes`. With tensor
+    /// parallelism the budget is per rank, and every rank gets the same block count (the ranks' shards are equal).
+    static func makeCache(model: LlamaModel, configuration: EngineConfiguration) -> KVCache {
+        let c = model.config
+        let layout = PagedKVLayout(blockSize: configuration.blockSize, kvHeadCount: model.shard.kvHeadCount, headDim: c.headDim)
+        let blockCount = max(1, configuration.kvCacheBytes / KVCache.bytesPerBlock(layerCount: c.layerCount, layout: layout))
+        return KVCache(layerCount: c.layerCount, layout: layout, blockCount: blockCount)
     }
 
     public var config: LlamaConfig { model.config }
@@ -108,12 +121,19 @@ public final class Engine: @unchecked Sendable {
         return true
     }
 
-    /// Runs one iteration: plan, execute, sample, retire finished sequences.
+    /// Runs one iteration: plan, execute, sample, retire finished sequences. (Traps if a tensor-parallel group
+    /// fails: servers of a group use `checkedStep`.)
     public func step() -> [SequenceOutput] {
+        try! checkedStep()
+    }
+
+    /// `step()`, reporting a failed tensor-parallel group (a rank died or stopped answering). After an error the
+    /// engine cannot continue: fail the in-flight requests and stop.
+    public func checkedStep() throws(TensorParallelError) -> [SequenceOutput] {
         let plan = scheduler.schedule()
         preemptions += plan.preempted.count
         guard !plan.isEmpty else { return [] }
-        let sampled = runner.execute(plan)
+        let sampled = try runner.execute(plan)
         scheduler.commit(plan)
         steps += 1
         tokensComputed += plan.tokenCount

@@ -42,3 +42,12 @@ public struct ForwardBatch: Sendable {
 
     public var isEmpty: Bool { tokens.isEmpty }
 }
+
+extension ForwardBatch {
+    /// Rebuilds a batch from its parts (a step plan received by a tensor-parallel rank).
+    init(tokens: [Int32], chunks: [Chunk], logitRows: [Int]) {
+        self.tokens = tokens
+        self.chunks = chunks
+        self.logitRows = logitRows
+    }
+}

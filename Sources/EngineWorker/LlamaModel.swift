@@ -15,14 +15,16 @@ public final class LlamaModel: @unchecked Sendable {
     public let config: LlamaConfig
     let weights: LlamaWeights
     private let rope: RotaryEmbedding
-    private var scratch = Scratch(tokens: 0, config: nil)
+    private var scratch = Scratch(tokens: 0, dims: nil)
     /// The fp8 kernel's dequantised tile; owned by the thread that calls `forward`, like `scratch`.
     private let linearWorkspace = FP8Workspace()
 
     /// Loads the weights from `checkpoint`, the linear layers in `precision` (fp8: quantised tensor by tensor).
-    public init(checkpoint: ModelCheckpoint, precision: WeightPrecision = .fp32) throws {
+    /// With `shard`, only that rank's slices of the linear layers are loaded (see `TensorParallelShard`); such a
+    /// model runs through `forward(_:cache:allReduce:)`.
+    public init(checkpoint: ModelCheckpoint, precision: WeightPrecision = .fp32, shard: TensorParallelShard? = nil) throws {
         config = checkpoint.config
-        weights = try LlamaWeights(checkpoint: checkpoint, precision: precision)
+        weights = try LlamaWeights(checkpoint: checkpoint, precision: precision, shard: shard)
         rope = RotaryEmbedding(headDim: config.headDim, theta: config.ropeTheta, linearScaling: config.ropeLinearScaling)
     }
 
@@ -39,14 +41,40 @@ public final class LlamaModel: @unchecked Sendable {
     /// Runs `batch` through the model, writing its keys and values into `cache`, and returns the logits of the
     /// rows the batch asked for: `batch.logitRows.count × vocabSize` floats, row by row.
     public func forward(_ batch: ForwardBatch, cache: KVCache) -> [Float] {
+        precondition(shard.isWhole, "a tensor-parallel shard runs through forward(_:cache:allReduce:)")
+        return try! forward(batch, cache: cache, allReduce: nil)
+    }
+
+    /// The part of the model this instance holds.
+    public var shard: TensorParallelShard { weights.shard }
+
+    /// The forward pass of one tensor-parallel rank: the same steps with this rank's heads and intermediate rows;
+    /// the attention-output and down projections produce partial sums that `allReduce` adds up across ranks
+    /// before they join the residual stream (every rank then adds the same bits, so the residual streams stay
+    /// identical). Returns the logits on rank 0 and nothing on the other ranks (they skip the LM head). Throws
+    /// what `allReduce` throws (the group failed).
+    public func forward(_ batch: ForwardBatch, cache: KVCache,
+                        allReduce: ((UnsafeMutableBufferPointer<Float>) throws(TensorParallelError) -> Void)?) throws(TensorParallelError) -> [Float] {
         let c = config
+        let s = shard
         let n = batch.tokens.count
         precondition(n > 0, "empty batch")
-        if scratch.tokens < n { scratch = Scratch(tokens: max(n, 2 * scratch.tokens), config: c) }
+        precondition(s.isWhole || allReduce != nil, "a tensor-parallel shard needs an all-reduce")
+        let dims = Scratch.Dimensions(hidden: c.hiddenSize, query: s.queryDim, kv: s.kvDim, intermediate: s.intermediateSize)
+        if scratch.tokens < n { scratch = Scratch(tokens: max(n, 2 * scratch.tokens), dims: dims) }
         let x = scratch.residual.pointer, xb = scratch.normed.pointer, qkv = scratch.qkv.pointer
         let attention = scratch.attention.pointer, gateUp = scratch.gateUp.pointer, hidden = scratch.mlp.pointer
-        let h = c.hiddenSize, qkvWidth = c.queryDim + 2 * c.kvDim
+        let h = c.hiddenSize, queryDim = s.queryDim, kvDim = s.kvDim, qkvWidth = queryDim + 2 * kvDim
+        let headCount = s.headCount, kvHeadCount = s.kvHeadCount
         let workspace = linearWorkspace
+        /// `x += W·input`: directly for the whole model, through a reduced partial sum on a shard.
+        func addProjection(_ weight: LinearWeight, _ input: UnsafePointer<Float>) throws(TensorParallelError) {
+            guard let allReduce else { return weight.apply(input, rows: n, into: x, accumulate: true, workspace: workspace) }
+            let partial = scratch.partial.pointer
+            weight.apply(input, rows: n, into: partial, workspace: workspace)
+            try allReduce(UnsafeMutableBufferPointer(start: partial, count: n * h))
+            for i in 0..<(n * h) { x[i] += partial[i] }
+        }
 
         for (row, token) in batch.tokens.enumerated() {
             precondition(token >= 0 && Int(token) < c.vocabSize, "token id \(token) outside the vocabulary")
@@ -64,32 +92,32 @@ public final class LlamaModel: @unchecked Sendable {
                 chunk.blockTable.withUnsafeBufferPointer { table in
                     for i in 0..<chunk.tokenCount {
                         let row = qkv + (chunk.tokenOffset + i) * qkvWidth
-                        rope.apply(row, heads: c.headCount, position: chunk.firstPosition + i)
-                        rope.apply(row + c.queryDim, heads: c.kvHeadCount, position: chunk.firstPosition + i)
+                        rope.apply(row, heads: headCount, position: chunk.firstPosition + i)
+                        rope.apply(row + queryDim, heads: kvHeadCount, position: chunk.firstPosition + i)
                     }
                     let first = qkv + chunk.tokenOffset * qkvWidth
-                    cache.layout.store(keys: first + c.queryDim, values: first + c.queryDim + c.kvDim, sourceStride: qkvWidth,
+                    cache.layout.store(keys: first + queryDim, values: first + queryDim + kvDim, sourceStride: qkvWidth,
                                        count: chunk.tokenCount, firstPosition: chunk.firstPosition, blockTable: table.baseAddress!,
                                        keyPool: cache.keys[l].pointer, valuePool: cache.values[l].pointer)
                     PagedAttention.run(query: first, queryStride: qkvWidth, queryCount: chunk.tokenCount,
-                                       firstPosition: chunk.firstPosition, headCount: c.headCount, layout: cache.layout,
+                                       firstPosition: chunk.firstPosition, headCount: headCount, layout: cache.layout,
                                        keyPool: cache.keys[l].pointer, valuePool: cache.values[l].pointer,
                                        blockTable: table.baseAddress!,
-                                       output: attention + chunk.tokenOffset * c.queryDim, outputStride: c.queryDim)
+                                       output: attention + chunk.tokenOffset * queryDim, outputStride: queryDim)
                 }
             }
-            layer.attentionOutput.apply(attention, rows: n, into: x, accumulate: true, workspace: workspace)
+            try addProjection(layer.attentionOutput, attention)
 
             // MLP block.
             RMSNorm.apply(x, weight: layer.mlpNorm.pointer, rows: n, width: h, eps: c.rmsNormEps, into: xb)
             layer.gateUp.apply(xb, rows: n, into: gateUp, workspace: workspace)
-            SwiGLU.apply(gateUp: gateUp, rows: n, width: c.intermediateSize, into: hidden)
-            layer.down.apply(hidden, rows: n, into: x, accumulate: true, workspace: workspace)
+            SwiGLU.apply(gateUp: gateUp, rows: n, width: s.intermediateSize, into: hidden)
+            try addProjection(layer.down, hidden)
         }
 
         // Final norm and LM head, only for the rows whose logits are wanted.
         let rows = batch.logitRows.count
-        guard rows > 0 else { return [] }
+        guard rows > 0, s.rank == 0 else { return [] }
         for (i, row) in batch.logitRows.enumerated() {
             RMSNorm.apply(x + row * h, weight: weights.finalNorm.pointer, rows: 1, width: h, eps: c.rmsNormEps, into: xb + i * h)
         }
@@ -102,11 +130,15 @@ public final class LlamaModel: @unchecked Sendable {
     /// Activation buffers for up to `tokens` tokens per step, grown when a larger step arrives.
     private struct Scratch {
         let tokens: Int
-        let residual, normed, qkv, attention, gateUp, mlp: FloatBuffer
+        let residual, normed, qkv, attention, gateUp, mlp, partial: FloatBuffer
 
-        init(tokens: Int, config c: LlamaConfig?) {
+        /// Widths of one token's activations (a shard's local query, KV and intermediate widths).
+        struct Dimensions { var hidden, query, kv, intermediate: Int }
+
+        init(tokens: Int, dims: Dimensions?) {
             self.tokens = tokens
-            let h = c?.hiddenSize ?? 0, q = c?.queryDim ?? 0, kv = c?.kvDim ?? 0, m = c?.intermediateSize ?? 0
+            let h = dims?.hidden ?? 0, q = dims?.query ?? 0, kv = dims?.kv ?? 0, m = dims?.intermediate ?? 0
+            partial = FloatBuffer(count: tokens * h, zeroed: false)
             residual = FloatBuffer(count: tokens * h, zeroed: false)
             normed = FloatBuffer(count: tokens * h, zeroed: false)
             qkv = FloatBuffer(count: tokens * (q + 2 * kv), zeroed: false)

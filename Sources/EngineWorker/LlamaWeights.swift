@@ -30,9 +30,14 @@ struct LlamaWeights: @unchecked Sendable {
     let lmHead: LinearWeight
     let layers: [LayerWeights]
 
-    init(checkpoint: ModelCheckpoint, precision: WeightPrecision = .fp32) throws {
+    /// The part of the model these weights hold (the whole model unless tensor-parallel).
+    let shard: TensorParallelShard
+
+    init(checkpoint: ModelCheckpoint, precision: WeightPrecision = .fp32, shard: TensorParallelShard? = nil) throws {
         let c = checkpoint.config
         self.precision = precision
+        let shard = shard ?? .whole(c)
+        self.shard = shard
         func load(_ parts: [WeightName]) throws -> FloatBuffer {
             let sizes = parts.map { checkpoint.expectedShape($0).reduce(1, *) }
             let buffer = FloatBuffer(count: sizes.reduce(0, +), zeroed: false)
@@ -64,6 +69,35 @@ struct LlamaWeights: @unchecked Sendable {
                 return LinearWeight(fp8: matrix)
             }
         }
+        /// A tensor-parallel slice: the given rows of each part stacked (nil: all rows), restricted to `columns`
+        /// (nil: all). Rows are decoded straight from the (memory-mapped) checkpoint; a column slice decodes one
+        /// whole row at a time into a transient row buffer. The slice is assembled in float32 (it is 1/size of
+        /// the tensor), then quantised for fp8.
+        func sliced(_ parts: [(WeightName, rows: Range<Int>?)], columns: Range<Int>? = nil) throws -> LinearWeight {
+            let shapes = parts.map { checkpoint.expectedShape($0.0) }
+            let width = shapes[0][1]
+            let rowRanges = zip(parts, shapes).map { $0.rows ?? 0..<$1[0] }
+            let outputs = rowRanges.reduce(0) { $0 + $1.count }, inputs = columns?.count ?? width
+            let buffer = FloatBuffer(count: outputs * inputs, zeroed: false)
+            var row = 0
+            for ((part, _), rows) in zip(parts, rowRanges) {
+                if let columns {
+                    let full = FloatBuffer(count: width, zeroed: false)
+                    for r in rows {
+                        try checkpoint.decode(part, rows: r..<(r + 1), into: full.pointer)
+                        (buffer.pointer + row * inputs).update(from: full.pointer + columns.lowerBound, count: inputs)
+                        row += 1
+                    }
+                } else {
+                    try checkpoint.decode(part, rows: rows, into: buffer.pointer + row * inputs)
+                    row += rows.count
+                }
+            }
+            switch precision {
+            case .fp32: return LinearWeight(fp32: buffer, outputs: outputs, inputs: inputs)
+            case .fp8: return LinearWeight(fp8: FP8Matrix(rows: outputs, columns: inputs, values: buffer.pointer))
+            }
+        }
         embedding = try load([.tokenEmbedding])
         finalNorm = try load([.finalNorm])
         switch (precision, c.tieWordEmbeddings) {
@@ -73,6 +107,18 @@ struct LlamaWeights: @unchecked Sendable {
             lmHead = LinearWeight(fp8: FP8Matrix(rows: c.vocabSize, columns: c.hiddenSize, values: embedding.pointer))
         case (_, false):
             lmHead = try linear([.lmHead])
+        }
+        if !shard.isWhole {
+            layers = try (0..<c.layerCount).map { l in
+                LayerWeights(attentionNorm: try load([.attentionNorm(layer: l)]),
+                             qkv: try sliced([(.query(layer: l), shard.queryRows), (.key(layer: l), shard.kvRows),
+                                              (.value(layer: l), shard.kvRows)]),
+                             attentionOutput: try sliced([(.attentionOutput(layer: l), nil)], columns: shard.queryRows),
+                             mlpNorm: try load([.mlpNorm(layer: l)]),
+                             gateUp: try sliced([(.gate(layer: l), shard.intermediateRows), (.up(layer: l), shard.intermediateRows)]),
+                             down: try sliced([(.down(layer: l), nil)], columns: shard.intermediateRows))
+            }
+            return
         }
         layers = try (0..<c.layerCount).map { l in
             LayerWeights(attentionNorm: try load([.attentionNorm(layer: l)]),

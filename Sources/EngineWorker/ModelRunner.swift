@@ -2,19 +2,28 @@ import Kernels
 
 /// Executes a scheduler plan: lays the planned chunks of all sequences into one `ForwardBatch`, runs the model
 /// once, and samples a token for every sequence whose chunk reached the end of its known tokens, each with its own
-/// sampler. It makes no decisions: what runs was decided by the scheduler.
+/// sampler. It makes no decisions: what runs was decided by the scheduler. On rank 0 of a tensor-parallel group
+/// it first publishes the batch to the other ranks, which run the same step on their shards.
 struct ModelRunner {
     let model: LlamaModel
     let cache: KVCache
+    var group: TensorParallelGroup? = nil
 
-    /// Runs `plan` and returns the sampled token of each sampling sequence, in plan order.
-    func execute(_ plan: SchedulerPlan) -> [(sequence: SequenceState, token: SampledToken)] {
+    /// Runs `plan` and returns the sampled token of each sampling sequence, in plan order. Throws only in a
+    /// tensor-parallel group, when the group failed.
+    func execute(_ plan: SchedulerPlan) throws(TensorParallelError) -> [(sequence: SequenceState, token: SampledToken)] {
         var batch = ForwardBatch()
         for entry in plan.entries {
             batch.append(tokens: entry.sequence.tokens[entry.start..<(entry.start + entry.count)], firstPosition: entry.start,
                          blockTable: entry.sequence.blockTable, wantsLogits: entry.samples)
         }
-        let logits = model.forward(batch, cache: cache)
+        let logits: [Float]
+        if let group {
+            try group.publish(.forward(batch))
+            logits = try model.forward(batch, cache: cache, allReduce: group.allReduceSum)
+        } else {
+            logits = model.forward(batch, cache: cache)
+        }
         let vocab = model.config.vocabSize
         var sampled: [(SequenceState, SampledToken)] = []
         var row = 0

@@ -23,6 +23,11 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
     private var draining = false
     private let startTime = monotonicSeconds()
     private let admin: AdminServer?
+    private var groupFailure: TensorParallelError?
+
+    /// Why the engine stopped on its own: its tensor-parallel group failed (a rank died or stopped answering).
+    /// Every in-flight request was failed with an error frame and `run()` returned; the worker should exit non-zero.
+    public var failure: TensorParallelError? { lock.withLock { groupFailure } }
 
     /// Listens on `socketPath` for gateways and, when `adminSocketPath` is given, on that path for admin commands.
     public init(engine: Engine, modelID: String, socketPath: String, adminSocketPath: String? = nil) throws {
@@ -106,7 +111,13 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
                     eosTokenIDs: c.eosTokenIDs, acceptsZstd: true, workerPID: UInt32(getpid()),
                     maxSequences: UInt32(engine.configuration.scheduler.capacity))))
             case .generate(let request):
-                inbox.post(.add(request, from: connection))
+                // Posting under the lock orders it against a group failure: either the engine thread's final
+                // drain sees the request, or this thread sees the failure and answers it.
+                let failure = lock.withLock { () -> TensorParallelError? in
+                    if groupFailure == nil { inbox.post(.add(request, from: connection)) }
+                    return groupFailure
+                }
+                if let failure { try? connection.send(.error(Self.failureReply(request.requestID, failure))) }
             case .cancel(let message):
                 inbox.post(.cancel(message.requestID, from: connection))
             case .statusRequest:
@@ -127,8 +138,10 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
     func adminStatus() -> WorkerStatus {
         let now = monotonicSeconds()
         let (stats, completed, steps, draining) = lock.withLock { (published, self.completed, stepStatistics, self.draining) }
-        return WorkerStatus(model: modelID, dtype: engine.model.precision.rawValue, uptimeSeconds: now - startTime, draining: draining, engine: stats,
-                            requestsCompleted: completed, blockSize: engine.configuration.blockSize, steps: steps, now: now)
+        var status = WorkerStatus(model: modelID, dtype: engine.model.precision.rawValue, uptimeSeconds: now - startTime, draining: draining,
+                                  engine: stats, requestsCompleted: completed, blockSize: engine.configuration.blockSize, steps: steps, now: now)
+        status.tensorParallelSize = engine.model.shard.size
+        return status
     }
 
     func drain() -> WorkerStatus {
@@ -196,7 +209,11 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
             var completedNow: UInt64 = 0, generated = 0
             let began = monotonicSeconds()
             if engine.hasWork {
-                let outputs = engine.step()
+                let outputs: [SequenceOutput]
+                do { outputs = try engine.checkedStep() } catch {
+                    failAll(owners, error)
+                    return
+                }
                 generated = outputs.reduce(0) { $0 + $1.tokens.count }
                 for output in outputs {
                     guard let owner = owners[output.id] else { continue }
@@ -226,6 +243,21 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
             // A failed send means the gateway is gone; its connection thread posts connectionClosed.
             updates.send()
         }
+    }
+
+    /// The group failed: every in-flight request gets an error frame, then the server stops (no new work can run).
+    private func failAll(_ owners: [UInt64: Owner], _ error: TensorParallelError) {
+        lock.withLock { groupFailure = error }
+        for owner in owners.values { try? owner.connection.send(.error(Self.failureReply(owner.wireID, error))) }
+        // Requests received but not admitted yet fail the same way.
+        for case .add(let request, let connection) in inbox.take(wait: false) ?? [] {
+            try? connection.send(.error(Self.failureReply(request.requestID, error)))
+        }
+        stop()
+    }
+
+    private static func failureReply(_ requestID: UInt64, _ error: TensorParallelError) -> ErrorReply {
+        ErrorReply(requestID: requestID, code: "worker_failed", message: "the request failed: \(error.description)")
     }
 
     /// The token updates of one step, grouped so that each connection gets a single frame.

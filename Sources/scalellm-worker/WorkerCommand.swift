@@ -18,21 +18,77 @@ struct WorkerCommand: ParsableCommand {
     var adminSocket: String?
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
     @OptionGroup(title: "Engine") var engineOptions: EngineOptions
+    @Option(help: .hidden) var rank: Int = 0
+    @Option(help: .hidden) var group: String?
 
     static func main() { mainWithTunedBLAS() }
 
     func run() throws {
-        let log = Logger(label: "scalellm.worker")
-        Gemm.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let log = Logger(label: rank == 0 ? "scalellm.worker" : "scalellm.worker.rank\(rank)")
+        let size = engineOptions.tensorParallelSize
+        guard (0..<size).contains(rank), (rank == 0) || group != nil else {
+            throw ValidationError("--rank \(rank) needs --tensor-parallel-size above it and --group")
+        }
         let path = try modelOption.resolvedPath()
         let checkpoint: ModelCheckpoint
         do { checkpoint = try ModelCheckpoint(path: path) } catch { throw ValidationError(error.description) }
-        if let advice = OpenBLASCoreType.advice() { log.warning("\(advice)") }
+        var shard: TensorParallelShard?
+        if size > 1 {
+            do { shard = try TensorParallelShard(rank: rank, size: size, config: checkpoint.config) } catch { throw ValidationError(error.description) }
+        }
+        // Each rank of a group pins itself to its share of the allowed cores (when there are enough) and uses that
+        // many BLAS threads. Ranks are spawned before rank 0 pins itself, so all start from the same allowed set.
+        let allowed = CoreAffinity.allowedCPUs()
+        var ranks: [Int32] = []
+        var groupName = group ?? ""
+        if size > 1 {
+            if rank == 0 {
+                groupName = "tp\(getpid())"
+                ranks = try (1..<size).map { try spawnRank($0, group: groupName) }
+                log.info("tensor parallel: \(size) ranks, rank pids \(([getpid()] + ranks).map(String.init).joined(separator: " "))")
+            }
+            if let cpus = CoreAffinity.cpus(rank: rank, size: size, allowed: allowed) {
+                let pinned = CoreAffinity.pin(to: cpus)
+                Gemm.setThreadCount(threads ?? cpus.count)
+                log.info("rank \(rank): \(pinned ? "pinned to" : "could not pin to") CPUs \(cpus.map(String.init).joined(separator: ",")), \(threads ?? cpus.count) BLAS threads")
+            } else {
+                Gemm.setThreadCount(threads ?? 1)
+                log.info("rank \(rank): \(allowed.count) CPUs for \(size) ranks, not pinned, \(threads ?? 1) BLAS threads")
+            }
+        } else {
+            Gemm.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        }
+        defer { reap(ranks, log: log) }
+        if let advice = OpenBLASCoreType.advice(), rank == 0 { log.warning("\(advice)") }
         let started = Date()
         let precision = engineOptions.dtypeOption.dtype
-        let llama = try LlamaModel(checkpoint: checkpoint, precision: precision)
+        let llama = try LlamaModel(checkpoint: checkpoint, precision: precision, shard: shard)
         let configuration = engineOptions.configuration
-        let engine = Engine(model: llama, configuration: configuration)
+        var tpGroup: TensorParallelGroup?
+        if size > 1 {
+            do {
+                tpGroup = try TensorParallelGroup(TensorParallelGroup.configuration(
+                    group: groupName, rank: rank, size: size, config: checkpoint.config, engine: configuration))
+            } catch {
+                for pid in ranks { kill(pid, SIGKILL) }
+                throw ValidationError("rank \(rank): \(error.description)")
+            }
+        }
+        defer { tpGroup?.close() }
+        if rank > 0, let tpGroup {
+            // Ctrl-C reaches the whole process group: rank 0 stops the others with a stop plan.
+            signal(SIGINT, SIG_IGN)
+            log.info("rank \(rank) of \(size) joined group \(groupName)")
+            do {
+                let steps = try TensorParallelFollower(model: llama, configuration: configuration, group: tpGroup).run()
+                log.info("rank \(rank): stopped by rank 0 after \(steps) steps")
+                return
+            } catch {
+                log.error("rank \(rank): \(error.description); exiting")
+                throw ExitCode.failure
+            }
+        }
+        let engine = Engine(model: llama, configuration: configuration, group: tpGroup)
         log.info("loaded \(path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: \(precision) weights \(ByteSize(bytes: llama.weightBytes)), BLAS core \(Gemm.coreName)")
         log.info("KV cache: \(engine.cache.blockCount) blocks of \(engine.cache.layout.blockSize) tokens = \(engine.tokensCapacity) tokens (\(ByteSize(bytes: engine.cache.bytes))), prefix caching \(configuration.prefixCaching ? "on" : "off"), at most \(configuration.scheduler.maxBatchedTokens) tokens and \(configuration.scheduler.maxSequences) sequences per step")
 
@@ -49,6 +105,45 @@ struct WorkerCommand: ParsableCommand {
         log.info("listening on \(socket), admin socket \(adminPath)")
         server.run()
         stopSignals.forEach { $0.cancel() }
+        if let failure = server.failure {
+            log.error("\(failure.description); failed the in-flight requests, exiting")
+            throw ExitCode.failure
+        }
+        tpGroup?.publishStop()
         log.info("stopped")
+    }
+
+    /// Starts rank `rank` of the group: this executable again, with the same arguments plus `--rank` and `--group`.
+    private func spawnRank(_ rank: Int, group: String) throws -> Int32 {
+        let arguments = [CommandLine.arguments[0]] + CommandLine.arguments.dropFirst() + ["--rank", String(rank), "--group", group]
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let code = posix_spawn(&pid, "/proc/self/exe", nil, nil, argv, environ)
+        guard code == 0 else { throw ValidationError("cannot start tensor-parallel rank \(rank): \(String(cString: strerror(code)))") }
+        return pid
+    }
+
+    /// Waits (up to 10 s) for the spawned ranks to exit, then kills any that remain, so none outlives rank 0.
+    private func reap(_ ranks: [Int32], log: Logger) {
+        let deadline = Date().addingTimeInterval(10)
+        var remaining = Set(ranks)
+        while !remaining.isEmpty {
+            for pid in remaining {
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) != 0 { remaining.remove(pid) }
+            }
+            if remaining.isEmpty { break }
+            if Date() > deadline {
+                for pid in remaining {
+                    log.warning("rank process \(pid) did not exit; killing it")
+                    kill(pid, SIGKILL)
+                    var status: Int32 = 0
+                    waitpid(pid, &status, 0)
+                }
+                break
+            }
+            usleep(10_000)
+        }
     }
 }

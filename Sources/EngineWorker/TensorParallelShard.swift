@@ -1,0 +1,71 @@
+import ModelFormats
+
+/// Why a tensor-parallel setup was refused or failed.
+public enum TensorParallelError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The model's sizes do not split evenly across the ranks.
+    case sizesDoNotDivide(size: Int, reason: String)
+    /// A rank or size out of range.
+    case invalidRank(rank: Int, size: Int)
+    /// The group failed (a rank died, left or stopped answering): in-flight requests cannot complete.
+    case groupFailed(String)
+    /// Rank 0's step plan could not be decoded.
+    case malformedPlan(String)
+
+    public var description: String {
+        switch self {
+        case .sizesDoNotDivide(let size, let reason): return "tensor parallel size \(size) does not divide the model: \(reason)"
+        case .invalidRank(let rank, let size): return "tensor parallel rank \(rank) is not in 0..<\(size) (size must be at least 1)"
+        case .groupFailed(let reason): return "tensor parallel group failed: \(reason)"
+        case .malformedPlan(let reason): return "tensor parallel step plan is malformed: \(reason)"
+        }
+    }
+}
+
+/// Which part of the model one rank of a tensor-parallel group holds (Megatron-style). Query heads and KV heads
+/// are split into `size` contiguous ranges (Q/K/V column-parallel; the attention output projection row-parallel,
+/// i.e. its matching input columns), and so is the MLP intermediate dimension (gate/up column-parallel, down
+/// row-parallel). The embedding, the norms and the LM head are replicated on every rank (only rank 0 computes
+/// logits). Rank 0 of size 1 is the whole model.
+public struct TensorParallelShard: Sendable, Equatable {
+    public let rank: Int
+    public let size: Int
+    /// Query heads, KV heads and intermediate rows of this rank.
+    public let headCount: Int
+    public let kvHeadCount: Int
+    public let intermediateSize: Int
+    public let headDim: Int
+
+    /// The whole model (no tensor parallelism).
+    public static func whole(_ config: LlamaConfig) -> TensorParallelShard {
+        try! TensorParallelShard(rank: 0, size: 1, config: config)
+    }
+
+    /// Rank `rank` of `size`. Throws `.sizesDoNotDivide`, naming the sizes, unless the KV heads, the query heads
+    /// and the intermediate size all divide by `size`.
+    public init(rank: Int, size: Int, config c: LlamaConfig) throws(TensorParallelError) {
+        guard size >= 1, (0..<size).contains(rank) else { throw .invalidRank(rank: rank, size: size) }
+        var problems: [String] = []
+        if c.kvHeadCount % size != 0 { problems.append("\(c.kvHeadCount) KV heads") }
+        if c.headCount % size != 0 { problems.append("\(c.headCount) attention heads") }
+        if c.intermediateSize % size != 0 { problems.append("intermediate size \(c.intermediateSize)") }
+        guard problems.isEmpty else {
+            throw .sizesDoNotDivide(size: size, reason: problems.joined(separator: ", ") + " \(problems.count == 1 ? "is" : "are") not divisible by \(size)")
+        }
+        self.rank = rank
+        self.size = size
+        headCount = c.headCount / size
+        kvHeadCount = c.kvHeadCount / size
+        intermediateSize = c.intermediateSize / size
+        headDim = c.headDim
+    }
+
+    public var isWhole: Bool { size == 1 }
+    public var queryDim: Int { headCount * headDim }
+    public var kvDim: Int { kvHeadCount * headDim }
+    /// Rows of the full Q matrix (and columns of the attention output projection) this rank owns.
+    public var queryRows: Range<Int> { (rank * queryDim)..<((rank + 1) * queryDim) }
+    /// Rows of the full K and V matrices this rank owns.
+    public var kvRows: Range<Int> { (rank * kvDim)..<((rank + 1) * kvDim) }
+    /// Rows of gate and up (and columns of down) this rank owns.
+    public var intermediateRows: Range<Int> { (rank * intermediateSize)..<((rank + 1) * intermediateSize) }
+}
