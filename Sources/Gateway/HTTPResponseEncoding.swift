@@ -44,37 +44,11 @@ enum HTTPResponseEncoding {
     static let lastChunk: [UInt8] = Array("0\r\n\r\n".utf8)
     static let continueResponse: [UInt8] = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
-    /// OpenAI-style error body: {"error":{"message":...,"type":...,"param":null,"code":null}}.
-    static func errorBody(message: String, type: String) -> [UInt8] {
-        Array("{\"error\":{\"message\":\(jsonString(message)),\"type\":\(jsonString(type)),\"param\":null,\"code\":null}}".utf8)
-    }
-
     /// A complete error response with `Connection: close`.
     static func errorResponse(status: Int, message: String, type: String = "invalid_request_error") -> [UInt8] {
-        let body = errorBody(message: message, type: type)
+        let body = OpenAIError(status: status, message: message, type: type).body
         return head(status: status, headers: [("Content-Type", "application/json")],
                     framing: .contentLength(body.count), keepAlive: false) + body
-    }
-
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 
     static func reasonPhrase(_ status: Int) -> String {
