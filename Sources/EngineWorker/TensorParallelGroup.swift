@@ -20,15 +20,17 @@ public final class TensorParallelGroup: @unchecked Sendable {
     /// pieces), the plan buffer the largest plan the scheduler can make. Rank 0 waits at most 60 s for any
     /// operation (a step of the others); other ranks wait for plans without a time limit (an idle server is not
     /// a failure) — a rank that dies is noticed within milliseconds either way by the liveness checks.
+    /// `spawnedRanks` are the processes rank 0 started (rank → pid), so one that dies before joining fails the join at once.
     public static func configuration(group: String, rank: Int, size: Int, config: LlamaConfig, engine: EngineConfiguration,
-                                     connectTimeout: Duration = .seconds(120)) -> ProcessGroup.Configuration {
+                                     connectTimeout: Duration = .seconds(120), spawnedRanks: [Int: Int32] = [:]) -> ProcessGroup.Configuration {
         let s = engine.scheduler
         let tableWords = (config.maxPositionEmbeddings + engine.blockSize - 1) / engine.blockSize + 1
         let planWords = 8 + 2 * s.maxBatchedTokens + s.maxSequences * (4 + tableWords) + s.maxSequences
         return ProcessGroup.Configuration(group: group, rank: rank, size: size,
                                           allReduceCapacity: max(1, min(s.maxBatchedTokens, 512)) * config.hiddenSize,
                                           planCapacity: max(1 << 16, 4 * planWords), connectTimeout: connectTimeout,
-                                          operationTimeout: rank == 0 ? .seconds(60) : .seconds(86_400 * 365))
+                                          operationTimeout: rank == 0 ? .seconds(60) : .seconds(86_400 * 365),
+                                          spawnedPeers: spawnedRanks)
     }
 
     /// Sums `buffer` element-wise across the ranks, in pieces of the segment's capacity.

@@ -38,6 +38,8 @@ struct PeerWatch {
     let payload: UnsafeMutableRawPointer
     let rank: Int
     let size: Int
+    /// Peers whose processes this rank started (rank → pid), checked before they have joined.
+    let spawnedPeers: [Int: Int32]
     let policy: WaitPolicy
 
     private var abortWord: UnsafeMutablePointer<Atomic<UInt32>> {
@@ -115,6 +117,9 @@ struct PeerWatch {
             let state = peerSlot.state.pointee.load(ordering: .acquiring)
             if state == RankSlot.departed { return .peerClosed(rank: peer) }
             if state == RankSlot.joined && !ProcessLiveness.isAlive(peerSlot.pid.pointee.load(ordering: .relaxed)) {
+                return .peerDied(rank: peer)
+            }
+            if state != RankSlot.joined, let pid = spawnedPeers[peer], !ProcessLiveness.isAlive(pid) {
                 return .peerDied(rank: peer)
             }
         }

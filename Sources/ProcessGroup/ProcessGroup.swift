@@ -34,10 +34,14 @@ public final class ProcessGroup {
         public var operationTimeout: Duration
         /// Spinning and sleeping while waiting.
         public var waitPolicy: WaitPolicy
+        /// Processes this rank started for its peers (rank → pid), e.g. rank 0 of a worker group: a peer whose
+        /// process is gone before it joins is then `peerDied` at once, not a join timeout.
+        public var spawnedPeers: [Int: Int32]
 
         public init(group: String, rank: Int, size: Int, allReduceCapacity: Int, planCapacity: Int = 1 << 20,
                     connectTimeout: Duration = .seconds(30), operationTimeout: Duration = .seconds(60),
-                    waitPolicy: WaitPolicy = WaitPolicy()) {
+                    waitPolicy: WaitPolicy = WaitPolicy(), spawnedPeers: [Int: Int32] = [:]) {
+            self.spawnedPeers = spawnedPeers
             self.group = group
             self.rank = rank
             self.size = size
@@ -95,6 +99,7 @@ public final class ProcessGroup {
         self.configuration = configuration
         self.segment = segment
         watch = PeerWatch(payload: segment.payload, rank: configuration.rank, size: configuration.size,
+                          spawnedPeers: configuration.spawnedPeers,
                           policy: configuration.waitPolicy)
         barrier = ProcessBarrier(watch: watch)
         allReduce = AllReduce(layout: layout, rank: configuration.rank, payload: segment.payload, barrier: barrier)

@@ -68,7 +68,8 @@ struct WorkerCommand: ParsableCommand {
         if size > 1 {
             do {
                 tpGroup = try TensorParallelGroup(TensorParallelGroup.configuration(
-                    group: groupName, rank: rank, size: size, config: checkpoint.config, engine: configuration))
+                    group: groupName, rank: rank, size: size, config: checkpoint.config, engine: configuration,
+                    spawnedRanks: Dictionary(uniqueKeysWithValues: ranks.enumerated().map { ($0.offset + 1, $0.element) })))
             } catch {
                 for pid in ranks { kill(pid, SIGKILL) }
                 throw ValidationError("rank \(rank): \(error.description)")

@@ -88,6 +88,24 @@ final class PeerFailureTests: XCTestCase {
         }
     }
 
+    /// A peer this rank started that dies before joining (e.g. it could not load its model) fails the join at
+    /// once instead of after the connect timeout.
+    func testSpawnedPeerThatDiesBeforeJoiningFailsTheJoinAtOnce() throws {
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/true"), nil]
+        defer { argv.forEach { free($0) } }
+        XCTAssertEqual(posix_spawn(&pid, "/bin/true", nil, nil, argv, environ), 0)
+        var status: Int32 = 0
+        XCTAssertEqual(waitpid(pid, &status, 0), pid)   // gone before it could ever join
+
+        let start = ContinuousClock.now
+        XCTAssertThrowsError(try ProcessGroup(.init(group: uniqueGroup("stillborn"), rank: 0, size: 2, allReduceCapacity: 16,
+                                                    connectTimeout: .seconds(30), spawnedPeers: [1: pid]))) {
+            XCTAssertEqual($0 as? ProcessGroupError, .peerDied(rank: 1))
+        }
+        XCTAssertLessThan(seconds(since: start), 5, "the dead peer was only noticed at the join deadline")
+    }
+
     func testMismatchedConfigurationAndTakenRank() {
         let group = uniqueGroup("config")
         let errors = runRanks(2) { rank in
