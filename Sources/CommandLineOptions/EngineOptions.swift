@@ -18,6 +18,8 @@ public struct EngineOptions: ParsableArguments {
     @OptionGroup public var dtypeOption: DTypeOption
     @Option(help: "Worker processes (ranks) that split each layer's attention heads and MLP between them; the model's KV heads, attention heads and intermediate size must divide by it. --kv-cache-memory is per rank.")
     public var tensorParallelSize: Int = 1
+    @Flag(help: "Split heads by whole KV groups even when they do not divide by the tensor-parallel size (ranks get unequal shares).")
+    public var unevenTensorParallel = false
 
     public func validate() throws {
         guard ByteSize(parsing: kvCacheMemory) != nil else { throw ValidationError("--kv-cache-memory '\(kvCacheMemory)' is not a size") }
@@ -38,5 +40,6 @@ public struct EngineOptions: ParsableArguments {
         ["--kv-cache-memory", kvCacheMemory, "--block-size", String(blockSize), "--max-num-batched-tokens", String(maxNumBatchedTokens),
          "--max-num-seqs", String(maxNumSeqs), "--max-waiting-seqs", String(maxWaitingSeqs), "--dtype", dtypeOption.dtype.rawValue] + (noPrefixCaching ? ["--no-prefix-caching"] : [])
             + (tensorParallelSize == 1 ? [] : ["--tensor-parallel-size", String(tensorParallelSize)])
+            + (unevenTensorParallel ? ["--uneven-tensor-parallel"] : [])
     }
 }

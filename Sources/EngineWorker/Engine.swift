@@ -75,11 +75,13 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// The KV cache of `model` (its shard's KV heads) within `configuration.kvCacheBytes`. With tensor
-    /// parallelism the budget is per rank, and every rank gets the same block count (the ranks' shards are equal).
+    /// parallelism the budget is per rank, and every rank gets the same block count — sized by the largest shard,
+    /// since uneven shards hold different numbers of KV heads but share the scheduler's block ids.
     static func makeCache(model: LlamaModel, configuration: EngineConfiguration) -> KVCache {
         let c = model.config
         let layout = PagedKVLayout(blockSize: configuration.blockSize, kvHeadCount: model.shard.kvHeadCount, headDim: c.headDim)
-        let blockCount = max(1, configuration.kvCacheBytes / KVCache.bytesPerBlock(layerCount: c.layerCount, layout: layout))
+        let largest = PagedKVLayout(blockSize: configuration.blockSize, kvHeadCount: model.shard.largestKVHeadCount, headDim: c.headDim)
+        let blockCount = max(1, configuration.kvCacheBytes / KVCache.bytesPerBlock(layerCount: c.layerCount, layout: largest))
         return KVCache(layerCount: c.layerCount, layout: layout, blockCount: blockCount)
     }
 

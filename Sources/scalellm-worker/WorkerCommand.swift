@@ -34,7 +34,10 @@ struct WorkerCommand: ParsableCommand {
         do { checkpoint = try ModelCheckpoint(path: path) } catch { throw ValidationError(error.description) }
         var shard: TensorParallelShard?
         if size > 1 {
-            do { shard = try TensorParallelShard(rank: rank, size: size, config: checkpoint.config) } catch { throw ValidationError(error.description) }
+            do {
+                shard = try TensorParallelShard(rank: rank, size: size, config: checkpoint.config,
+                                                allowUneven: engineOptions.unevenTensorParallel)
+            } catch { throw ValidationError(error.description) }
         }
         // Each rank of a group pins itself to its share of the allowed cores (when there are enough) and uses that
         // many BLAS threads. Ranks are spawned before rank 0 pins itself, so all start from the same allowed set.
