@@ -122,10 +122,11 @@ final class Scheduler {
                 sequence.blockTable += fresh
                 return true
             }
+            // Running sequences are planned in admission order, so the last one is never already in the plan:
+            // it is one not yet visited this step, or `sequence` itself.
             let victim = running.removeLast()
             preempt(victim)
             plan.preempted.append(victim)
-            plan.entries.removeAll { $0.sequence === victim }
             if victim === sequence { return false }
         }
     }

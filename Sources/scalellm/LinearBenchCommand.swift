@@ -21,7 +21,7 @@ struct LinearBenchCommand: ParsableCommand {
         let hidden = 576, intermediate = 1536, kv = 192, layers = 30, vocab = 49152
         let layerShapes = [(hidden + 2 * kv, hidden), (hidden, hidden), (2 * intermediate, hidden), (hidden, intermediate)]
         let shapes = Array(repeating: layerShapes, count: layers).flatMap { $0 } + [(vocab, hidden)]
-        var generator = SplitMix(seed: 1)
+        var generator = SplitMix64(seed: 1)
         let fp32 = shapes.map { (n, k) in
             let b = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
             for i in 0..<(n * k) { b[i] = generator.nextGaussianish() * 0.05 }
@@ -79,18 +79,8 @@ struct LinearBenchCommand: ParsableCommand {
     }
 }
 
-/// A small deterministic generator for benchmark data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Sum of four uniforms, centred: roughly normal with unit variance.
+extension SplitMix64 {
+    /// Sum of four uniforms, centred: roughly normal with unit variance (benchmark weights).
     mutating func nextGaussianish() -> Float {
         var s: Float = 0
         for _ in 0..<4 { s += Float(next() >> 40) / Float(1 << 24) }

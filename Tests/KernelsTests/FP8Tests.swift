@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 @testable import Kernels
 
@@ -73,10 +74,10 @@ final class FP8E4M3Tests: XCTestCase {
     /// Against a brute-force search: the encoding is the nearest code (ties to even) for values spread over
     /// every binade and both signs.
     func testEncodeIsNearestCode() {
-        var rng = FP8TestRandom(seed: 7)
+        var rng = TestRandom(seed: 7)
         let positives = (0...0x7E).map { FP8E4M3.decode(UInt8($0)) }
         for _ in 0..<20_000 {
-            let x = rng.nextFloat(in: -1...1) * Float(sign: .plus, exponent: Int(rng.next() % 20) - 11, significand: 1)
+            let x = rng.float(-1, 1) * Float(sign: .plus, exponent: Int(rng.next() % 20) - 11, significand: 1)
             let a = abs(x)
             var best = 0
             for c in 1..<positives.count {
@@ -115,9 +116,9 @@ final class FP8MatrixTests: XCTestCase {
 
     /// Every element dequantises to `table[code] · scale`, also past the vector body (columns not a multiple of 8).
     func testDequantizeMatchesTable() {
-        var rng = FP8TestRandom(seed: 3)
+        var rng = TestRandom(seed: 3)
         let rows = 5, columns = 37
-        let values = (0..<(rows * columns)).map { _ in rng.nextFloat(in: -3...3) }
+        let values = (0..<(rows * columns)).map { _ in rng.float(-3, 3) }
         let m = values.withUnsafeBufferPointer { FP8Matrix(rows: rows, columns: columns, values: $0.baseAddress!) }
         for isa in FP8InstructionSet.available {
             var out = [Float](repeating: 0, count: 3 * columns)
@@ -159,15 +160,15 @@ final class FP8LinearTests: XCTestCase {
     /// over the fully dequantised weights to float rounding, for decode (m = 1), a few rows and a prefill-sized
     /// block, odd sizes, several tiles with a remainder, with and without accumulation.
     func testMatchesGemmOnDequantisedWeights() {
-        var rng = FP8TestRandom(seed: 11)
+        var rng = TestRandom(seed: 11)
         for (n, k) in [(37, 51), (300, 129), (64, 576), (1, 9), (512, 160)] {
-            let wValues = (0..<(n * k)).map { _ in rng.nextFloat(in: -1...1) * (rng.nextFloat(in: 0...1) < 0.1 ? 5 : 0.2) }
+            let wValues = (0..<(n * k)).map { _ in rng.float(-1, 1) * (rng.float(0, 1) < 0.1 ? 5 : 0.2) }
             let w = wValues.withUnsafeBufferPointer { FP8Matrix(rows: n, columns: k, values: $0.baseAddress!) }
             var dequantised = [Float](repeating: 0, count: n * k)
             w.dequantizeRows(0..<n, into: &dequantised)
             for m in [1, 3, 5, 64] {
-                let x = (0..<(m * k)).map { _ in rng.nextFloat(in: -2...2) }
-                let y0 = (0..<(m * n)).map { _ in rng.nextFloat(in: -1...1) }
+                let x = (0..<(m * k)).map { _ in rng.float(-2, 2) }
+                let y0 = (0..<(m * n)).map { _ in rng.float(-1, 1) }
                 // Tolerance scaled by Σ|x||w| per output (the size of the rounding the sums can accumulate).
                 var magnitude = [Float](repeating: 0, count: m * n)
                 for r in 0..<m { for j in 0..<n { for i in 0..<k { magnitude[r * n + j] += abs(x[r * k + i] * dequantised[j * k + i]) } } }
@@ -202,21 +203,5 @@ final class FP8LinearTests: XCTestCase {
         XCTAssertEqual(FP8Workspace(tileBytes: 64).tileRows(inner: 100, outputs: 10), 1)
         XCTAssertEqual(FP8Linear.defaultPath(rows: 1), .fusedGEMV)
         XCTAssertEqual(FP8Linear.defaultPath(rows: 64), .tiledGEMM)
-    }
-}
-
-/// SplitMix64: deterministic test data.
-private struct FP8TestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextFloat(in range: ClosedRange<Float>) -> Float {
-        range.lowerBound + (range.upperBound - range.lowerBound) * Float(next() >> 40) / Float(1 << 24)
     }
 }

@@ -1,3 +1,4 @@
+import TestSupport
 import Dispatch
 import Foundation
 import ProcessGroup
@@ -42,22 +43,9 @@ func uniqueGroup(_ label: String) -> String {
 
 private let groupCounter = Atomic<Int>(0)
 
-/// SplitMix64: deterministic test data.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Integer-valued floats in -1000…1000 for `rank`'s `call`-th all-reduce: sums of a few are exact.
 func testVector(rank: Int, call: Int, count: Int, seed: UInt64) -> [Float] {
-    var random = SplitMix64(seed: seed ^ UInt64(rank) << 40 ^ UInt64(call) << 20 ^ UInt64(count))
+    var random = TestRandom(seed: seed ^ UInt64(rank) << 40 ^ UInt64(call) << 20 ^ UInt64(count))
     return (0..<count).map { _ in Float(Int(random.next() % 2001) - 1000) }
 }
 

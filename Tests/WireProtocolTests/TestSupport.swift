@@ -1,17 +1,5 @@
+import TestSupport
 import WireProtocol
-
-/// Deterministic PRNG (SplitMix64) so that fuzz and chunking tests replay identically.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A frame built by hand: 4-byte little-endian length, flags, payload.
 func rawFrame(_ payload: [UInt8], flags: UInt8 = 0, declaredLength: Int? = nil) -> [UInt8] {
@@ -54,7 +42,7 @@ let sampleMessages: [WireMessage] = [
 
 /// A TokenBatch with `count` token ids spread over 8 requests (compresses well, like real streams).
 func largeTokenBatch(count: Int) -> WireMessage {
-    var rng = SplitMix64(seed: 7)
+    var rng = TestRandom(seed: 7)
     let perRequest = count / 8
     let updates = (0..<8).map { r in
         TokenUpdate(requestID: UInt64(r + 1),
