@@ -19,8 +19,13 @@ public struct GatewayFlags: ParsableArguments {
 
     public func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
-        guard maxBodyBytes >= 1024, maxConnections >= 1, idleTimeout >= 1, headerTimeout >= 1, queueTimeout >= 0 else {
-            throw ValidationError("--max-body-bytes must be at least 1024; --max-connections, --idle-timeout and --header-timeout at least 1")
+        guard maxBodyBytes >= 1024, maxConnections >= 1 else {
+            throw ValidationError("--max-body-bytes must be at least 1024 and --max-connections at least 1")
+        }
+        // A day bounds every timeout, so that the milliseconds always fit the timers' 64-bit counts.
+        let day = 86_400
+        guard (1...day).contains(idleTimeout), (1...day).contains(headerTimeout), (0...Double(day)).contains(queueTimeout) else {
+            throw ValidationError("--idle-timeout and --header-timeout must be 1…\(day) seconds, --queue-timeout 0…\(day)")
         }
     }
 

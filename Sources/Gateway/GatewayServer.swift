@@ -62,8 +62,10 @@ public final class GatewayServer: @unchecked Sendable {
         self.chat = chat
         self.log = log
         loop = try EventLoop()
-        worker = WorkerClient(loop: loop, socketPath: options.workerSocket, log: log)
-        admissions = AdmissionQueue(loop: loop, timeoutMilliseconds: options.queueTimeoutMilliseconds)
+        let worker = WorkerClient(loop: loop, socketPath: options.workerSocket, log: log)
+        self.worker = worker
+        admissions = AdmissionQueue(loop: loop, timeoutMilliseconds: options.queueTimeoutMilliseconds,
+                                    hasRoom: { [unowned worker] in worker.hasRoom(for: $0) })
         if let path = options.apiKeysPath { apiKeys = try APIKeyStore(path: path) }
     }
 
@@ -87,7 +89,7 @@ public final class GatewayServer: @unchecked Sendable {
         }
         signalWatches.append(try loop.onSignal(SIGHUP) { [unowned self] _ in reloadAPIKeys() })
         if let apiKeys { log.info("API keys required (\(apiKeys.count) loaded from \(apiKeys.path))") }
-        worker.onSequenceEnded = { [unowned self] in admissions.drain(hasRoom: worker.hasRoom(for:)) }
+        worker.onCapacityChanged = { [unowned self] in admissions.drain() }
         worker.start()
         log.info("listening on http://\(options.host):\(server.boundPort)")
         loop.run()
@@ -211,10 +213,16 @@ public final class GatewayServer: @unchecked Sendable {
                     messages: parsed.messages, addGenerationPrompt: parsed.addGenerationPrompt, bosToken: chat.bosToken,
                     eosToken: chat.eosToken, extra: parsed.tools.map { ["tools": $0] } ?? [:])
             } catch {
-                if case .raised(let message) = error {
+                switch error {
+                case .raised(let message):
                     throw .invalid("the model's chat template rejected the conversation: \(message)", param: "messages")
+                case .runtime, .limitExceeded:
+                    // Rendering depends on the client's messages (a content shape the template does not expect,
+                    // a conversation too large to render): the request is what has to change.
+                    throw .invalid("the model's chat template cannot render this conversation: \(error)", param: "messages")
+                case .syntax, .invalidConfig:
+                    throw .internal("the model's chat template failed: \(error)")
                 }
-                throw .internal("the model's chat template failed: \(error)")
             }
             // The template writes the special tokens itself (as transformers' apply_chat_template does).
             let tokens = tokenizer.encode(prompt, addSpecialTokens: false)
@@ -225,7 +233,7 @@ public final class GatewayServer: @unchecked Sendable {
     /// A request parsed, validated and tokenized on the pool, ready for the worker.
     struct PreparedGeneration: Sendable {
         let kind: ResponseKind
-        let parameters: GenerationParameters
+        var parameters: GenerationParameters
         let topLogprobs: Int?
         let promptTokens: [Int32]
     }
@@ -255,12 +263,17 @@ public final class GatewayServer: @unchecked Sendable {
         if let bad = promptTokens.first(where: { $0 < 0 || UInt32($0) >= ack.vocabSize }) {
             return reply.error(.invalid("token id \(bad) is outside the vocabulary (0..<\(ack.vocabSize))", param: "prompt"))
         }
-        guard promptTokens.count + parameters.maxTokens <= Int(ack.maxContext) else {
-            return reply.error(.invalid(
-                "this model's maximum context length is \(ack.maxContext) tokens; the prompt has \(promptTokens.count) tokens and max_tokens is \(parameters.maxTokens)",
-                param: "max_tokens", code: "context_length_exceeded"))
+        var request = request
+        do throws(OpenAIError) {
+            request.parameters.maxTokens = try parameters.maxTokens(afterPrompt: promptTokens.count, contextLength: Int(ack.maxContext))
+        } catch {
+            return reply.error(error)
         }
-        let queued = admissions.admit(sequences: parameters.n, hasRoom: worker.hasRoom(for:), start: { [self] in
+        if let capacity = worker.capacity, parameters.n > capacity {
+            return reply.error(.invalid("n is \(parameters.n) but the engine worker runs at most \(capacity) sequences at once",
+                                        param: "n"))
+        }
+        let queued = admissions.admit(sequences: parameters.n, start: { [self] in
             start(request, arrival: arrival, reply)
         }, timedOut: {
             reply.error(OpenAIError(status: 503, message: "the server is at capacity; retry later", type: "service_unavailable",
@@ -316,11 +329,8 @@ public final class GatewayServer: @unchecked Sendable {
         func json(_ status: Int, _ body: [UInt8]) { send(status, contentType: "application/json", body) }
 
         func error(_ error: OpenAIError) {
-            var headers = [("Content-Type", "application/json")]
-            if error.status == 401 { headers.append(("WWW-Authenticate", "Bearer")) }
-            if error.status == 503 { headers.append(("Retry-After", "1")) }
             metrics.answered(endpoint, status: error.status)
-            responder.respond(status: error.status, headers: headers, body: error.body)
+            responder.respond(status: error.status, headers: error.headers, body: error.body)
         }
     }
 }

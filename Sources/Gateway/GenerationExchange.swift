@@ -39,11 +39,21 @@ final class GenerationExchange {
             self.stops = stops
         }
 
-        /// The text to emit for `tokens` (and the end of generation when `final`), and whether a stop string ended it.
-        func render(_ tokens: [Int32], final: Bool) -> (text: String, stopped: Bool) {
-            var text = stops.feed(detokenizer.append(tokens))
+        /// The text to emit for `tokens` (and the end of generation when `final`), how many of the tokens belong to
+        /// the completion, and whether a stop string ended it. With stop strings the tokens are fed one at a time, so
+        /// that tokens after the one completing a stop string are neither shown nor counted in `usage`.
+        func render(_ tokens: [Int32], final: Bool) -> (text: String, used: Int, stopped: Bool) {
+            var text = ""
+            if stops.isEmpty {
+                text = detokenizer.append(tokens)
+            } else {
+                for (index, token) in tokens.enumerated() {
+                    text += stops.feed(detokenizer.append([token]))
+                    if stops.stopped { return (text, index + 1, true) }
+                }
+            }
             if final && !stops.stopped { text += stops.feed(detokenizer.finish()) + stops.flush() }
-            return (text, stops.stopped)
+            return (text, tokens.count, stops.stopped)
         }
     }
 
@@ -87,7 +97,6 @@ final class GenerationExchange {
             recordLatency(tokens: update.tokenIDs.count)
             choice.pendingTokens += update.tokenIDs
             choice.pendingLogprobs += update.logprobs
-            choice.completionTokens += update.tokenIDs.count
             if update.finishReason.isFinished { choice.finish = update.finishReason }
             pump(choice)
         case .failed(let reply):
@@ -115,14 +124,14 @@ final class GenerationExchange {
         choice.jobRunning = true
         let identity = self.identity, text = choice.text, tokenizer = self.tokenizer
         let index = choice.index, first = !choice.sentFirstEvent
-        loop.runOnPool({ () -> (String, [RenderedLogprob], [UInt8], Bool) in
-            let (delta, stopped) = text.render(tokens, final: finish != nil)
-            let rendered = identity.topLogprobs == nil ? [] : zip(tokens, logprobs).map { RenderedLogprob($0, $1, tokenizer: tokenizer) }
+        loop.runOnPool({ () -> (String, [RenderedLogprob], [UInt8], Int, Bool) in
+            let (delta, used, stopped) = text.render(tokens, final: finish != nil)
+            let rendered = identity.topLogprobs == nil ? [] : zip(tokens[..<used], logprobs).map { RenderedLogprob($0, $1, tokenizer: tokenizer) }
             let reason = stopped ? .stop : finish
-            guard identity.stream, !delta.isEmpty || reason != nil || !rendered.isEmpty else { return (delta, rendered, [], stopped) }
+            guard identity.stream, !delta.isEmpty || reason != nil || !rendered.isEmpty else { return (delta, rendered, [], used, stopped) }
             return (delta, rendered, ResponseRenderer.streamEvent(identity, index: index, text: delta, logprobs: rendered,
-                                                                  first: first, finish: reason), stopped)
-        }, then: { [self] (delta, rendered, event, stopped) in
+                                                                  first: first, finish: reason), used, stopped)
+        }, then: { [self] (delta, rendered, event, used, stopped) in
             choice.jobRunning = false
             guard !finished else { return }
             if !event.isEmpty {
@@ -131,6 +140,7 @@ final class GenerationExchange {
             }
             choice.fullText += delta
             choice.logprobs += rendered
+            choice.completionTokens += used
             if stopped {
                 cancelOnWorker(choice.requestID)
                 choice.finish = .stop
@@ -184,7 +194,7 @@ final class GenerationExchange {
             responder.sendChunk(Array("data: ".utf8) + error.body + Array("\n\ndata: [DONE]\n\n".utf8))
             responder.endStream()
         } else {
-            responder.respond(status: error.status, headers: [("Content-Type", "application/json")], body: error.body)
+            responder.respond(status: error.status, headers: error.headers, body: error.body)
         }
     }
 }

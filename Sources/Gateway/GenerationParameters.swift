@@ -5,7 +5,10 @@ import ModelFormats
 /// OpenAI's ranges and defaults; every rejection is an `OpenAIError` naming the parameter.
 public struct GenerationParameters: Sendable, Equatable {
     public var model: String?
+    /// `max_completion_tokens` or `max_tokens`, else the endpoint's default (see `maxTokensGiven`).
     public var maxTokens: Int
+    /// Whether the client set the limit; a default limit is shortened to fit the context instead of refusing.
+    public var maxTokensGiven: Bool
     public var temperature: Float
     public var topP: Float
     public var topK: Int
@@ -28,6 +31,7 @@ public struct GenerationParameters: Sendable, Equatable {
         let maxCompletionTokens = try fields.integer("max_completion_tokens", in: 1...1_000_000)
         let legacyMaxTokens = try fields.integer("max_tokens", in: 1...1_000_000)
         maxTokens = maxCompletionTokens ?? legacyMaxTokens ?? defaultMaxTokens
+        maxTokensGiven = maxCompletionTokens != nil || legacyMaxTokens != nil
         temperature = try fields.number("temperature", in: 0...2).map(Float.init) ?? 1
         topP = try fields.number("top_p", in: 0...1).map(Float.init) ?? 1
         guard topP > 0 else { throw .invalid("'top_p' must be greater than 0", param: "top_p") }
@@ -53,5 +57,18 @@ public struct GenerationParameters: Sendable, Equatable {
         n = try fields.integer("n", in: 1...16) ?? 1
         presencePenalty = Float(try fields.number("presence_penalty", in: -2...2) ?? 0)
         frequencyPenalty = Float(try fields.number("frequency_penalty", in: -2...2) ?? 0)
+    }
+}
+
+extension GenerationParameters {
+    /// How many tokens to generate after a prompt of `promptTokens` in a context of `contextLength` tokens: the
+    /// client's limit, which must fit beside the prompt; or the default limit, shortened to the room the prompt
+    /// leaves (so a long chat that fits is not refused for a limit the client never asked for).
+    func maxTokens(afterPrompt promptTokens: Int, contextLength: Int) throws(OpenAIError) -> Int {
+        let room = contextLength - promptTokens
+        if maxTokensGiven ? maxTokens <= room : room > 0 { return min(maxTokens, room) }
+        let limit = maxTokensGiven ? "max_tokens is \(maxTokens)" : "no room is left to generate"
+        throw .invalid("this model's maximum context length is \(contextLength) tokens; the prompt has \(promptTokens) tokens and \(limit)",
+                       param: maxTokensGiven ? "max_tokens" : nil, code: "context_length_exceeded")
     }
 }

@@ -46,9 +46,8 @@ enum HTTPResponseEncoding {
 
     /// A complete error response with `Connection: close`.
     static func errorResponse(status: Int, message: String, type: String = "invalid_request_error") -> [UInt8] {
-        let body = OpenAIError(status: status, message: message, type: type).body
-        return head(status: status, headers: [("Content-Type", "application/json")],
-                    framing: .contentLength(body.count), keepAlive: false) + body
+        let error = OpenAIError(status: status, message: message, type: type)
+        return head(status: status, headers: error.headers, framing: .contentLength(error.body.count), keepAlive: false) + error.body
     }
 
     static func reasonPhrase(_ status: Int) -> String {

@@ -66,9 +66,12 @@ final class HTTPResponseWriter: HTTPResponder {
         connection.responseFinished()
     }
 
+    /// The response is complete: lets go of the connection and of `onClose`, which usually captures the handler's
+    /// state (a generation exchange that itself holds this responder — a cycle until the callback is dropped).
     private func finish() {
         state = .finished
         connection = nil
+        onClose = nil
     }
 
     /// The connection is closing; returns true when `onClose` must be fired (response unfinished).

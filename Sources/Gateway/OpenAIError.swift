@@ -27,6 +27,15 @@ public struct OpenAIError: Error, Sendable, Equatable {
         OpenAIError(status: 500, message: message, type: "internal_error", code: "internal_error")
     }
 
+    /// The headers of the HTTP response: the JSON type, a Bearer challenge with 401, and Retry-After with 503
+    /// (every 503 here is temporary: capacity, draining, or a worker not yet connected).
+    public var headers: [(String, String)] {
+        var headers = [("Content-Type", "application/json")]
+        if status == 401 { headers.append(("WWW-Authenticate", "Bearer")) }
+        if status == 503 { headers.append(("Retry-After", "1")) }
+        return headers
+    }
+
     /// The JSON body.
     public var body: [UInt8] {
         var json = JSONWriter()

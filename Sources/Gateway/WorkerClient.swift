@@ -38,13 +38,20 @@ final class WorkerClient {
     /// new requests; its status frame says so within a second).
     var isServing: Bool { isReady && !(lastStatus?.draining ?? false) }
 
-    /// Called whenever a sequence ends (finished, cancelled or failed), so queued requests can be admitted.
-    var onSequenceEnded: (() -> Void)?
+    /// Called whenever room for new sequences may have appeared — a sequence ended (finished, cancelled or failed),
+    /// the worker connected, or it went away (then queued requests fail fast instead of waiting for the timeout).
+    var onCapacityChanged: (() -> Void)?
+
+    /// How many sequences the worker holds at most (nil: not connected, or no limit announced).
+    var capacity: Int? {
+        guard let capacity = worker?.maxSequences, capacity > 0 else { return nil }
+        return Int(capacity)
+    }
 
     /// Whether the worker accepts `sequences` more sequences now.
     func hasRoom(for sequences: Int) -> Bool {
-        guard let capacity = worker?.maxSequences, capacity > 0 else { return true }
-        return handlers.count + sequences <= Int(capacity)
+        guard let capacity else { return true }
+        return handlers.count + sequences <= capacity
     }
 
     func start() {
@@ -66,7 +73,7 @@ final class WorkerClient {
     func cancel(_ requestID: UInt64) {
         guard handlers.removeValue(forKey: requestID) != nil else { return }
         _ = send(.cancel(Cancel(requestID: requestID)))
-        onSequenceEnded?()
+        onCapacityChanged?()
     }
 
     func close() {
@@ -105,6 +112,7 @@ final class WorkerClient {
         for (id, handler) in orphans {
             handler(.failed(ErrorReply(requestID: id, code: "worker_unavailable", message: "the engine worker went away: \(reason)")))
         }
+        onCapacityChanged?()
         retryTimer = loop.scheduleTimer(after: 250) { [weak self] in self?.connect() }
     }
 
@@ -140,17 +148,18 @@ final class WorkerClient {
             compression = .negotiated(peerAcceptsZstd: ack.acceptsZstd)
             worker = ack
             log.info("worker ready: model \(ack.modelID), pid \(ack.workerPID), context \(ack.maxContext)")
+            onCapacityChanged?()
         case .tokens(let batch):
             for update in batch.updates {
                 guard let handler = handlers[update.requestID] else { continue }
                 if update.finishReason.isFinished { handlers[update.requestID] = nil }
                 handler(.tokens(update))
-                if update.finishReason.isFinished { onSequenceEnded?() }
+                if update.finishReason.isFinished { onCapacityChanged?() }
             }
         case .error(let reply):
             if let handler = handlers.removeValue(forKey: reply.requestID) {
                 handler(.failed(reply))
-                onSequenceEnded?()
+                onCapacityChanged?()
             } else {
                 log.error("worker error: \(reply.code): \(reply.message)")
             }

@@ -43,6 +43,11 @@ stop = expected[20:27]
 stopped = client.completions.create(model=model, prompt=story["prompt"], max_tokens=48, temperature=0, stop=[stop])
 assert stopped.choices[0].text == expected[: expected.index(stop)], stopped.choices[0].text
 assert stopped.choices[0].finish_reason == "stop"
+# usage and logprobs count the tokens up to the one that completed the stop string, none after it.
+stopped_lp = client.completions.create(model=model, prompt=story["prompt"], max_tokens=48, temperature=0, stop=[stop], logprobs=0)
+tokens = stopped_lp.choices[0].logprobs.tokens
+assert stopped_lp.usage.completion_tokens == len(tokens) < 48, (stopped_lp.usage, tokens)
+assert stop in "".join(tokens) and stop not in "".join(tokens[:-1]), tokens
 
 # n = 2 with logprobs.
 two = client.completions.create(model=model, prompt=story["prompt"], max_tokens=8, temperature=0, n=2, logprobs=2)

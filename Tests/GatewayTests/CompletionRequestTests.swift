@@ -119,6 +119,21 @@ final class ChatRequestTests: XCTestCase {
                        ChatRequest.defaultMaxTokens)
     }
 
+    /// An unset limit shrinks to the room the prompt leaves; a limit the client set must fit as given.
+    func testMaxTokensAgainstTheContext() throws {
+        let unset = try ChatRequest(json: Array(#"{"messages": [{"role": "user", "content": "x"}]}"#.utf8)).parameters
+        XCTAssertEqual(try unset.maxTokens(afterPrompt: 100, contextLength: 8192), ChatRequest.defaultMaxTokens)
+        XCTAssertEqual(try unset.maxTokens(afterPrompt: 8000, contextLength: 8192), 192)
+        let given = try ChatRequest(json: Array(#"{"messages": [{"role": "user", "content": "x"}], "max_tokens": 500}"#.utf8)).parameters
+        XCTAssertEqual(try given.maxTokens(afterPrompt: 7692, contextLength: 8192), 500)
+        for (parameters, prompt, param) in [(given, 7693, "max_tokens"), (unset, 8192, nil)] as [(GenerationParameters, Int, String?)] {
+            XCTAssertThrowsError(try parameters.maxTokens(afterPrompt: prompt, contextLength: 8192)) { error in
+                XCTAssertEqual((error as? OpenAIError)?.code, "context_length_exceeded")
+                XCTAssertEqual((error as? OpenAIError)?.param, param)
+            }
+        }
+    }
+
     func testRejectsMalformedConversations() {
         for body in [#"{}"#, #"{"messages": []}"#, #"{"messages": "hi"}"#, #"{"messages": [{"content": "x"}]}"#,
                      #"{"messages": [{"role": "user", "content": 5}]}"#,

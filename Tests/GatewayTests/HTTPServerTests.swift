@@ -251,6 +251,42 @@ final class HTTPServerTests: XCTestCase {
         runner.sync { box.responder = nil }
     }
 
+    /// A handler's state usually holds its responder and is captured by `onClose` (the gateway's generation
+    /// exchange does both); a finished response must drop `onClose`, or every completed request leaks.
+    func testFinishedResponseReleasesOnClose() throws {
+        final class HandlerState {}
+        final class Watched: @unchecked Sendable {
+            weak var streamed: HandlerState?
+            weak var answered: HandlerState?
+        }
+        let box = ResponderBox()
+        let watched = Watched()
+        let released = Shared<(streamed: Bool, answered: Bool)?>(nil)
+        let port = try startServer { request, responder in
+            let state = HandlerState()
+            box.responder = responder // kept alive, as the exchange keeps it
+            responder.onClose = { _ = state }
+            if request.path == "/stream" {
+                watched.streamed = state
+                responder.startStream(status: 200, headers: [])
+                responder.sendChunk(Array("x".utf8))
+                responder.endStream()
+            } else {
+                watched.answered = state
+                responder.respond(status: 200, headers: [], body: Array("ok".utf8))
+            }
+        }
+        let client = try TestClient(port: port)
+        try client.send("GET /stream HTTP/1.1\r\n\r\n")
+        XCTAssertEqual(try client.readResponse().status, 200)
+        try client.send("GET /plain HTTP/1.1\r\n\r\n")
+        XCTAssertEqual(try client.readResponse().status, 200)
+        runner.sync { released.value = (watched.streamed == nil, watched.answered == nil) }
+        XCTAssertEqual(released.value?.streamed, true, "a finished stream still holds its onClose")
+        XCTAssertEqual(released.value?.answered, true, "a finished response still holds its onClose")
+        runner.sync { box.responder = nil }
+    }
+
     func testSlowReaderIsClosedAtBackpressureLimit() throws {
         let box = ResponderBox()
         let closed = DispatchSemaphore(value: 0)
