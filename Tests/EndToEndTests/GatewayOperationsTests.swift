@@ -67,12 +67,14 @@ final class GatewayOperationsTests: XCTestCase {
         }
         XCTAssertTrue(busy, "the streamed request never showed as running")
         streaming.close()
+        // Cancelling is immediate; the bound covers the once-a-second status poll behind /metrics.
+        let closed = Date()
         var freed = false
-        while !freed && Date() < deadline.addingTimeInterval(20) {
+        while !freed && Date() < closed.addingTimeInterval(5) {
             let now = Self.samples(try HTTPTestClient(port: port).request("GET", "/metrics").text)
             freed = now["scalellm_num_requests_running"] == 0 && now["scalellm_kv_cache_usage_ratio"] == 0
         }
-        XCTAssertTrue(freed, "KV blocks of the disconnected client were not freed")
+        XCTAssertTrue(freed, "KV blocks of the disconnected client were not freed within 5 s")
     }
 
     func testBackpressureQueuesThenAnswers503WithRetryAfter() throws {
@@ -123,6 +125,7 @@ final class GatewayOperationsTests: XCTestCase {
             }, uniquingKeysWith: { a, _ in a })
             if fields["PPid"] == String(parent), fields["Name"]?.hasPrefix("scalellm-gatewa") == true { return pid }
         }
-        throw XCTSkip("gateway process not found")
+        struct GatewayNotFound: Error {}
+        throw GatewayNotFound()
     }
 }
