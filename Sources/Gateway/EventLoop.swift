@@ -23,6 +23,8 @@ public final class EventLoop: @unchecked Sendable {
     static let readBufferSize = 64 * 1024
 
     private let wakeup: UnsafeMutablePointer<uv_async_t>
+    /// Runs right before each wait for I/O and flushes the streams written to since (see `flushBeforePolling`).
+    private let beforePoll: UnsafeMutablePointer<uv_prepare_t>
     private let lock = Lock()
     // Guarded by `lock`:
     private var pending: [@Sendable () -> Void] = []
@@ -34,6 +36,9 @@ public final class EventLoop: @unchecked Sendable {
     private enum RunState { case notStarted, running, finished }
     private var runState = RunState.notStarted
     private var resources: [ObjectIdentifier: any EventLoopResource] = [:]
+    private var streamsToFlush: [UVStream] = []
+    /// `uv_write` calls made so far (tests check that writes are coalesced).
+    var writesIssued = 0
     /// True once shutdown has begun: new handles are closed as soon as they register.
     private(set) var isShuttingDown = false
     /// After `run()` returns: true when `uv_loop_close` succeeded without having to close stray handles.
@@ -43,11 +48,13 @@ public final class EventLoop: @unchecked Sendable {
     public init() throws(GatewayIOError) {
         raw = .allocate(capacity: 1)
         wakeup = .allocate(capacity: 1)
+        beforePoll = .allocate(capacity: 1)
         readBuffer = .allocate(byteCount: EventLoop.readBufferSize, alignment: 16)
         let status = uv_loop_init(raw)
         if status < 0 {
             raw.deallocate()
             wakeup.deallocate()
+            beforePoll.deallocate()
             readBuffer.deallocate()
             throw GatewayIOError(uvCode: status)
         }
@@ -56,16 +63,24 @@ public final class EventLoop: @unchecked Sendable {
             EventLoop.from(handle!.pointee.loop).drainWakeups()
         }
         wakeup.pointee.data = raw.pointee.data
+        // The prepare handle is unreferenced: it never keeps the loop alive by itself.
+        _ = uv_prepare_init(raw, beforePoll)
+        _ = uv_prepare_start(beforePoll) { handle in
+            EventLoop.from(handle!.pointee.loop).flushStreams()
+        }
+        uv_unref(asHandle(beforePoll))
     }
 
     deinit {
         if runState == .notStarted {
             // Never ran: only the wake-up handle exists (registered resources retain the loop).
             uv_close(asHandle(wakeup), nil)
+            uv_close(asHandle(beforePoll), nil)
             uv_run(raw, UV_RUN_DEFAULT)
             _ = uv_loop_close(raw)
         }
         wakeup.deallocate()
+        beforePoll.deallocate()
         readBuffer.deallocate()
         raw.deallocate()
     }
@@ -156,6 +171,8 @@ public final class EventLoop: @unchecked Sendable {
         }
         for body in leftover { body() }
         uv_close(asHandle(wakeup), nil)
+        flushStreams()
+        uv_close(asHandle(beforePoll), nil)
         // Closing a resource may close others (a server closes its connections); iterate until none is left open.
         var rounds = 0
         while rounds < 8 {
@@ -163,6 +180,22 @@ public final class EventLoop: @unchecked Sendable {
             if open.isEmpty { break }
             for resource in open where !resource.isClosing { resource.closeForShutdown() }
             rounds += 1
+        }
+    }
+
+    // MARK: Coalesced writes
+
+    /// Schedules `stream`'s unflushed bytes to be written when the loop is next about to wait for I/O: every
+    /// callback of the current iteration (reads, pool completions, timers, posted closures) can add to them first.
+    func flushBeforePolling(_ stream: UVStream) {
+        streamsToFlush.append(stream)
+    }
+
+    private func flushStreams() {
+        while !streamsToFlush.isEmpty {
+            let streams = streamsToFlush
+            streamsToFlush.removeAll()
+            for stream in streams { stream.flush() }
         }
     }
 

@@ -3,9 +3,10 @@ import CLibUV
 /// A libuv stream handle (TCP socket or Unix pipe) with closure callbacks.
 ///
 /// It exists so that the HTTP server's connections, its listener and `UnixStreamConnection` share one correct
-/// implementation of the libuv rules: the handle lives on the heap and is freed only in its close callback, each
-/// write copies its bytes into a block that also holds the `uv_write_t` and is freed in the write callback, and
-/// closures are dropped on close so that reference cycles through them end there. Loop thread only.
+/// implementation of the libuv rules: the handle lives on the heap and is freed only in its close callback, the
+/// writes of one loop iteration leave as one write whose bytes sit in a block that also holds the `uv_write_t`
+/// and is freed in the write callback, and closures are dropped on close so that reference cycles through them
+/// end there. Loop thread only.
 final class UVStream: EventLoopResource {
     enum Kind { case tcp, pipe }
 
@@ -95,28 +96,36 @@ final class UVStream: EventLoopResource {
 
     // MARK: Writing
 
+    /// Bytes written since the last flush; the loop flushes them right before it next waits for I/O.
+    private var unflushed: [UInt8] = []
+
     /// Bytes accepted by `write` that the kernel has not taken yet.
-    var pendingWriteBytes: Int { isClosing ? 0 : uv_stream_get_write_queue_size(stream) }
+    var pendingWriteBytes: Int { isClosing ? 0 : uv_stream_get_write_queue_size(stream) + unflushed.count }
 
     private static let requestSpace = (uv_req_size(UV_WRITE) + 15) & ~15
 
-    /// Queues the concatenation of `pieces` as one `uv_write` (the bytes are copied). Returns false if libuv
-    /// refused the write (closed or shut-down stream); a later failure is reported through `onWriteError`.
+    /// Appends the concatenation of `pieces` to what this stream sends when the loop is about to wait for I/O, so
+    /// that everything written to one socket during one loop iteration (the SSE chunks of several choices, a final
+    /// event and `[DONE]`, frames to the worker) leaves in one `uv_write`. Returns false on a closed or shut-down
+    /// stream; a failure of the write itself is reported through `onWriteError`.
     @discardableResult
     func write(_ pieces: [[UInt8]]) -> Bool {
         guard !isClosing, !didShutdown else { return false }
-        var total = 0
-        for piece in pieces { total += piece.count }
-        if total == 0 { return true }
+        let wasEmpty = unflushed.isEmpty
+        for piece in pieces { unflushed += piece }
+        if wasEmpty && !unflushed.isEmpty { loop.flushBeforePolling(self) }
+        return true
+    }
+
+    /// Hands the unflushed bytes to libuv as one write (they are copied into a block that also holds the
+    /// `uv_write_t` and is freed in the write callback). Called by the loop, and before a shutdown.
+    func flush() {
+        guard !isClosing, !unflushed.isEmpty else { return }
+        let total = unflushed.count
         let block = UnsafeMutableRawPointer.allocate(byteCount: UVStream.requestSpace + total, alignment: 16)
         let bytes = block + UVStream.requestSpace
-        var offset = 0
-        for piece in pieces {
-            piece.withUnsafeBytes { src in
-                if let base = src.baseAddress { (bytes + offset).copyMemory(from: base, byteCount: src.count) }
-            }
-            offset += piece.count
-        }
+        unflushed.withUnsafeBytes { (bytes).copyMemory(from: $0.baseAddress!, byteCount: total) }
+        unflushed.removeAll(keepingCapacity: true)
         let req = block.assumingMemoryBound(to: uv_write_t.self)
         req.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         var buf = uv_buf_init(bytes.assumingMemoryBound(to: CChar.self), UInt32(total))
@@ -128,16 +137,17 @@ final class UVStream: EventLoopResource {
             }
             UnsafeMutableRawPointer(req!).deallocate()
         }
+        loop.writesIssued += 1
         if status < 0 {
             block.deallocate()
-            return false
+            onWriteError?(GatewayIOError(uvCode: status))
         }
-        return true
     }
 
     /// Half-closes the write side once queued writes are flushed; `completion` gets the libuv status.
     func shutdown(_ completion: @escaping (Int32) -> Void) {
         guard !isClosing, !didShutdown else { completion(uvENOTCONN); return }
+        flush()
         didShutdown = true
         onShutdown = completion
         let req = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
@@ -180,10 +190,12 @@ final class UVStream: EventLoopResource {
 
     // MARK: Closing
 
-    /// Closes the handle (pending writes are cancelled); `onClosed` runs from the close callback. Idempotent.
+    /// Closes the handle (pending and unflushed writes are dropped); `onClosed` runs from the close callback.
+    /// Idempotent.
     func close() {
         guard !isClosing else { return }
         isClosing = true
+        unflushed = []
         isReading = false
         uv_close(asHandle(stream)) { handle in
             let this = Unmanaged<UVStream>.fromOpaque(handle!.pointee.data).takeUnretainedValue()

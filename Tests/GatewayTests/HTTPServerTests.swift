@@ -201,6 +201,26 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertEqual(try client.readResponse().chunks.count, events.count)
     }
 
+    /// Everything a handler writes to one socket in one loop iteration leaves in one write (one syscall, one
+    /// segment with TCP_NODELAY): here the head, three SSE chunks and the last chunk.
+    func testWritesOfOneIterationAreCoalesced() throws {
+        let port = try startServer { _, responder in
+            responder.startStream(status: 200, headers: [("Content-Type", "text/event-stream")])
+            for event in ["a", "b", "c"] { responder.sendChunk(Array("data: \(event)\n\n".utf8)) }
+            responder.endStream()
+        }
+        let writes = Shared<[Int]>([])
+        let loop = Shared(runner.loop)
+        let client = try TestClient(port: port)
+        runner.sync { writes.value.append(loop.value.writesIssued) }
+        try client.send("GET /stream HTTP/1.1\r\n\r\n")
+        let response = try client.readResponse()
+        XCTAssertEqual(response.chunks.map { String(decoding: $0, as: UTF8.self) }, ["data: a\n\n", "data: b\n\n", "data: c\n\n"])
+        runner.sync { writes.value.append(loop.value.writesIssued) }
+        XCTAssertEqual(writes.value.count, 2)
+        XCTAssertEqual(writes.value.last.map { $0 - writes.value[0] }, 1)
+    }
+
     func testHTTP10StreamIsCloseDelimited() throws {
         let port = try startServer { _, responder in
             responder.startStream(status: 200, headers: [("Content-Type", "text/event-stream")])
