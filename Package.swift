@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFormats", "TestSupport"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "CLibUV"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "CLibUV", "WireProtocol", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EngineWorkerTests", dependencies: ["EngineWorker", "ModelFormats", "Kernels", "WireProtocol", "TestSupport",
                                                            "ProcessGroup"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ModelFormats", "WireProtocol"]),

@@ -123,7 +123,7 @@ public final class GatewayServer: @unchecked Sendable {
         case ("GET", "/ready"):
             if worker.isServing { reply.json(200, Array(#"{"status":"ready"}"#.utf8)) }
             else if worker.isReady { reply.error(.unavailable("the engine worker is draining")) }
-            else { reply.error(.unavailable("no engine worker is connected")) }
+            else { reply.error(.unavailable("no engine worker is connected" + (worker.refusal.map { " (it refused this gateway: \($0))" } ?? ""))) }
         case ("GET", "/metrics"):
             let text = metrics.render(worker: worker.lastStatus, ready: worker.isServing)
             reply.send(200, contentType: "text/plain; version=0.0.4; charset=utf-8", Array(text.utf8))

@@ -25,6 +25,9 @@ final class WorkerClient {
     private(set) var lastStatus: StatusReply?
     /// The worker's handshake answer; nil until the connection is ready.
     private(set) var worker: HelloAck?
+    /// Why the worker refused this gateway (a protocol version mismatch, say); nil once a handshake succeeds.
+    /// Reported by `/ready` and logged once per distinct reason, not on every reconnect attempt.
+    private(set) var refusal: String?
 
     init(loop: EventLoop, socketPath: String, log: Logger) {
         self.loop = loop
@@ -147,6 +150,7 @@ final class WorkerClient {
             }
             compression = .negotiated(peerAcceptsZstd: ack.acceptsZstd)
             worker = ack
+            refusal = nil
             log.info("worker ready: model \(ack.modelID), pid \(ack.workerPID), context \(ack.maxContext)")
             onCapacityChanged?()
         case .tokens(let batch):
@@ -160,6 +164,10 @@ final class WorkerClient {
             if let handler = handlers.removeValue(forKey: reply.requestID) {
                 handler(.failed(reply))
                 onCapacityChanged?()
+            } else if worker == nil {
+                let reason = "\(reply.code): \(reply.message)"
+                if reason != refusal { log.error("the worker refused this gateway: \(reason)") }
+                refusal = reason
             } else {
                 log.error("worker error: \(reply.code): \(reply.message)")
             }
