@@ -9,8 +9,12 @@ final class GatewayMetrics {
     let registry = PrometheusRegistry()
     private static let latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60]
 
+    /// The status counted for a request whose client closed the connection before the answer (nginx's 499).
+    static let clientClosedRequest = 499
+
     init() {
-        registry.counter("scalellm_requests_total", help: "HTTP requests answered, by endpoint and status code.")
+        registry.counter("scalellm_requests_total",
+                         help: "HTTP requests answered, by endpoint and status code (499: the client left first).")
         registry.histogram("scalellm_time_to_first_token_seconds", help: "Time from request arrival to its first generated token.",
                            buckets: Self.latencyBuckets)
         registry.histogram("scalellm_inter_token_latency_seconds", help: "Time between successive tokens of a request.",

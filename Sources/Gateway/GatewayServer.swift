@@ -82,6 +82,7 @@ public final class GatewayServer: @unchecked Sendable {
         let server = HTTPServer(loop: loop, configuration: configuration) { [unowned self] request, responder in
             route(request, responder)
         }
+        server.onServerError = { [metrics] status in metrics.answered("other", status: status) }
         try server.start()
         http = server
         for signum in [SIGINT, SIGTERM] {
@@ -279,7 +280,12 @@ public final class GatewayServer: @unchecked Sendable {
             reply.error(OpenAIError(status: 503, message: "the server is at capacity; retry later", type: "service_unavailable",
                                     code: "overloaded"))
         })
-        if let queued { responder.onClose = { [weak admissions] in admissions?.withdraw(queued) } }
+        if let queued {
+            responder.onClose = { [weak admissions, metrics] in
+                metrics.answered(reply.endpoint, status: GatewayMetrics.clientClosedRequest)
+                admissions?.withdraw(queued)
+            }
+        }
     }
 
     /// Sends an admitted request's sequences to the worker.
@@ -309,9 +315,12 @@ public final class GatewayServer: @unchecked Sendable {
             }
         }
         metrics.queued(for: monotonicSeconds() - arrival)
-        // A client that goes away cancels its request so the worker frees its KV blocks at once.
-        responder.onClose = { [weak worker] in
-            for id in exchange.activeRequestIDs where !exchange.isDone { worker?.cancel(id) }
+        // A client that goes away cancels its request so the worker frees its KV blocks at once; it is counted
+        // with nginx's status for a client that closed the request.
+        responder.onClose = { [weak worker, metrics] in
+            guard !exchange.isDone else { return }
+            metrics.answered(reply.endpoint, status: GatewayMetrics.clientClosedRequest)
+            for id in exchange.activeRequestIDs { worker?.cancel(id) }
         }
     }
 

@@ -129,6 +129,7 @@ final class HTTPConnection {
 
     private func sendErrorAndClose(status: Int, message: String, type: String = "invalid_request_error") {
         guard lifecycle == .open, current == nil else { return }
+        server.onServerError?(status)
         write([HTTPResponseEncoding.errorResponse(status: status, message: message, type: type)])
         gracefulClose()
     }

@@ -51,6 +51,9 @@ public final class HTTPServer {
     public let loop: EventLoop
     public let configuration: Configuration
     let handler: HTTPHandler
+    /// Told the status of every error response the server sends itself, without a handler (malformed or
+    /// over-limit requests, timeouts, the connection limit), so that metrics count them too.
+    public var onServerError: ((Int) -> Void)?
     private var listener: UVStream?
     private var connections: [ObjectIdentifier: HTTPConnection] = [:]
     private var rejected: [ObjectIdentifier: HTTPConnection] = [:]

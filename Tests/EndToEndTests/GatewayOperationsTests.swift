@@ -70,11 +70,13 @@ final class GatewayOperationsTests: XCTestCase {
         // Cancelling is immediate; the bound covers the once-a-second status poll behind /metrics.
         let closed = Date()
         var freed = false
+        var now: [String: Double] = [:]
         while !freed && Date() < closed.addingTimeInterval(5) {
-            let now = Self.samples(try HTTPTestClient(port: port).request("GET", "/metrics").text)
+            now = Self.samples(try HTTPTestClient(port: port).request("GET", "/metrics").text)
             freed = now["scalellm_num_requests_running"] == 0 && now["scalellm_kv_cache_usage_ratio"] == 0
         }
         XCTAssertTrue(freed, "KV blocks of the disconnected client were not freed within 5 s")
+        XCTAssertEqual(now[#"scalellm_requests_total{endpoint="/v1/completions",status="499"}"#], 1, "the abandoned request is counted")
     }
 
     func testBackpressureQueuesThenAnswers503WithRetryAfter() throws {
