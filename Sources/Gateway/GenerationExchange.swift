@@ -20,6 +20,8 @@ final class GenerationExchange {
         var jobRunning = false
         var done = false
         var sentFirstEvent = false
+        /// When this choice's previous tokens arrived (inter-token latency is per sequence).
+        var lastTokenTime: Double?
         var fullText = ""
         var logprobs: [RenderedLogprob] = []
 
@@ -66,7 +68,7 @@ final class GenerationExchange {
     private var byRequestID: [UInt64: Choice] = [:]
     private var finished = false
     private var streaming = false
-    private var lastTokenTime: Double?
+    private var sawFirstToken = false
     /// Stops a choice's sequence on the worker (a stop string ended it early, or the request failed).
     private let cancelOnWorker: (UInt64) -> Void
 
@@ -94,7 +96,7 @@ final class GenerationExchange {
         guard !finished, let choice = byRequestID[requestID], !choice.done else { return }
         switch event {
         case .tokens(let update):
-            recordLatency(tokens: update.tokenIDs.count)
+            recordLatency(of: choice, tokens: update.tokenIDs.count)
             choice.pendingTokens += update.tokenIDs
             choice.pendingLogprobs += update.logprobs
             if update.finishReason.isFinished { choice.finish = update.finishReason }
@@ -104,15 +106,16 @@ final class GenerationExchange {
         }
     }
 
-    private func recordLatency(tokens: Int) {
+    /// Time to first token is the request's (its first token of any choice); inter-token latency is each choice's.
+    private func recordLatency(of choice: Choice, tokens: Int) {
         guard tokens > 0 else { return }
         let now = monotonicSeconds()
-        if let last = lastTokenTime {
-            metrics.interToken((now - last) / Double(tokens))
-        } else {
+        if let last = choice.lastTokenTime { metrics.interToken((now - last) / Double(tokens)) }
+        if !sawFirstToken {
+            sawFirstToken = true
             metrics.firstToken(after: now - identity.arrival)
         }
-        lastTokenTime = now
+        choice.lastTokenTime = now
     }
 
     /// Starts the next render job of `choice` if none runs and there is something to render.
