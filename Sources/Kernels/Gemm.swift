@@ -8,6 +8,12 @@ public enum Gemm {
     public static func multiplyTransposed(_ x: UnsafePointer<Float>, rows m: Int, inner k: Int,
                                           weight w: UnsafePointer<Float>, outputs n: Int,
                                           into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        if m == 1 {
+            // One row (a batch-1 decode step): OpenBLAS 0.3.21's sgemm packs the whole weight into a buffer before
+            // multiplying, reading and writing it once more; sgemv streams it once, which is all a decode needs.
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, blasint(n), blasint(k), 1, w, blasint(k), x, 1, accumulate ? 1 : 0, y, 1)
+            return
+        }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blasint(m), blasint(n), blasint(k),
                     1, x, blasint(k), w, blasint(k), accumulate ? 1 : 0, y, blasint(n))
     }
