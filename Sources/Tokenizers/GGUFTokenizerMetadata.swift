@@ -53,7 +53,8 @@ public struct GGUFTokenizerMetadata: Sendable, Equatable {
         self.addSpacePrefix = addSpacePrefix
     }
 
-    private static let file = "GGUF tokenizer metadata"
+    /// How errors name the source of these values.
+    static let file = "GGUF tokenizer metadata"
 
     private func checkedID(_ id: Int?, _ key: String) throws -> Int32? {
         guard let id else { return nil }

@@ -33,7 +33,9 @@ public final class Tokenizer: Sendable {
     /// The added tokens, in id order (`normalized` ones hold their normalized content, as in HF).
     public let addedTokens: [AddedToken]
 
-    init(_ d: TokenizerDefinition) {
+    /// Builds the tokenizer after checking the definition's ids (`file` names the source in errors).
+    init(_ d: TokenizerDefinition, file: String) throws {
+        try d.checkTokenIDs(file: file)
         model = d.model
         normalizer = d.normalizer
         preTokenizer = d.preTokenizer
@@ -43,7 +45,7 @@ public final class Tokenizer: Sendable {
         for id in d.vocab.values { maxID = max(maxID, id) }
         for t in d.addedTokens { maxID = max(maxID, t.id) }
         var pieces = [String?](repeating: nil, count: Int(maxID + 1))
-        for (piece, id) in d.vocab where id >= 0 { pieces[Int(id)] = piece }
+        for (piece, id) in d.vocab { pieces[Int(id)] = piece }
         self.pieces = pieces
         vocabularySize = Int(maxID + 1)
         // HF stores a `normalized` added token in its normalized form: that is what it matches in
@@ -87,12 +89,12 @@ public final class Tokenizer: Sendable {
     /// Loads a HuggingFace `tokenizer.json`; the optional `tokenizer_config.json` supplies the
     /// BOS/EOS tokens (and `add_bos_token` when tokenizer.json has no post-processor).
     public static func load(tokenizerJSON: URL, config: URL?) throws -> Tokenizer {
-        Tokenizer(try TokenizerJSON.parse(tokenizerJSON: tokenizerJSON, config: config))
+        try Tokenizer(try TokenizerJSON.parse(tokenizerJSON: tokenizerJSON, config: config), file: tokenizerJSON.lastPathComponent)
     }
 
     /// Builds a tokenizer from the `tokenizer.ggml.*` metadata of a GGUF file.
     public static func fromGGUF(_ metadata: GGUFTokenizerMetadata) throws -> Tokenizer {
-        Tokenizer(try metadata.definition())
+        try Tokenizer(try metadata.definition(), file: GGUFTokenizerMetadata.file)
     }
 
     // MARK: - Encoding

@@ -31,3 +31,23 @@ struct TokenizerDefinition: Sendable {
     var bosID: Int32?
     var eosID: Int32?
 }
+
+extension TokenizerDefinition {
+    /// Checks that every id — vocabulary pieces, added tokens, the ids placed around the text, BOS and EOS — lies in
+    /// 0..<(vocabulary pieces + added tokens): the ids a file can define leave no larger gaps, and `Tokenizer`
+    /// allocates a piece table as long as the largest id, so a stray huge id in a malformed file must be an error.
+    func checkTokenIDs(file: String) throws {
+        let bound = vocab.count + addedTokens.count
+        func check(_ id: Int32, _ what: @autoclosure () -> String) throws {
+            guard id >= 0 && Int(id) < bound else {
+                throw TokenizerError.malformed(file: file, detail: "\(what()) has id \(id), outside 0..<\(bound) "
+                    + "(\(vocab.count) vocabulary pieces and \(addedTokens.count) added tokens)")
+            }
+        }
+        for (piece, id) in vocab { try check(id, "vocabulary piece \"\(piece)\"") }
+        for token in addedTokens { try check(token.id, "added token \"\(token.content)\"") }
+        for id in prefixIDs + suffixIDs { try check(id, "a post-processor token") }
+        if let bosID { try check(bosID, "the BOS token") }
+        if let eosID { try check(eosID, "the EOS token") }
+    }
+}

@@ -95,11 +95,12 @@ enum TokenizerJSON {
                 throw TokenizerError.malformed(file: file, detail: "added_tokens is not an array")
             }
             for (i, t) in items.enumerated() {
-                guard let id = t["id"]?.int, let content = t["content"]?.string else {
+                guard let rawID = t["id"]?.int, let content = t["content"]?.string else {
                     throw TokenizerError.malformed(file: file, detail: "added_tokens[\(i)] needs \"id\" and \"content\"")
                 }
+                let id = try tokenID(rawID, file: file, what: "added_tokens[\(i)].id")
                 let special = t["special"]?.bool ?? false
-                added.append(AddedToken(id: Int32(id), content: content, special: special,
+                added.append(AddedToken(id: id, content: content, special: special,
                                         lstrip: t["lstrip"]?.bool ?? false, rstrip: t["rstrip"]?.bool ?? false,
                                         normalized: t["normalized"]?.bool ?? !special,
                                         singleWord: t["single_word"]?.bool ?? false))
@@ -138,6 +139,15 @@ enum TokenizerJSON {
         return TokenizerDefinition(model: model, vocab: vocab, normalizer: normalizer, preTokenizer: preTokenizer,
                                    decoder: decoder, addedTokens: added, prefixIDs: prefix, suffixIDs: suffix,
                                    bosID: bos, eosID: eos)
+    }
+
+    /// `value` as a token id: an integer that fits in Int32 (the range check against the vocabulary is
+    /// `TokenizerDefinition.checkTokenIDs`).
+    static func tokenID(_ value: Int?, file: String, what: String) throws -> Int32 {
+        guard let value, let id = Int32(exactly: value) else {
+            throw TokenizerError.malformed(file: file, detail: "\(what) \(value.map(String.init) ?? "(not an integer)") is not a token id")
+        }
+        return id
     }
 
     // MARK: - File access
@@ -348,7 +358,9 @@ enum TokenizerJSON {
                 } else if let name = piece["SpecialToken"]?["id"]?.string {
                     var ids: [Int32] = []
                     if let list = specials?[name]?["ids"]?.array {
-                        ids = list.compactMap { $0.int.map { Int32($0) } }
+                        ids = try list.enumerated().map { index, value in
+                            try tokenID(value.int, file: file, what: "TemplateProcessing special token \"\(name)\" ids[\(index)]")
+                        }
                     } else if let id = idOf(name) {
                         ids = [id]
                     } else {
@@ -366,7 +378,7 @@ enum TokenizerJSON {
                 guard let pair = value[key]?.array, pair.count == 2, let id = pair[1].int else {
                     throw TokenizerError.malformed(file: file, detail: "\(type) needs \"\(key)\": [token, id]")
                 }
-                return Int32(id)
+                return try tokenID(id, file: file, what: "\(type) \"\(key)\"")
             }
             prefix += [try pairID("cls")]
             suffix = [try pairID("sep")] + suffix

@@ -181,7 +181,8 @@ final class ServeEndToEndTests: XCTestCase {
         func get(_ i: Int) -> Result<HTTPTestClient.Response, Error> { lock.withLock { results[i]! } }
     }
 
-    private static func body(prompt: String, stream: Bool) -> String {
+    /// A greedy completion request body for `prompt` (48 tokens, usage in streams), also used by the other serve tests.
+    static func body(prompt: String, stream: Bool) -> String {
         let object: [String: Any] = ["prompt": prompt, "max_tokens": 48, "temperature": 0, "stream": stream,
                                      "stream_options": ["include_usage": true]]
         return String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self)

@@ -126,6 +126,24 @@ final class CheckpointErrorTests: XCTestCase {
         XCTAssertTrue(error?.description.contains("MistralForCausalLM") ?? false)
     }
 
+    /// Token ids that do not fit in Int32 are configuration errors naming the file, in config.json and in
+    /// generation_config.json (whose EOS list overrides config.json's).
+    func testTokenIDsOutsideInt32() throws {
+        for (name, key, value) in [("config.json", "bos_token_id", 4_294_967_296 as Any), ("config.json", "eos_token_id", 2.5),
+                                   ("generation_config.json", "eos_token_id", [2, 1e12])] {
+            let scratch = try ScratchCheckpoint()
+            let path = scratch.directory + "/" + name
+            var object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+            object[key] = value
+            try scratch.writeJSON(object, name: name)
+            guard case .invalidConfig(let p, let reason)? = expectError(scratch.directory, naming: path) else {
+                return XCTFail("\(name) \(key): expected invalidConfig")
+            }
+            XCTAssertEqual(p, path)
+            XCTAssertTrue(reason.contains(key), reason)
+        }
+    }
+
     // (f)
     func testMissingTensor() throws {
         let scratch = try ScratchCheckpoint()

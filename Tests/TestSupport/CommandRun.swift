@@ -12,7 +12,10 @@ public struct CommandOutcome {
 /// Runs one of the built executables to its end, for tests of command-line tools: output goes through files in a
 /// scratch directory (no pipe can fill up), and a command still running at the deadline is killed.
 public enum CommandRun {
-    public static func run(_ arguments: [String], executable: String = "scalellm", seconds: Double = 60) throws -> CommandOutcome {
+    /// Runs `executable` with `arguments` for at most `seconds`; `environment` adds variables to (or replaces them
+    /// in) the test's own.
+    public static func run(_ arguments: [String], executable: String = "scalellm", environment: [String: String] = [:],
+                           seconds: Double = 60) throws -> CommandOutcome {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("scalellm-run-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -24,6 +27,7 @@ public enum CommandRun {
         let process = Process()
         process.executableURL = ServerProcess.binaries.appendingPathComponent(executable)
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice

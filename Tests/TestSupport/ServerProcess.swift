@@ -16,9 +16,11 @@ public final class ServerProcess: @unchecked Sendable {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
     }
 
-    public init(executable: String = "scalellm", arguments: [String]) throws {
+    /// Starts `executable` with `arguments`; `environment` adds variables to (or replaces them in) the test's own.
+    public init(executable: String = "scalellm", arguments: [String], environment: [String: String] = [:]) throws {
         process.executableURL = Self.binaries.appendingPathComponent(executable)
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = FileHandle.nullDevice

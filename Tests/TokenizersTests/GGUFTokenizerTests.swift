@@ -1,5 +1,7 @@
 import Foundation
 import XCTest
+import ModelFormats
+import TestSupport
 import Tokenizers
 
 /// `Tokenizer.fromGGUF` fed with the values a GGUF file would carry, rebuilt here from the
@@ -102,6 +104,38 @@ final class GGUFTokenizerTests: XCTestCase {
         for c in try GoldenData.generationCases(GoldenData.stories) {
             XCTAssertEqual(tokenizer.encode(c.prompt), c.promptIDs, "GGUF stories prompt \(c.id)")
         }
+    }
+
+    /// `GGUFTokenizerMetadata(gguf:)` on a file whose tokenizer arrays hold the wrong element type: an error naming
+    /// the key and index, never a shorter list (which would shift every later id) or a trap.
+    func testMistypedTokenizerArraysInAGGUFFileAreErrors() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-tokenizer-\(getpid())-\(UUID().uuidString).gguf")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        /// A GGUF array of 64-bit `values` with element type `type` (10 unsigned, 11 signed).
+        func array(type: UInt32, _ values: [UInt64]) -> GGUFWriter.Value {
+            .raw(type: 9, bytes: GGUFWriter.u32(type) + GGUFWriter.u64(UInt64(values.count)) + values.flatMap(GGUFWriter.u64))
+        }
+        let tokens = GGUFWriter.Value.strings(["a", "b", "ab"])
+        let cases: [(tokens: GGUFWriter.Value, tokenTypes: GGUFWriter.Value, problem: String)] = [
+            (array(type: 10, [0, 1, 2]), array(type: 11, [1, 1, 1]), "tokenizer.ggml.tokens[0] is not a string"),
+            (tokens, array(type: 11, [1, 1 << 40, 1]), "tokenizer.ggml.token_type[1] is not a 32-bit integer"),
+            (tokens, .strings(["1", "1", "1"]), "tokenizer.ggml.token_type[0] is not a 32-bit integer"),
+        ]
+        for c in cases {
+            let writer = GGUFWriter(metadata: [("tokenizer.ggml.model", .string("gpt2")), ("tokenizer.ggml.tokens", c.tokens),
+                                               ("tokenizer.ggml.token_type", c.tokenTypes), ("tokenizer.ggml.merges", .strings(["a b"]))])
+            try Data(writer.bytes()).write(to: scratch)
+            XCTAssertThrowsError(try GGUFTokenizerMetadata(gguf: GGUFFile(path: scratch.path))) { error in
+                guard case TokenizerError.malformed(let file, let detail) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual(file, scratch.path)
+                XCTAssertEqual(detail, c.problem)
+            }
+        }
+        // The same file with well-typed arrays loads.
+        let good = GGUFWriter(metadata: [("tokenizer.ggml.model", .string("gpt2")), ("tokenizer.ggml.tokens", tokens),
+                                         ("tokenizer.ggml.token_type", array(type: 11, [1, 1, 1])), ("tokenizer.ggml.merges", .strings(["a b"]))])
+        try Data(good.bytes()).write(to: scratch)
+        XCTAssertEqual(try Tokenizer.fromGGUF(GGUFTokenizerMetadata(gguf: GGUFFile(path: scratch.path))).encode("ab"), [2])
     }
 
     func testUnsupportedGGUFModelsThrow() {

@@ -1,5 +1,7 @@
 import Foundation
 import XCTest
+import ModelFormats
+import TestSupport
 import Tokenizers
 
 /// Every case of `golden/*/tokenizer_cases.json` (made with HF `tokenizers`) must be reproduced exactly.
@@ -10,6 +12,14 @@ final class GoldenTokenizerTests: XCTestCase {
 
     func testSmolLMTokenizerCases() throws {
         try checkAllCases(GoldenData.smollm, try GoldenData.tokenizer(GoldenData.smollm))
+    }
+
+    /// The path the server takes for a GGUF model: the tokenizer read from the `tokenizer.ggml.*` metadata of the
+    /// SmolLM2 GGUF file itself.
+    func testSmolLMTokenizerFromGGUFFileCases() throws {
+        let checkpoint = try ModelCheckpoint(path: SharedData.smolLMGGUF)
+        guard case .gguf = checkpoint.format else { return XCTFail("\(SharedData.smolLMGGUF) was not read as GGUF") }
+        try checkAllCases(GoldenData.smollm, try Tokenizer.load(checkpoint: checkpoint))
     }
 
     func checkAllCases(_ model: String, _ tokenizer: Tokenizer, file: StaticString = #filePath, line: UInt = #line) throws {

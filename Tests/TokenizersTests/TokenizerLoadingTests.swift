@@ -79,6 +79,29 @@ final class TokenizerLoadingTests: XCTestCase {
         }
     }
 
+    /// Ids that do not fit in Int32, or that lie beyond the ids the file defines (which would size the piece
+    /// table by the largest id), are malformed-file errors naming the file and the entry.
+    func testOutOfRangeIDsAreErrors() throws {
+        let model = #""model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": []}"#
+        let cases: [(body: String, mentions: String)] = [
+            (#"{\#(model), "added_tokens": [{"id": 4294967296, "content": "<x>"}]}"#, "added_tokens[0].id"),
+            (#"{\#(model), "added_tokens": [{"id": 2000000000, "content": "<x>"}]}"#, "<x>"),
+            (#"{\#(model), "added_tokens": [{"id": -1, "content": "<x>"}]}"#, "<x>"),
+            (#"{"model": {"type": "BPE", "vocab": {"a": 0, "b": 2000000000}, "merges": []}}"#, "\"b\""),
+            (#"{\#(model), "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>"}}, {"Sequence": {"id": "A"}}], "special_tokens": {"<s>": {"ids": [1e12]}}}}"#, "<s>"),
+            (#"{\#(model), "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>"}}, {"Sequence": {"id": "A"}}], "special_tokens": {"<s>": {"ids": [7]}}}}"#, "post-processor"),
+            (#"{\#(model), "post_processor": {"type": "BertProcessing", "cls": ["a", 0], "sep": ["b", 3000000000]}}"#, "sep"),
+        ]
+        for (index, c) in cases.enumerated() {
+            let url = try write("ids\(index).json", c.body)
+            XCTAssertThrowsError(try Tokenizer.load(tokenizerJSON: url, config: nil), c.body) { error in
+                guard case TokenizerError.malformed(let file, let detail) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual(file, "ids\(index).json")
+                XCTAssertTrue(detail.contains(c.mentions), "'\(detail)' does not mention \(c.mentions)")
+            }
+        }
+    }
+
     func testUnsupportedModelTypes() throws {
         for type in ["WordPiece", "Unigram", "WordLevel"] {
             let vocab = type == "Unigram" ? #"[["a", -1.0]]"# : #"{"a": 0}"#
@@ -119,18 +142,18 @@ final class TokenizerLoadingTests: XCTestCase {
         let json = try write("tokenizer.json", #"""
         {"model": {"type": "BPE", "vocab": {" ": 0, "x": 1, "y": 2}, "merges": []},
          "added_tokens": [
-           {"id": 10, "content": "<L>", "special": true, "lstrip": true},
-           {"id": 11, "content": "<R>", "special": true, "rstrip": true},
-           {"id": 12, "content": "w", "special": false, "single_word": true, "normalized": false},
-           {"id": 13, "content": "<RR>", "special": true}]}
+           {"id": 3, "content": "<L>", "special": true, "lstrip": true},
+           {"id": 4, "content": "<R>", "special": true, "rstrip": true},
+           {"id": 5, "content": "w", "special": false, "single_word": true, "normalized": false},
+           {"id": 6, "content": "<RR>", "special": true}]}
         """#)
         let t = try Tokenizer.load(tokenizerJSON: json, config: nil)
-        XCTAssertEqual(t.encode("x  <L>y"), [1, 10, 2])
-        XCTAssertEqual(t.encode("x<R>  y"), [1, 11, 2])
-        XCTAssertEqual(t.encode("x <RR> y"), [1, 0, 13, 0, 2], "longest match wins over <R>")
-        XCTAssertEqual(t.encode("x w y"), [1, 0, 12, 0, 2])
+        XCTAssertEqual(t.encode("x  <L>y"), [1, 3, 2])
+        XCTAssertEqual(t.encode("x<R>  y"), [1, 4, 2])
+        XCTAssertEqual(t.encode("x <RR> y"), [1, 0, 6, 0, 2], "longest match wins over <R>")
+        XCTAssertEqual(t.encode("x w y"), [1, 0, 5, 0, 2])
         XCTAssertEqual(t.encode("xw"), [1], "single_word: no match inside a word; w is not in the vocab")
-        XCTAssertEqual(t.decode([1, 10, 12, 2]), "x w y", "special tokens skipped, pieces joined with spaces")
-        XCTAssertEqual(t.decode([1, 10, 12, 2], skipSpecialTokens: false), "x <L> w y")
+        XCTAssertEqual(t.decode([1, 3, 5, 2]), "x w y", "special tokens skipped, pieces joined with spaces")
+        XCTAssertEqual(t.decode([1, 3, 5, 2], skipSpecialTokens: false), "x <L> w y")
     }
 }

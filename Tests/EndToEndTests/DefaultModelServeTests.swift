@@ -1,0 +1,41 @@
+import Foundation
+import XCTest
+import ModelFormats
+import TestSupport
+
+/// The README's first command: `scalellm serve` with no `--model`. The default model is found through
+/// `SCALELLM_MODEL_CACHE` (here the shared copy of it), answers a greedy completion with HuggingFace's golden
+/// text, and a cache without it is a clean failure that says how to fix it.
+final class DefaultModelServeTests: XCTestCase {
+    func testServeWithoutModelUsesTheDefaultModel() throws {
+        let server = try ServerProcess(arguments: ["serve", "--port", "0", "--kv-cache-memory", "64MiB"],
+                                       environment: [DefaultModel.cacheVariable: SharedData.smolLMDirectory])
+        defer { server.stop() }
+        let port = try server.waitForPort()
+        _ = try server.waitForLine(containing: "worker ready")
+        let loaded = try server.waitForLine(containing: "loaded /")
+        XCTAssertTrue(loaded.contains("loaded \(SharedData.smolLMGGUF) "), loaded)
+
+        let golden = try SharedData.goldenCases("smollm2-135m-instruct-q4_1", "generation.json")
+        let story = try XCTUnwrap(golden.first { $0["id"] as? String == "story_opening" })
+        let response = try HTTPTestClient(port: port).request(
+            "POST", "/v1/completions", json: ServeEndToEndTests.body(prompt: story["prompt"] as! String, stream: false))
+        XCTAssertEqual(response.status, 200, response.text)
+        let choice = try XCTUnwrap((try response.json()["choices"] as? [[String: Any]])?.first)
+        XCTAssertEqual(choice["text"] as? String, story["expected_completion_text"] as? String)
+
+        XCTAssertEqual(server.stop(), 0, server.stderrText)
+    }
+
+    func testServeWithoutModelFailsClearlyWhenTheDefaultModelIsMissing() throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("scalellm-no-model-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let outcome = try CommandRun.run(["serve", "--port", "0"], environment: [DefaultModel.cacheVariable: empty.path], seconds: 30)
+        XCTAssertTrue(outcome.exitedInTime)
+        XCTAssertNotEqual(outcome.status, 0)
+        for part in [empty.appendingPathComponent(DefaultModel.fileName).path, "scripts/setup.sh", DefaultModel.cacheVariable, "--model"] {
+            XCTAssertTrue(outcome.stderr.contains(part), "stderr does not mention \(part): \(outcome.stderr)")
+        }
+    }
+}
