@@ -1,23 +1,16 @@
 import Foundation
 import WireProtocol
 
-/// What the admin socket can ask of a worker. `WorkerServer` is the one implementation.
-protocol AdminTarget: AnyObject, Sendable {
-    func adminStatus() -> WorkerStatus
-    /// Stops admitting requests; running and waiting ones finish. Returns the status after the change.
-    func drain() -> WorkerStatus
-    /// Stops the worker as SIGTERM does.
-    func stop()
-}
-
 /// A worker's admin socket: a Unix stream socket (mode 0600, see `UnixSocketListener`) that speaks
 /// newline-delimited JSON, so that `scalellm admin` and plain `socat` can use it.
 ///
 /// Each request line is an object `{"command": "status" | "drain" | "shutdown"}`; each gets exactly one reply line,
 /// `{"ok": true, ...}` or `{"ok": false, "code": ..., "error": ...}`. Malformed JSON, a missing or unknown command
 /// keep the connection open; a line over `maxLineBytes` is answered and the connection closed (the stream is out
-/// of sync). `shutdown` replies before the worker stops. Runs its accept loop on the thread that calls `run` and
-/// one thread per connection (at most `maxConnections`; idle ones are closed after `idleTimeout`).
+/// of sync). `shutdown` replies before the worker stops; a target that refuses `drain` or `shutdown` (a
+/// tensor-parallel follower) gets its refusal's code and message as the error reply. Runs its accept loop on an
+/// `admin` thread (`start`) and one thread per connection (at most `maxConnections`; idle ones are closed after
+/// `idleTimeout`).
 final class AdminServer: @unchecked Sendable {
     static let maxLineBytes = 64 << 10
     static let maxConnections = 8
@@ -27,6 +20,7 @@ final class AdminServer: @unchecked Sendable {
     private let lock = NSLock()
     private var stopping = false
     private var connections: [ObjectIdentifier: BlockingLineSocket] = [:]
+    private let finished = DispatchSemaphore(value: 0)
 
     /// Binds `path` now, so that a bad or busy path fails the worker's start.
     init(path: String) throws(WireError) {
@@ -35,8 +29,21 @@ final class AdminServer: @unchecked Sendable {
 
     var path: String { listener.path }
 
+    /// Serves `target` on a new thread until `stop()`.
+    func start(serving target: some AdminTarget) {
+        let thread = Thread { [self] in
+            run(serving: target)
+            finished.signal()
+        }
+        thread.name = "admin"
+        thread.start()
+    }
+
+    /// Waits, after `start` and `stop()`, until the accept loop has ended and the socket file is removed.
+    func waitUntilStopped() { finished.wait() }
+
     /// Accepts and serves connections until `stop()`; then removes the socket file.
-    func run(serving target: some AdminTarget) {
+    private func run(serving target: some AdminTarget) {
         while !lock.withLock({ stopping }) {
             guard let connection = try? listener.acceptLineSocket(timeout: .milliseconds(200), maxLineBytes: Self.maxLineBytes) else {
                 continue
@@ -100,10 +107,18 @@ final class AdminServer: @unchecked Sendable {
         case "status":
             return (ok(target.adminStatus().jsonObject), nil)
         case "drain":
-            let status = target.drain()
-            return (ok(["draining": status.draining, "running": status.engine.running, "waiting": status.engine.waiting]), nil)
+            do throws(AdminRefusal) {
+                let state = try target.drain()
+                return (ok(["draining": state.draining, "running": state.engine.running, "waiting": state.engine.waiting]), nil)
+            } catch {
+                return (Self.error(error.code, error.message), nil)
+            }
         case "shutdown":
-            return (ok(["stopping": true]), { target.stop() })
+            do throws(AdminRefusal) {
+                return (ok(["stopping": true]), try target.shutdown())
+            } catch {
+                return (Self.error(error.code, error.message), nil)
+            }
         default:
             let shown = command.count > 64 ? String(command.prefix(64)) + "…" : command
             return (error("unknown_command", "unknown command \"\(shown)\"; commands: status, drain, shutdown"), nil)

@@ -17,10 +17,12 @@ public final class TensorParallelGroup: @unchecked Sendable {
 
     /// The process-group settings for `rank` of a worker group serving `config` with `engine`'s step bounds: the
     /// all-reduce buffer holds one step's hidden states (`maxBatchedTokens × hidden`; larger steps are reduced in
-    /// pieces), the plan buffer the largest plan the scheduler can make. Rank 0 waits at most 60 s for any
-    /// operation (a step of the others); other ranks wait for plans without a time limit (an idle server is not
-    /// a failure) — a rank that dies is noticed within milliseconds either way by the liveness checks.
-    /// `spawnedRanks` are the processes rank 0 started (rank → pid), so one that dies before joining fails the join at once.
+    /// pieces), the plan buffer the largest plan the scheduler can make. Every rank waits at most 60 s
+    /// for the others inside a step (an all-reduce, or rank 0 publishing the next plan), so a rank that stops
+    /// answering mid-step (stopped, deadlocked) fails the others with a clear error; only the wait for the next
+    /// plan is unlimited (an idle server is not a failure). A rank that dies is noticed within milliseconds
+    /// either way by the liveness checks. `spawnedRanks` are the processes rank 0 started (rank → pid), so one that
+    /// dies before joining fails the join at once.
     public static func configuration(group: String, rank: Int, size: Int, config: LlamaConfig, engine: EngineConfiguration,
                                      connectTimeout: Duration = .seconds(120), spawnedRanks: [Int: Int32] = [:]) -> ProcessGroup.Configuration {
         let s = engine.scheduler
@@ -29,7 +31,7 @@ public final class TensorParallelGroup: @unchecked Sendable {
         return ProcessGroup.Configuration(group: group, rank: rank, size: size,
                                           allReduceCapacity: max(1, min(s.maxBatchedTokens, 512)) * config.hiddenSize,
                                           planCapacity: max(1 << 16, 4 * planWords), connectTimeout: connectTimeout,
-                                          operationTimeout: rank == 0 ? .seconds(60) : .seconds(86_400 * 365),
+                                          operationTimeout: .seconds(60), planTimeout: .seconds(86_400 * 365),
                                           spawnedPeers: spawnedRanks)
     }
 
@@ -61,35 +63,6 @@ public final class TensorParallelGroup: @unchecked Sendable {
     /// Rank 0: tells the other ranks to stop (best effort: a failed group has no one to tell).
     public func publishStop() { try? publish(.stop) }
 
-    /// Leaves the group (rank 0 also unlinks the segment). Idempotent.
+    /// Leaves the group (rank 0 also unlinks the segment, as does any rank once rank 0 is dead). Idempotent.
     public func close() { processGroup.close() }
-}
-
-/// A tensor-parallel rank other than 0: executes rank 0's step plans on its shard until a stop plan arrives.
-/// It keeps its own KV cache for its KV heads, addressed by the same block tables as rank 0's.
-public final class TensorParallelFollower: @unchecked Sendable {
-    public let model: LlamaModel
-    public let cache: KVCache
-    public let group: TensorParallelGroup
-
-    /// `configuration` must be the one rank 0's engine uses (the block count is derived from it identically).
-    public init(model: LlamaModel, configuration: EngineConfiguration, group: TensorParallelGroup) {
-        self.model = model
-        cache = Engine.makeCache(model: model, configuration: configuration)
-        self.group = group
-    }
-
-    /// Runs plans until rank 0 publishes stop (returns the number of steps run) or the group fails (throws).
-    @discardableResult
-    public func run() throws(TensorParallelError) -> Int {
-        var steps = 0
-        while true {
-            switch try group.receive() {
-            case .stop: return steps
-            case .forward(let batch):
-                _ = try model.forward(batch, cache: cache, allReduce: group.allReduceSum)
-                steps += 1
-            }
-        }
-    }
 }

@@ -44,17 +44,7 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
         let engineThread = Thread { [self] in runEngine() }
         engineThread.name = "engine"
         engineThread.start()
-        let adminDone = DispatchSemaphore(value: 0)
-        if let admin {
-            let adminThread = Thread { [self] in
-                admin.run(serving: self)
-                adminDone.signal()
-            }
-            adminThread.name = "admin"
-            adminThread.start()
-        } else {
-            adminDone.signal()
-        }
+        admin?.start(serving: self)
         while !lock.withLock({ stopping }) {
             guard let connection = try? listener.accept(timeout: .milliseconds(200)) else { continue }
             lock.withLock { connections[ObjectIdentifier(connection)] = connection }
@@ -65,7 +55,7 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
         inbox.close()
         listener.close()
         admin?.stop()
-        adminDone.wait()   // the admin socket file is gone once run() returns
+        admin?.waitUntilStopped()   // the admin socket file is gone once run() returns
     }
 
     /// Stops accepting, closes connections and ends `run()` (safe from any thread, e.g. a signal handler queue).
@@ -137,16 +127,25 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
 
     func adminStatus() -> WorkerStatus {
         let now = monotonicSeconds()
-        let (stats, completed, steps, draining) = lock.withLock { (published, self.completed, stepStatistics, self.draining) }
-        var status = WorkerStatus(model: modelID, dtype: engine.model.precision.rawValue, uptimeSeconds: now - startTime, draining: draining,
-                                  engine: stats, requestsCompleted: completed, blockSize: engine.configuration.blockSize, steps: steps, now: now)
-        status.tensorParallelSize = engine.model.shard.size
-        return status
+        let (state, steps) = lock.withLock { (schedulerState, stepStatistics) }
+        return WorkerStatus(rank: engine.group?.rank ?? 0, role: .scheduler(state), model: modelID, dtype: engine.model.precision.rawValue,
+                            tensorParallelSize: engine.group?.size ?? 1, uptimeSeconds: now - startTime,
+                            stepCount: state.engine.steps, tokensComputed: state.engine.tokensComputed, steps: steps, now: now)
     }
 
-    func drain() -> WorkerStatus {
-        lock.withLock { draining = true }
-        return adminStatus()
+    func drain() -> WorkerStatus.SchedulerState {
+        lock.withLock {
+            draining = true
+            return schedulerState
+        }
+    }
+
+    func shutdown() -> @Sendable () -> Void { { [self] in stop() } }
+
+    /// The scheduler's side of the status (call under `lock`).
+    private var schedulerState: WorkerStatus.SchedulerState {
+        WorkerStatus.SchedulerState(draining: draining, engine: published, requestsCompleted: completed,
+                                    blockSize: engine.configuration.blockSize)
     }
 
     // MARK: Engine thread

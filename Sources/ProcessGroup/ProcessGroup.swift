@@ -11,10 +11,11 @@ import Synchronization
 /// Rank 0 creates the segment `/scalellm-<group>-shm` (replacing a leftover whose creator died), the other ranks
 /// open it; each rank then claims its `RankSlot` (pid, heartbeat) and all meet at a first barrier, so `init`
 /// returns once the whole group is present — or throws by `connectTimeout`. Every operation waits at most
-/// `operationTimeout` and fails with `ProcessGroupError.peerDied`/`.peerClosed`/`.timedOut` when a peer dies, leaves
-/// or stops answering; after any error the group stays failed. `close()` (or deinit) marks the rank as departed
-/// and unmaps; rank 0 also unlinks the segment name, and before creating it removes every `/scalellm-*` segment
-/// left by a crashed run. Use each instance from one thread.
+/// `operationTimeout` (`receivePlan`: `planTimeout`) and fails with `ProcessGroupError.peerDied`/`.peerClosed`/
+/// `.timedOut` when a peer dies, leaves or stops answering; after any error the group stays failed. `close()` (or
+/// deinit) marks the rank as departed and unmaps; rank 0 also unlinks the segment name — as does any rank that
+/// closes after rank 0 died — and before creating it removes every `/scalellm-*` segment left by a crashed run.
+/// Use each instance from one thread.
 public final class ProcessGroup {
     /// What a rank needs to join. Rank 0's capacities define the segment; other ranks must pass the same ones.
     public struct Configuration: Sendable, Equatable {
@@ -30,8 +31,12 @@ public final class ProcessGroup {
         public var planCapacity: Int
         /// How long `init` waits for the segment and the other ranks.
         public var connectTimeout: Duration
-        /// How long any single operation waits for the other ranks.
+        /// How long any single operation waits for the other ranks (`receivePlan` excepted).
         public var operationTimeout: Duration
+        /// How long `receivePlan` waits for rank 0's next plan. A rank 0 that has nothing to do publishes nothing,
+        /// so a serving group sets this far above `operationTimeout`; a dead or departed rank 0 is noticed
+        /// within a sleep slice either way.
+        public var planTimeout: Duration
         /// Spinning and sleeping while waiting.
         public var waitPolicy: WaitPolicy
         /// Processes this rank started for its peers (rank → pid), e.g. rank 0 of a worker group: a peer whose
@@ -40,7 +45,7 @@ public final class ProcessGroup {
 
         public init(group: String, rank: Int, size: Int, allReduceCapacity: Int, planCapacity: Int = 1 << 20,
                     connectTimeout: Duration = .seconds(30), operationTimeout: Duration = .seconds(60),
-                    waitPolicy: WaitPolicy = WaitPolicy(), spawnedPeers: [Int: Int32] = [:]) {
+                    planTimeout: Duration? = nil, waitPolicy: WaitPolicy = WaitPolicy(), spawnedPeers: [Int: Int32] = [:]) {
             self.spawnedPeers = spawnedPeers
             self.group = group
             self.rank = rank
@@ -49,6 +54,7 @@ public final class ProcessGroup {
             self.planCapacity = planCapacity
             self.connectTimeout = connectTimeout
             self.operationTimeout = operationTimeout
+            self.planTimeout = planTimeout ?? operationTimeout
             self.waitPolicy = waitPolicy
         }
     }
@@ -126,12 +132,14 @@ public final class ProcessGroup {
 
     /// Waits until every rank has called `synchronize` as often as this one.
     public func synchronize() throws(ProcessGroupError) {
-        try run { (deadline) throws(ProcessGroupError) in try barrier.wait(deadline: deadline) }
+        try run(within: configuration.operationTimeout) { (deadline) throws(ProcessGroupError) in try barrier.wait(deadline: deadline) }
     }
 
     /// Replaces `buffer` with the element-wise sum over all ranks (every rank passes the same count).
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(ProcessGroupError) {
-        try run { (deadline) throws(ProcessGroupError) in try allReduce.sum(buffer, deadline: deadline) }
+        try run(within: configuration.operationTimeout) { (deadline) throws(ProcessGroupError) in
+            try allReduce.sum(buffer, deadline: deadline)
+        }
     }
 
     /// Replaces `values` with the element-wise sum over all ranks.
@@ -141,13 +149,15 @@ public final class ProcessGroup {
 
     /// Rank 0: broadcasts the next step plan.
     public func publishPlan(_ plan: [UInt8]) throws(ProcessGroupError) {
-        try run { (deadline) throws(ProcessGroupError) in try plans.publish(plan, deadline: deadline) }
+        try run(within: configuration.operationTimeout) { (deadline) throws(ProcessGroupError) in
+            try plans.publish(plan, deadline: deadline)
+        }
     }
 
-    /// Other ranks: the next step plan from rank 0.
+    /// Other ranks: the next step plan from rank 0 (waits at most `planTimeout`).
     public func receivePlan() throws(ProcessGroupError) -> [UInt8] {
         var plan: [UInt8] = []
-        try run { (deadline) throws(ProcessGroupError) in plan = try plans.receive(deadline: deadline) }
+        try run(within: configuration.planTimeout) { (deadline) throws(ProcessGroupError) in plan = try plans.receive(deadline: deadline) }
         return plan
     }
 
@@ -159,7 +169,8 @@ public final class ProcessGroup {
     }
 
     /// Leaves the group: marks this rank departed (peers still waiting for it fail with `.peerClosed`), unmaps the
-    /// segment, and on rank 0 unlinks its name. Idempotent.
+    /// segment, and unlinks its name on rank 0 — or on any rank once rank 0 (the creator) is dead, so that a
+    /// crashed rank 0 leaves no segment behind its surviving ranks. Idempotent.
     public func close() {
         guard !isClosed else { return }
         isClosed = true
@@ -168,12 +179,12 @@ public final class ProcessGroup {
         segment.close()
     }
 
-    /// Runs one operation with the operation deadline; remembers the first failure and rethrows it afterwards.
-    private func run(_ operation: (ContinuousClock.Instant) throws(ProcessGroupError) -> Void) throws(ProcessGroupError) {
+    /// Runs one operation that may wait `timeout`; remembers the first failure and rethrows it afterwards.
+    private func run(within timeout: Duration, _ operation: (ContinuousClock.Instant) throws(ProcessGroupError) -> Void) throws(ProcessGroupError) {
         guard !isClosed else { throw .closed }
         if let failure { throw failure }
         do {
-            try operation(ContinuousClock.now + configuration.operationTimeout)
+            try operation(ContinuousClock.now + timeout)
         } catch {
             switch error {
             case .peerDied, .timedOut, .peerClosed, .countMismatch: failure = error

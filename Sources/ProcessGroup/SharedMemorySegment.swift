@@ -11,7 +11,8 @@ import Synchronization
 /// One process creates the segment (`create`, with `O_EXCL`): an existing segment of the same name whose creator
 /// is no longer running is left over from a crashed run and is removed first; one whose creator runs is an error.
 /// The others `open` it, waiting until the creator has initialised the payload and set the ready flag. The creator
-/// unlinks the name when it closes; `removeStale(prefix:)` removes segments whose creators died without closing.
+/// unlinks the name when it closes, and so does any process that closes it after the creator died;
+/// `removeStale(prefix:)` removes segments whose creators died without closing.
 /// The payload starts on a page boundary after the header.
 public final class SharedMemorySegment {
     /// Bytes of the header before the payload.
@@ -21,7 +22,7 @@ public final class SharedMemorySegment {
 
     /// The segment's name, e.g. `/scalellm-tp0-shm`.
     public let name: String
-    /// Whether this process created the segment (and so unlinks it on `close`).
+    /// Whether this process created the segment (and so unlinks it on `close`, as others do only once it died).
     public let isCreator: Bool
     /// The first payload byte (page-aligned).
     public let payload: UnsafeMutableRawPointer
@@ -157,12 +158,14 @@ public final class SharedMemorySegment {
         return SharedMemorySegment(name: name, isCreator: false, base: base, mappedSize: size, descriptor: fd)
     }
 
-    /// Unmaps the segment; the creator also unlinks the name (if it still refers to this segment). Idempotent.
+    /// Unmaps the segment; the creator — or anyone, once the creator is dead and cannot — also unlinks the name
+    /// (if it still refers to this segment, not to a new run's). Idempotent.
     public func close() {
         guard let base else { return }
         munmap(base, mappedSize)
         self.base = nil
-        if isCreator && Self.nameRefersTo(descriptor: descriptor, name: name) { _ = shm_unlink(name) }
+        let unlinks = isCreator || !ProcessLiveness.isAlive(creatorPID)
+        if unlinks && Self.nameRefersTo(descriptor: descriptor, name: name) { _ = shm_unlink(name) }
         closeDescriptor(descriptor)
         descriptor = -1
     }

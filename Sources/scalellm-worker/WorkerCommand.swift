@@ -14,7 +14,7 @@ struct WorkerCommand: ParsableCommand {
 
     @OptionGroup var modelOption: ModelOption
     @Option(help: "Unix domain socket path to listen on.") var socket: String
-    @Option(help: "Admin socket path (newline-delimited JSON: status, drain, shutdown; mode 0600; default: <socket>.admin).")
+    @Option(help: "Admin socket path (newline-delimited JSON: status, drain, shutdown; mode 0600; default: <socket>.admin). Tensor-parallel rank R > 0 uses <path>.rank<R>.")
     var adminSocket: String?
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
     @OptionGroup(title: "Engine") var engineOptions: EngineOptions
@@ -67,6 +67,20 @@ struct WorkerCommand: ParsableCommand {
         let precision = engineOptions.dtypeOption.dtype
         let llama = try LlamaModel(checkpoint: checkpoint, precision: precision, shard: shard)
         let configuration = engineOptions.configuration
+        let adminPath = adminSocket ?? socket + ".admin"
+        // A rank > 0 binds its own admin socket before joining, so that a bad path fails the group's start.
+        var follower: TensorParallelFollower?
+        if rank > 0 {
+            // Ctrl-C and a service manager's SIGTERM reach every rank: rank 0 stops the others with a stop plan.
+            signal(SIGINT, SIG_IGN)
+            signal(SIGTERM, SIG_IGN)
+            let followerAdminPath = adminPath + ".rank\(rank)"
+            do {
+                follower = try TensorParallelFollower(model: llama, configuration: configuration, modelID: checkpoint.modelID,
+                                                      adminSocket: .init(path: followerAdminPath, schedulerPath: adminPath))
+            } catch { throw ValidationError("rank \(rank): admin socket \(followerAdminPath): \(error)") }
+            log.info("rank \(rank): admin socket \(followerAdminPath)")
+        }
         var tpGroup: TensorParallelGroup?
         if size > 1 {
             do {
@@ -79,12 +93,10 @@ struct WorkerCommand: ParsableCommand {
             }
         }
         defer { tpGroup?.close() }
-        if rank > 0, let tpGroup {
-            // Ctrl-C reaches the whole process group: rank 0 stops the others with a stop plan.
-            signal(SIGINT, SIG_IGN)
+        if let follower, let tpGroup {
             log.info("rank \(rank) of \(size) joined group \(groupName)")
             do {
-                let steps = try TensorParallelFollower(model: llama, configuration: configuration, group: tpGroup).run()
+                let steps = try follower.run(in: tpGroup)
                 log.info("rank \(rank): stopped by rank 0 after \(steps) steps")
                 return
             } catch {
@@ -96,7 +108,6 @@ struct WorkerCommand: ParsableCommand {
         log.info("loaded \(path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: \(precision) weights \(ByteSize(bytes: llama.weightBytes)), BLAS core \(Gemm.coreName)")
         log.info("KV cache: \(engine.cache.blockCount) blocks of \(engine.cache.layout.blockSize) tokens = \(engine.tokensCapacity) tokens (\(ByteSize(bytes: engine.cache.bytes))), prefix caching \(configuration.prefixCaching ? "on" : "off"), at most \(configuration.scheduler.maxBatchedTokens) tokens and \(configuration.scheduler.maxSequences) sequences per step")
 
-        let adminPath = adminSocket ?? socket + ".admin"
         let server = try WorkerServer(engine: engine, modelID: checkpoint.modelID, socketPath: socket, adminSocketPath: adminPath)
         signal(SIGPIPE, SIG_IGN)
         let stopSignals = [SIGTERM, SIGINT].map { number in

@@ -12,6 +12,8 @@ struct AdminCommand: ParsableCommand {
             status: model, sequences, KV blocks, prefix-cache hits, steps/s, step times, tokens/s.
             drain: admit no new requests (503 'draining'); running ones finish.
             shutdown: stop the worker (under 'scalellm serve', the gateway too).
+            A tensor-parallel rank R > 0 has its own socket, <admin socket>.rank<R>: its status shows
+            its own steps; drain and shutdown go to rank 0's socket.
             The socket takes one JSON object per line, for example:
               echo '{"command":"status"}' | socat - UNIX:SOCKET
             """)

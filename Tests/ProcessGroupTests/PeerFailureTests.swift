@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 import ProcessGroup
 import XCTest
@@ -33,6 +34,45 @@ final class PeerFailureTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(waited, 0.3)
         XCTAssertLessThan(waited, 3, "the barrier must give up at its deadline")
         XCTAssertLessThan(cpu.withLock { $0 }, 0.15, "a waiting rank sleeps in the futex instead of spinning")
+    }
+
+    /// A follower waits for the next plan up to `planTimeout`, however far past `operationTimeout` (an idle rank 0
+    /// is not a failure); but the all-reduces of the step that follows wait only `operationTimeout`, so a rank 0 that
+    /// stops answering mid-step fails the follower with `.timedOut(rank: 0)` instead of hanging it.
+    func testPlanWaitOutlastsTheOperationTimeoutButInStepWaitsDoNot() {
+        let group = uniqueGroup("plan")
+        let followerFailed = DispatchSemaphore(value: 0)
+        let waitedForPlan = Mutex<Double>(0), waitedInStep = Mutex<Double>(0)
+        let errors = runRanks(2) { rank in
+            let processGroup = try ProcessGroup(.init(group: group, rank: rank, size: 2, allReduceCapacity: 16,
+                                                      operationTimeout: .milliseconds(200), planTimeout: .seconds(60)))
+            defer { processGroup.close() }
+            var values: [Float] = [1]
+            if rank == 0 {
+                // Idle for five operation timeouts (the situation under test, not synchronisation), then publish a
+                // step and stop answering until the follower has given up on it.
+                Thread.sleep(forTimeInterval: 1)
+                try processGroup.publishPlan([1])
+                guard followerFailed.wait(timeout: .now() + 60) == .success else { throw Mismatch(text: "rank 1 hung") }
+                try processGroup.allReduceSum(&values)   // finds the failure rank 1 recorded
+            } else {
+                let start = ContinuousClock.now
+                XCTAssertEqual(try processGroup.receivePlan(), [1])
+                waitedForPlan.withLock { $0 = seconds(since: start) }
+                let stepStart = ContinuousClock.now
+                defer {
+                    waitedInStep.withLock { $0 = seconds(since: stepStart) }
+                    followerFailed.signal()
+                }
+                try processGroup.allReduceSum(&values)
+            }
+        }
+        XCTAssertEqual(errors[1] as? ProcessGroupError, .timedOut(rank: 0))
+        XCTAssertEqual(errors[0] as? ProcessGroupError, .timedOut(rank: 0))
+        XCTAssertGreaterThan(waitedForPlan.withLock { $0 }, 0.6, "the plan wait gave up at the operation timeout")
+        let inStep = waitedInStep.withLock { $0 }
+        XCTAssertGreaterThanOrEqual(inStep, 0.2)
+        XCTAssertLessThan(inStep, 3, "the in-step all-reduce must give up at the operation timeout")
     }
 
     func testPeerThatClosesFailsTheOthers() {

@@ -47,7 +47,7 @@ final class SharedMemorySegmentTests: XCTestCase {
             guard case .incompatibleSegment = $0 as? ProcessGroupError else { return XCTFail("\($0)") }
         }
         second.close()
-        XCTAssertTrue(SharedMemorySegment.exists(name: name), "only the creator unlinks")
+        XCTAssertTrue(SharedMemorySegment.exists(name: name), "only the creator unlinks while it runs")
         first.close()
         first.close()
         XCTAssertFalse(SharedMemorySegment.exists(name: name))

@@ -67,6 +67,16 @@ public final class ServerProcess: @unchecked Sendable {
 
     public var stderrText: String { lock.withLock { lines.joined(separator: "\n") } }
 
+    /// Waits (up to `seconds`) for the end of standard error, which comes once every process writing it has exited:
+    /// this one and any it started that inherited it (a worker's tensor-parallel ranks). Returns whether it came.
+    public func waitForEndOfOutput(seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        return lock.withLock {
+            while !ended && Date() < deadline { _ = lock.wait(until: deadline) }
+            return ended
+        }
+    }
+
     /// Waits up to `seconds` for the process to exit by itself; nil if it is still running.
     public func waitForExit(seconds: Double) -> Int32? {
         if let stoppedStatus { return stoppedStatus }
