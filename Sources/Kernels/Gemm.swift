@@ -18,6 +18,12 @@ public enum Gemm {
                     1, x, blasint(k), w, blasint(k), accumulate ? 1 : 0, y, blasint(n))
     }
 
+    /// Σ |x[i]| with OpenBLAS's vectorised kernel; streams memory at the rate a core can read it (the machine
+    /// benchmark's bandwidth probe — a Swift loop built for baseline x86-64 reads ~30% slower).
+    public static func absoluteSum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        cblas_sasum(blasint(count), x, 1)
+    }
+
     /// Sets how many threads OpenBLAS may use (a worker gives it the cores it owns).
     public static func setThreadCount(_ n: Int) { openblas_set_num_threads(Int32(n)) }
 

@@ -17,7 +17,7 @@ struct MachineBenchmark {
 
     func run(threads: Int) -> Result {
         Gemm.setThreadCount(threads)
-        return Result(sgemmGFLOPS: sgemm(), readBandwidth: readBandwidth(), copyBandwidth: copyBandwidth())
+        return Result(sgemmGFLOPS: sgemm(), readBandwidth: readBandwidth(threads: threads), copyBandwidth: copyBandwidth())
     }
 
     /// A 1024 × 1024 × 1024 sgemm (2·n³ FLOPs).
@@ -31,16 +31,23 @@ struct MachineBenchmark {
         return 2 * Double(n * n * n) / seconds / 1e9
     }
 
-    /// Streams 512 MiB (far larger than any cache) and sums it.
-    private func readBandwidth() -> Double {
+    /// Streams 512 MiB (far larger than any cache) and sums it, split over `threads` threads as a decode step's
+    /// weight reads are split over the BLAS threads.
+    private func readBandwidth(threads: Int) -> Double {
         let count = 128 << 20
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
         defer { buffer.deallocate() }
         buffer.initialize(repeating: 1, count: count)
-        var sink: Float = 0
-        let seconds = median((0..<repetitions).map { _ in time { sink += VectorMath.dot(buffer, buffer, count: count) } })
-        precondition(sink > 0)
-        return Double(count * 4) / seconds
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: threads)
+        defer { partials.deallocate() }
+        let chunk = count / threads
+        // One BLAS thread per caller: each of our threads streams its own chunk through OpenBLAS's vectorised sum.
+        Gemm.setThreadCount(1)
+        defer { Gemm.setThreadCount(threads) }
+        let seconds = median((0..<repetitions).map { _ in
+            time { ParallelLoop.run(threads) { partials[$0] = Gemm.absoluteSum(buffer + $0 * chunk, count: chunk) } }
+        })
+        return Double(chunk * threads * 4) / seconds
     }
 
     private func copyBandwidth() -> Double {
