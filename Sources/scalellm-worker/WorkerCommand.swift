@@ -62,7 +62,7 @@ struct WorkerCommand: ParsableCommand {
             Gemm.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
         }
         defer { reap(ranks, log: log) }
-        if let advice = OpenBLASCoreType.advice(), rank == 0 { log.warning("\(advice)") }
+        if let advice = OpenBLASEnvironment.advice(), rank == 0 { log.warning("\(advice)") }
         let started = Date()
         let precision = engineOptions.dtypeOption.dtype
         let llama = try LlamaModel(checkpoint: checkpoint, precision: precision, shard: shard)
