@@ -41,6 +41,23 @@ public struct ForwardBatch: Sendable {
     }
 
     public var isEmpty: Bool { tokens.isEmpty }
+
+    /// A run of consecutive queries of one chunk: the unit of attention work handed to a core.
+    struct AttentionSlice {
+        var chunk: Int
+        var queries: Range<Int>
+    }
+
+    /// The chunks' queries cut into slices of at most `maxQueries`, so that the attention of a long prefill
+    /// chunk is shared by all cores instead of falling to one. (A slice of a chunk attends to the keys the whole
+    /// chunk stored before it, up to each query's own position, so slices are independent.)
+    func attentionSlices(maxQueries: Int) -> [AttentionSlice] {
+        chunks.indices.flatMap { index in
+            stride(from: 0, to: chunks[index].tokenCount, by: maxQueries).map { first in
+                AttentionSlice(chunk: index, queries: first..<min(first + maxQueries, chunks[index].tokenCount))
+            }
+        }
+    }
 }
 
 extension ForwardBatch {

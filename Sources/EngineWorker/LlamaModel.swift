@@ -18,6 +18,9 @@ public final class LlamaModel: @unchecked Sendable {
     private var scratch = Scratch(tokens: 0, dims: nil)
     /// The fp8 kernel's dequantised tile; owned by the thread that calls `forward`, like `scratch`.
     private let linearWorkspace = FP8Workspace()
+    /// Queries per unit of attention work: enough to amortise handing a slice to a core, few enough that a
+    /// 256-token prefill chunk yields 16 slices to balance (later queries of a causal chunk cost more).
+    static let attentionSliceQueries = 16
 
     /// Loads the weights from `checkpoint`, the linear layers in `precision` (fp8: quantised tensor by tensor).
     /// With `shard`, only that rank's slices of the linear layers are loaded (see `TensorParallelShard`); such a
@@ -81,12 +84,13 @@ public final class LlamaModel: @unchecked Sendable {
             (x + row * h).update(from: weights.embedding.pointer + Int(token) * h, count: h)
         }
 
+        let attentionSlices = batch.attentionSlices(maxQueries: Self.attentionSliceQueries)
         for (l, layer) in weights.layers.enumerated() {
             // Attention block.
             RMSNorm.apply(x, weight: layer.attentionNorm.pointer, rows: n, width: h, eps: c.rmsNormEps, into: xb)
             layer.qkv.apply(xb, rows: n, into: qkv, workspace: workspace)
             // Sequences are independent here (each writes only its own, unshared blocks and output rows), so
-            // their RoPE, cache writes and attention run on all cores.
+            // their RoPE and cache writes run on all cores, and then their attention, slice by slice.
             ParallelLoop.run(batch.chunks.count) { index in
                 let chunk = batch.chunks[index]
                 chunk.blockTable.withUnsafeBufferPointer { table in
@@ -99,11 +103,17 @@ public final class LlamaModel: @unchecked Sendable {
                     cache.layout.store(keys: first + queryDim, values: first + queryDim + kvDim, sourceStride: qkvWidth,
                                        count: chunk.tokenCount, firstPosition: chunk.firstPosition, blockTable: table.baseAddress!,
                                        keyPool: cache.keys[l].pointer, valuePool: cache.values[l].pointer)
-                    PagedAttention.run(query: first, queryStride: qkvWidth, queryCount: chunk.tokenCount,
-                                       firstPosition: chunk.firstPosition, headCount: headCount, layout: cache.layout,
-                                       keyPool: cache.keys[l].pointer, valuePool: cache.values[l].pointer,
+                }
+            }
+            ParallelLoop.run(attentionSlices.count) { index in
+                let slice = attentionSlices[index], chunk = batch.chunks[slice.chunk]
+                let row = chunk.tokenOffset + slice.queries.lowerBound
+                chunk.blockTable.withUnsafeBufferPointer { table in
+                    PagedAttention.run(query: qkv + row * qkvWidth, queryStride: qkvWidth, queryCount: slice.queries.count,
+                                       firstPosition: chunk.firstPosition + slice.queries.lowerBound, headCount: headCount,
+                                       layout: cache.layout, keyPool: cache.keys[l].pointer, valuePool: cache.values[l].pointer,
                                        blockTable: table.baseAddress!,
-                                       output: attention + chunk.tokenOffset * queryDim, outputStride: queryDim)
+                                       output: attention + row * queryDim, outputStride: queryDim)
                 }
             }
             try addProjection(layer.attentionOutput, attention)

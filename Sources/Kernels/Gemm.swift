@@ -27,6 +27,9 @@ public enum Gemm {
     /// Sets how many threads OpenBLAS may use (a worker gives it the cores it owns).
     public static func setThreadCount(_ n: Int) { openblas_set_num_threads(Int32(n)) }
 
+    /// How many threads OpenBLAS may use: the cores this process was given, which other kernels share the same way.
+    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+
     /// The OpenBLAS core type in use (e.g. "SkylakeX", "Haswell", "Prescott" for the slow generic fallback).
     public static var coreName: String {
         guard let name = openblas_get_corename() else { return "unknown" }

@@ -1,24 +1,11 @@
-import Dispatch
-
-/// Runs independent iterations on all cores. Used for work between GEMMs (attention over many sequences) that
-/// would otherwise run on one core while OpenBLAS uses them all. The body receives raw pointers captured from the
-/// caller, so it is unchecked-Sendable: callers guarantee that iterations touch disjoint outputs and only read
+/// Runs independent iterations on the cores this process owns. Used for work between GEMMs (attention over many
+/// sequences, fp8 decode) that would otherwise run on one core while OpenBLAS uses them all. The body receives
+/// raw pointers captured from the caller: callers guarantee that iterations touch disjoint outputs and only read
 /// shared inputs.
 public enum ParallelLoop {
-    /// Calls `body(i)` for `i` in `0..<count`, concurrently when `count > 1`.
-    public static func run(_ count: Int, _ body: (Int) -> Void) {
-        guard count > 1 else {
-            if count == 1 { body(0) }
-            return
-        }
-        withoutActuallyEscaping(body) { body in
-            let box = UncheckedBox(body)
-            DispatchQueue.concurrentPerform(iterations: count) { box.value($0) }
-        }
-    }
-
-    private struct UncheckedBox<T>: @unchecked Sendable {
-        let value: T
-        init(_ value: T) { self.value = value }
+    /// Calls `body(i)` for `i` in `0..<count` on up to `threads` threads (by default as many as OpenBLAS was
+    /// given, which is the cores the process owns), returning when all have returned.
+    public static func run(_ count: Int, threads: Int = Gemm.threadCount, _ body: (Int) -> Void) {
+        SpinningThreadPool.shared.run(count, threads: threads, body)
     }
 }

@@ -45,7 +45,7 @@ struct MachineBenchmark {
         Gemm.setThreadCount(1)
         defer { Gemm.setThreadCount(threads) }
         let seconds = median((0..<repetitions).map { _ in
-            time { ParallelLoop.run(threads) { partials[$0] = Gemm.absoluteSum(buffer + $0 * chunk, count: chunk) } }
+            time { ParallelLoop.run(threads, threads: threads) { partials[$0] = Gemm.absoluteSum(buffer + $0 * chunk, count: chunk) } }
         })
         return Double(chunk * threads * 4) / seconds
     }
