@@ -30,6 +30,7 @@ final class Scheduler {
     private(set) var running: [SequenceState] = []
     /// Prompt tokens that prefill did not need to compute thanks to the prefix cache (cumulative).
     private(set) var prefixCacheHitTokens = 0
+    /// Prompt tokens of the sequences admitted so far, each counted once (cumulative).
     private(set) var promptTokensAdmitted = 0
 
     init(configuration: SchedulerConfiguration, blocks: BlockManager) {
@@ -84,6 +85,7 @@ final class Scheduler {
             sequence.blockTable += fresh
             waiting.removeFirst()
             sequence.status = .running
+            countFirstAdmission(of: sequence)
             running.append(sequence)
             plan.entries.append(.init(sequence: sequence, start: sequence.computedTokens, count: count))
             budget -= count
@@ -155,11 +157,15 @@ final class Scheduler {
         sequence.computedTokens = cached.count * blocks.blockSize
         sequence.registeredBlocks = cached.count
         sequence.lastBlockHash = hash
-        if sequence.outputCount == 0 {
-            sequence.cachedPromptTokens = sequence.computedTokens
-            prefixCacheHitTokens += sequence.computedTokens
-            promptTokensAdmitted += sequence.promptCount
-        }
+    }
+
+    /// Counts a newly admitted sequence's prompt and prefix-cache hit, once per request: re-admissions after
+    /// preemption recompute tokens that were already counted.
+    private func countFirstAdmission(of sequence: SequenceState) {
+        guard !sequence.wasAdmitted else { return }
+        sequence.wasAdmitted = true
+        prefixCacheHitTokens += sequence.computedTokens
+        promptTokensAdmitted += sequence.promptCount
     }
 
     private func registerFullBlocks(of sequence: SequenceState) {

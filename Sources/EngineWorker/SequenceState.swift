@@ -16,8 +16,9 @@ final class SequenceState {
     /// Chained hash of the last registered full block (for prefix caching).
     var registeredBlocks = 0
     var lastBlockHash: UInt64 = 0
-    /// Prompt tokens served from the prefix cache at admission (for statistics).
-    var cachedPromptTokens = 0
+    /// Whether the scheduler has admitted it before: a preempted sequence that is admitted again only recomputes,
+    /// so its prompt is not counted again in the prefix-cache statistics.
+    var wasAdmitted = false
     var finishReason: FinishReason?
 
     init(_ request: GenerationRequest) {

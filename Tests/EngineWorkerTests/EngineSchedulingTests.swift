@@ -63,6 +63,11 @@ final class EngineSchedulingTests: XCTestCase {
         }
         XCTAssertGreaterThan(engine.statistics.preemptions, 0, "the pool was meant to be too small")
         assertAllBlocksReturned(engine)
+        // A prompt counts once, at its first admission: neither re-admission after preemption (recompute) nor an
+        // admission attempt that found no free blocks counts it again.
+        let promptTokens = cases.reduce(0) { $0 + $1.tokenIDs("prompt_token_ids").count }
+        XCTAssertEqual(engine.statistics.promptTokensAdmitted, promptTokens)
+        XCTAssertLessThanOrEqual(engine.statistics.prefixCacheHitTokens, promptTokens)
     }
 
     func testPrefixCacheHitGivesIdenticalTokensWithLessPrefill() throws {
