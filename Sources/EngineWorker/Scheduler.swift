@@ -145,18 +145,18 @@ final class Scheduler {
         sequence.blockTable = []
         sequence.computedTokens = 0
         sequence.registeredBlocks = 0
-        sequence.lastBlockHash = 0
+        sequence.prefixChain = .empty
     }
 
     /// Reuses cached blocks for the prompt's leading full blocks. The block holding the last prompt token is
     /// always computed afresh: its logits are needed, and a shared block must never be written.
     private func claimCachedPrefix(for sequence: SequenceState) {
         let reusable = (sequence.tokens.count - 1) / blocks.blockSize
-        let (cached, hash) = blocks.claimCachedPrefix(of: sequence.tokens, maxBlocks: reusable)
+        let (cached, chain) = blocks.claimCachedPrefix(of: sequence.tokens, maxBlocks: reusable)
         sequence.blockTable = cached
         sequence.computedTokens = cached.count * blocks.blockSize
         sequence.registeredBlocks = cached.count
-        sequence.lastBlockHash = hash
+        sequence.prefixChain = chain
     }
 
     /// Counts a newly admitted sequence's prompt and prefix-cache hit, once per request: re-admissions after
@@ -172,9 +172,8 @@ final class Scheduler {
         let size = blocks.blockSize
         while (sequence.registeredBlocks + 1) * size <= sequence.computedTokens {
             let start = sequence.registeredBlocks * size
-            let hash = BlockManager.hash(previous: sequence.lastBlockHash, tokens: sequence.tokens[start..<(start + size)])
-            blocks.register(sequence.blockTable[sequence.registeredBlocks], hash: hash)
-            sequence.lastBlockHash = hash
+            sequence.prefixChain = blocks.register(sequence.blockTable[sequence.registeredBlocks],
+                                                   tokens: sequence.tokens[start..<(start + size)], after: sequence.prefixChain)
             sequence.registeredBlocks += 1
         }
     }
