@@ -92,6 +92,7 @@ public final class Engine: @unchecked Sendable {
     /// Checks a request before any work is done: what `add` would refuse.
     public func validate(_ request: GenerationRequest) throws(EngineError) {
         guard !request.promptTokens.isEmpty else { throw .emptyPrompt }
+        guard request.maxTokens >= 1 else { throw .invalidMaxTokens(request.maxTokens) }
         if let bad = request.promptTokens.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
             throw .tokenOutOfRange(bad, vocabSize: config.vocabSize)
         }

@@ -301,7 +301,7 @@ extension EngineError {
         switch self {
         case .contextExceeded: return "context_length_exceeded"
         case .insufficientKVCache: return "kv_cache_too_small"
-        case .emptyPrompt, .tokenOutOfRange, .duplicateRequestID: return "invalid_request"
+        case .emptyPrompt, .invalidMaxTokens, .tokenOutOfRange, .duplicateRequestID: return "invalid_request"
         case .overloaded: return "overloaded"
         }
     }

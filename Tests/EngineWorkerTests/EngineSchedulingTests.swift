@@ -121,6 +121,12 @@ final class EngineSchedulingTests: XCTestCase {
             XCTAssertEqual($0 as? EngineError, .insufficientKVCache(neededBlocks: 9, totalBlocks: 8))
         }
         XCTAssertThrowsError(try engine.add(GenerationRequest(id: 3, promptTokens: [], maxTokens: 1)))
+        // max_tokens 0 would still sample one token: refused, as a bad request.
+        XCTAssertThrowsError(try engine.add(GenerationRequest(id: 5, promptTokens: [1, 2], maxTokens: 0))) {
+            XCTAssertEqual($0 as? EngineError, .invalidMaxTokens(0))
+            XCTAssertEqual(($0 as? EngineError)?.code, "invalid_request")
+            XCTAssertEqual(($0 as? EngineError)?.description, "max_tokens must be at least 1, got 0")
+        }
         try engine.add(GenerationRequest(id: 4, promptTokens: [1, 2], maxTokens: 1))
         XCTAssertThrowsError(try engine.add(GenerationRequest(id: 4, promptTokens: [1, 2], maxTokens: 1))) {
             XCTAssertEqual($0 as? EngineError, .duplicateRequestID(4))

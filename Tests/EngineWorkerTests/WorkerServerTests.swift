@@ -103,6 +103,12 @@ final class WorkerServerTests: XCTestCase {
         guard case .error(let error) = try socket.receive(timeout: .seconds(30)) else { return XCTFail("expected an error reply") }
         XCTAssertEqual(error.requestID, 8)
         XCTAssertEqual(error.code, "context_length_exceeded")
+        // max_tokens 0: a bad request, refused for that request only.
+        try socket.send(.generate(GenerateRequest(requestID: 10, promptTokenIDs: [1, 2, 3], maxTokens: 0)))
+        guard case .error(let zero) = try socket.receive(timeout: .seconds(30)) else { return XCTFail("expected an error reply") }
+        XCTAssertEqual(zero.requestID, 10)
+        XCTAssertEqual(zero.code, "invalid_request")
+        XCTAssertEqual(zero.message, "max_tokens must be at least 1, got 0")
 
         // A gateway that disconnects mid-request has its requests cancelled.
         try socket.send(.generate(GenerateRequest(requestID: 9, promptTokenIDs: [1, 2, 3], maxTokens: 400, ignoreEOS: true)))
