@@ -10,12 +10,17 @@ import TestSupport
 final class EngineSchedulingTests: XCTestCase {
     private static let model = Result { try LlamaModel(checkpoint: ModelCheckpoint(path: SharedData.smolLMGGUF)) }
 
+    /// Bytes of one 16-token KV block of the model.
+    private static var bytesPerBlock: Int {
+        get throws {
+            let c = try model.get().config
+            return KVCache.bytesPerBlock(layerCount: c.layerCount, layout: PagedKVLayout(blockSize: 16, kvHeadCount: c.kvHeadCount, headDim: c.headDim))
+        }
+    }
+
     private func makeEngine(blocks: Int, maxBatchedTokens: Int = 512, maxSequences: Int = 64, prefixCaching: Bool = true) throws -> Engine {
-        let model = try Self.model.get()
-        let c = model.config
-        let perBlock = KVCache.bytesPerBlock(layerCount: c.layerCount, layout: PagedKVLayout(blockSize: 16, kvHeadCount: c.kvHeadCount, headDim: c.headDim))
-        return Engine(model: model, configuration: EngineConfiguration(
-            kvCacheBytes: blocks * perBlock, prefixCaching: prefixCaching,
+        try Engine(model: Self.model.get(), configuration: EngineConfiguration(
+            kvCacheBytes: blocks * Self.bytesPerBlock, prefixCaching: prefixCaching,
             scheduler: SchedulerConfiguration(maxBatchedTokens: maxBatchedTokens, maxSequences: maxSequences)))
     }
 
@@ -133,6 +138,16 @@ final class EngineSchedulingTests: XCTestCase {
         }
         _ = runToCompletion(engine)
         assertAllBlocksReturned(engine)
+    }
+
+    func testKVBudgetBelowOneBlockIsRefused() throws {
+        let perBlock = try Self.bytesPerBlock
+        XCTAssertThrowsError(try Engine(model: Self.model.get(), configuration: EngineConfiguration(kvCacheBytes: perBlock - 1))) {
+            let error = $0 as? EngineConfigurationError
+            XCTAssertEqual(error, .kvCacheTooSmall(budgetBytes: perBlock - 1, bytesPerBlock: perBlock, blockSize: 16))
+            XCTAssertTrue(error?.description.contains("needs \(perBlock) bytes") == true, error?.description ?? "")
+        }
+        XCTAssertEqual(try makeEngine(blocks: 1).cache.blockCount, 1)
     }
 
     func testMaxSequencesBoundsTheBatch() throws {
