@@ -2,30 +2,39 @@
 /// full blocks hold which tokens, so that a new sequence whose prompt starts like an earlier one reuses those
 /// blocks instead of recomputing them.
 ///
-/// A full block is identified by a hash of its tokens chained with the hash of every block before it, so equal
-/// hashes mean equal prefixes. Blocks nobody uses any more but that hold cached content are kept, least recently
-/// used first, and only evicted when a fresh block is needed and the free list is empty.
+/// A full block is found by a hash of its tokens chained with the hash of every block before it. A hash match is
+/// only a candidate: each cached block also keeps its tokens and the cached block before it (`CachedBlock`), and
+/// a claim takes it only if both equal the requested tokens and the block just claimed, so a hash collision costs
+/// a cache miss, never another prompt's keys and values. Blocks nobody uses any more but that hold cached content
+/// are kept, least recently used first, and only evicted when a fresh block is needed and the free list is empty.
 public struct BlockManager: Sendable {
+    /// The chained hash of a full block of `tokens` that follows a prefix whose last block hashed to `previous`.
+    public typealias BlockHash = @Sendable (_ previous: UInt64, _ tokens: ArraySlice<Int32>) -> UInt64
+
     public let blockCount: Int
     public let blockSize: Int
     public let prefixCaching: Bool
 
+    private let hashBlock: BlockHash
     private var referenceCounts: [Int32]
     /// Never-used or evicted blocks.
     private var freeList: [Int32]
-    /// Content hash of each block that holds a full, registered block of tokens.
-    private var blockHash: [UInt64?]
+    /// What each block holding a registered full block of tokens holds (nil for every other block).
+    private var cached: [CachedBlock?]
+    /// The cached block of each chained hash; exactly the blocks whose `cached` entry is set.
     private var blockByHash: [UInt64: Int32] = [:]
     /// Unreferenced blocks with cached content, in release order (oldest first) with lazy deletion.
     private var evictable = LRUSet<Int32>()
 
-    public init(blockCount: Int, blockSize: Int, prefixCaching: Bool = true) {
+    /// `hash` chains block hashes (FNV-1a by default; tests inject colliding ones).
+    public init(blockCount: Int, blockSize: Int, prefixCaching: Bool = true, hash: @escaping BlockHash = BlockManager.fnv1a) {
         self.blockCount = blockCount
         self.blockSize = blockSize
         self.prefixCaching = prefixCaching
+        hashBlock = hash
         referenceCounts = Array(repeating: 0, count: blockCount)
         freeList = (0..<Int32(blockCount)).reversed()
-        blockHash = Array(repeating: nil, count: blockCount)
+        cached = Array(repeating: nil, count: blockCount)
     }
 
     /// Blocks that can be handed out now (free or evictable).
@@ -35,9 +44,8 @@ public struct BlockManager: Sendable {
     /// Unreferenced blocks still holding cached prefixes.
     public var cachedCount: Int { evictable.count }
 
-    /// The hash of a full block of `tokens` that follows a prefix whose last block hashed to `previous`.
-    public static func hash(previous: UInt64, tokens: ArraySlice<Int32>) -> UInt64 {
-        // FNV-1a over the previous hash and the token ids: cheap, deterministic across processes.
+    /// FNV-1a over the previous hash and the token ids: cheap, deterministic across processes.
+    public static func fnv1a(previous: UInt64, tokens: ArraySlice<Int32>) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         func mix(_ value: UInt64) {
             for shift in stride(from: 0, to: 64, by: 8) {
@@ -50,20 +58,21 @@ public struct BlockManager: Sendable {
         return h
     }
 
-    /// The cached blocks that hold the leading full blocks of `tokens`, taking a reference on each, and the
-    /// chained hash after them. At most `maxBlocks` are returned.
-    public mutating func claimCachedPrefix(of tokens: [Int32], maxBlocks: Int) -> (blocks: [Int32], hash: UInt64) {
-        var blocks: [Int32] = [], hash: UInt64 = 0
-        guard prefixCaching else { return (blocks, hash) }
+    /// The cached blocks that hold the leading full blocks of `tokens`, taking a reference on each, and the chain
+    /// they form. At most `maxBlocks` are returned.
+    public mutating func claimCachedPrefix(of tokens: [Int32], maxBlocks: Int) -> (blocks: [Int32], chain: PrefixChain) {
+        var blocks: [Int32] = [], chain = PrefixChain.empty
+        guard prefixCaching else { return (blocks, chain) }
         while blocks.count < maxBlocks, (blocks.count + 1) * blockSize <= tokens.count {
             let start = blocks.count * blockSize
-            let next = Self.hash(previous: hash, tokens: tokens[start..<(start + blockSize)])
-            guard let block = blockByHash[next] else { break }
+            let blockTokens = tokens[start..<(start + blockSize)]
+            let hash = hashBlock(chain.hash, blockTokens)
+            guard let block = blockByHash[hash], cached[Int(block)]?.holds(blockTokens, after: chain) == true else { break }
             retain(block)
             blocks.append(block)
-            hash = next
+            chain = PrefixChain(hash: hash, lastBlock: block)
         }
-        return (blocks, hash)
+        return (blocks, chain)
     }
 
     /// Takes `n` fresh blocks (evicting cached ones if needed), or nil when fewer than `n` are available.
@@ -77,8 +86,7 @@ public struct BlockManager: Sendable {
                 block = free
             } else {
                 block = evictable.removeOldest()!
-                if let h = blockHash[Int(block)] { blockByHash[h] = nil }
-                blockHash[Int(block)] = nil
+                forget(block)
             }
             referenceCounts[Int(block)] = 1
             blocks.append(block)
@@ -86,11 +94,24 @@ public struct BlockManager: Sendable {
         return blocks
     }
 
-    /// Records that `block` now holds the full block of tokens with `hash`, so later prompts can reuse it.
-    public mutating func register(_ block: Int32, hash: UInt64) {
-        guard prefixCaching, blockHash[Int(block)] == nil, blockByHash[hash] == nil else { return }
-        blockHash[Int(block)] = hash
+    /// Records that `block` now holds the full block `tokens` right after `chain`, so later prompts can reuse it,
+    /// and returns the chain extended by it. If a block holding the same is already cached, the chain goes on
+    /// through that one (the block later claims find) and `block` stays uncached. A cached block with the same hash
+    /// but other contents (a collision, or an entry whose predecessor was evicted) gives way to `block`.
+    public mutating func register(_ block: Int32, tokens: ArraySlice<Int32>, after chain: PrefixChain) -> PrefixChain {
+        guard prefixCaching else { return chain }
+        let hash = hashBlock(chain.hash, tokens)
+        if let existing = blockByHash[hash] {
+            if cached[Int(existing)]!.holds(tokens, after: chain) { return PrefixChain(hash: hash, lastBlock: existing) }
+            forget(existing)
+            if referenceCounts[Int(existing)] == 0 {
+                evictable.remove(existing)
+                freeList.append(existing)
+            }
+        }
+        cached[Int(block)] = CachedBlock(hash: hash, tokens: Array(tokens), predecessor: chain.lastBlock)
         blockByHash[hash] = block
+        return PrefixChain(hash: hash, lastBlock: block)
     }
 
     /// Drops one reference to each block. Unreferenced blocks with cached content become evictable; others are free.
@@ -100,13 +121,20 @@ public struct BlockManager: Sendable {
             precondition(referenceCounts[b] > 0, "double release of KV block \(block)")
             referenceCounts[b] -= 1
             guard referenceCounts[b] == 0 else { continue }
-            if blockHash[b] != nil { evictable.insert(block) } else { freeList.append(block) }
+            if cached[b] != nil { evictable.insert(block) } else { freeList.append(block) }
         }
     }
 
     private mutating func retain(_ block: Int32) {
         if referenceCounts[Int(block)] == 0 { evictable.remove(block) }
         referenceCounts[Int(block)] += 1
+    }
+
+    /// Drops `block` from the prefix cache (its contents are about to change, or no longer what its hash finds).
+    private mutating func forget(_ block: Int32) {
+        guard let entry = cached[Int(block)] else { return }
+        blockByHash[entry.hash] = nil
+        cached[Int(block)] = nil
     }
 }
 

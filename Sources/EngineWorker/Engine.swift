@@ -61,28 +61,41 @@ public final class Engine: @unchecked Sendable {
     public let group: TensorParallelGroup?
 
     /// With `group`, `model` is rank 0's shard and every step is also run by the group's other ranks
-    /// (`TensorParallelFollower`); use `checkedStep()` then, which reports a failed group.
-    public init(model: LlamaModel, configuration: EngineConfiguration, group: TensorParallelGroup? = nil) {
+    /// (`TensorParallelFollower`); use `checkedStep()` then, which reports a failed group. Throws when
+    /// `configuration.kvCacheBytes` does not hold a single KV block of this model.
+    public init(model: LlamaModel, configuration: EngineConfiguration, group: TensorParallelGroup? = nil) throws(EngineConfigurationError) {
         precondition(model.shard.isWhole == (group == nil), "a shard needs its group, and a group a shard")
         self.model = model
         self.configuration = configuration
         self.group = group
-        cache = Self.makeCache(model: model, configuration: configuration)
+        cache = try Self.makeCache(model: model, configuration: configuration)
         scheduler = Scheduler(configuration: configuration.scheduler,
                               blocks: BlockManager(blockCount: cache.blockCount, blockSize: configuration.blockSize,
                                                    prefixCaching: configuration.prefixCaching))
         runner = ModelRunner(model: model, cache: cache, group: group)
     }
 
-    /// The KV cache of `model` (its shard's KV heads) within `configuration.kvCacheBytes`. With tensor
-    /// parallelism the budget is per rank, and every rank gets the same block count — sized by the largest shard,
-    /// since uneven shards hold different numbers of KV heads but share the scheduler's block ids.
-    static func makeCache(model: LlamaModel, configuration: EngineConfiguration) -> KVCache {
+    /// The KV cache of `model` (its shard's KV heads) within `configuration.kvCacheBytes`.
+    static func makeCache(model: LlamaModel, configuration: EngineConfiguration) throws(EngineConfigurationError) -> KVCache {
         let c = model.config
         let layout = PagedKVLayout(blockSize: configuration.blockSize, kvHeadCount: model.shard.kvHeadCount, headDim: c.headDim)
-        let largest = PagedKVLayout(blockSize: configuration.blockSize, kvHeadCount: model.shard.largestKVHeadCount, headDim: c.headDim)
-        let blockCount = max(1, configuration.kvCacheBytes / KVCache.bytesPerBlock(layerCount: c.layerCount, layout: largest))
+        let blockCount = try kvBlockCount(config: c, shard: model.shard, configuration: configuration)
         return KVCache(layerCount: c.layerCount, layout: layout, blockCount: blockCount)
+    }
+
+    /// How many KV blocks `configuration.kvCacheBytes` holds for `config` split as `shard` (at least one, or it
+    /// throws). With tensor parallelism the budget is per rank, and every rank gets the same block count — sized by
+    /// the largest shard, since uneven shards hold different numbers of KV heads but share the scheduler's block
+    /// ids. Callable before the weights are loaded, to refuse a bad setting early.
+    public static func kvBlockCount(config c: LlamaConfig, shard: TensorParallelShard,
+                                    configuration: EngineConfiguration) throws(EngineConfigurationError) -> Int {
+        let largest = PagedKVLayout(blockSize: configuration.blockSize, kvHeadCount: shard.largestKVHeadCount, headDim: c.headDim)
+        let bytesPerBlock = KVCache.bytesPerBlock(layerCount: c.layerCount, layout: largest)
+        let blockCount = configuration.kvCacheBytes / bytesPerBlock
+        guard blockCount >= 1 else {
+            throw .kvCacheTooSmall(budgetBytes: configuration.kvCacheBytes, bytesPerBlock: bytesPerBlock, blockSize: configuration.blockSize)
+        }
+        return blockCount
     }
 
     public var config: LlamaConfig { model.config }
@@ -92,6 +105,7 @@ public final class Engine: @unchecked Sendable {
     /// Checks a request before any work is done: what `add` would refuse.
     public func validate(_ request: GenerationRequest) throws(EngineError) {
         guard !request.promptTokens.isEmpty else { throw .emptyPrompt }
+        guard request.maxTokens >= 1 else { throw .invalidMaxTokens(request.maxTokens) }
         if let bad = request.promptTokens.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
             throw .tokenOutOfRange(bad, vocabSize: config.vocabSize)
         }

@@ -33,6 +33,8 @@ public enum FinishReason: String, Sendable {
 /// Requests the engine refuses, with messages meant for the API user.
 public enum EngineError: Error, CustomStringConvertible, Equatable {
     case emptyPrompt
+    /// `maxTokens` below 1: the engine samples at least one token per request, so it cannot honour 0.
+    case invalidMaxTokens(Int)
     case contextExceeded(promptTokens: Int, maxTokens: Int, contextLength: Int)
     case insufficientKVCache(neededBlocks: Int, totalBlocks: Int)
     case tokenOutOfRange(Int32, vocabSize: Int)
@@ -42,6 +44,7 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .emptyPrompt: return "the prompt is empty"
+        case .invalidMaxTokens(let m): return "max_tokens must be at least 1, got \(m)"
         case .contextExceeded(let p, let m, let c):
             return "this model's maximum context length is \(c) tokens; the prompt has \(p) tokens and max_tokens is \(m) (\(p + m) in total)"
         case .insufficientKVCache(let needed, let total):

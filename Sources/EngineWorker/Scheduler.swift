@@ -30,6 +30,7 @@ final class Scheduler {
     private(set) var running: [SequenceState] = []
     /// Prompt tokens that prefill did not need to compute thanks to the prefix cache (cumulative).
     private(set) var prefixCacheHitTokens = 0
+    /// Prompt tokens of the sequences admitted so far, each counted once (cumulative).
     private(set) var promptTokensAdmitted = 0
 
     init(configuration: SchedulerConfiguration, blocks: BlockManager) {
@@ -84,6 +85,7 @@ final class Scheduler {
             sequence.blockTable += fresh
             waiting.removeFirst()
             sequence.status = .running
+            countFirstAdmission(of: sequence)
             running.append(sequence)
             plan.entries.append(.init(sequence: sequence, start: sequence.computedTokens, count: count))
             budget -= count
@@ -143,32 +145,35 @@ final class Scheduler {
         sequence.blockTable = []
         sequence.computedTokens = 0
         sequence.registeredBlocks = 0
-        sequence.lastBlockHash = 0
+        sequence.prefixChain = .empty
     }
 
     /// Reuses cached blocks for the prompt's leading full blocks. The block holding the last prompt token is
     /// always computed afresh: its logits are needed, and a shared block must never be written.
     private func claimCachedPrefix(for sequence: SequenceState) {
         let reusable = (sequence.tokens.count - 1) / blocks.blockSize
-        let (cached, hash) = blocks.claimCachedPrefix(of: sequence.tokens, maxBlocks: reusable)
+        let (cached, chain) = blocks.claimCachedPrefix(of: sequence.tokens, maxBlocks: reusable)
         sequence.blockTable = cached
         sequence.computedTokens = cached.count * blocks.blockSize
         sequence.registeredBlocks = cached.count
-        sequence.lastBlockHash = hash
-        if sequence.outputCount == 0 {
-            sequence.cachedPromptTokens = sequence.computedTokens
-            prefixCacheHitTokens += sequence.computedTokens
-            promptTokensAdmitted += sequence.promptCount
-        }
+        sequence.prefixChain = chain
+    }
+
+    /// Counts a newly admitted sequence's prompt and prefix-cache hit, once per request: re-admissions after
+    /// preemption recompute tokens that were already counted.
+    private func countFirstAdmission(of sequence: SequenceState) {
+        guard !sequence.wasAdmitted else { return }
+        sequence.wasAdmitted = true
+        prefixCacheHitTokens += sequence.computedTokens
+        promptTokensAdmitted += sequence.promptCount
     }
 
     private func registerFullBlocks(of sequence: SequenceState) {
         let size = blocks.blockSize
         while (sequence.registeredBlocks + 1) * size <= sequence.computedTokens {
             let start = sequence.registeredBlocks * size
-            let hash = BlockManager.hash(previous: sequence.lastBlockHash, tokens: sequence.tokens[start..<(start + size)])
-            blocks.register(sequence.blockTable[sequence.registeredBlocks], hash: hash)
-            sequence.lastBlockHash = hash
+            sequence.prefixChain = blocks.register(sequence.blockTable[sequence.registeredBlocks],
+                                                   tokens: sequence.tokens[start..<(start + size)], after: sequence.prefixChain)
             sequence.registeredBlocks += 1
         }
     }

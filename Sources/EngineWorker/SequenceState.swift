@@ -13,11 +13,12 @@ final class SequenceState {
     /// Tokens whose keys/values are in the cache (a prefix of `tokens`).
     var computedTokens = 0
     var blockTable: [Int32] = []
-    /// Chained hash of the last registered full block (for prefix caching).
+    /// Leading full blocks registered with the prefix cache (or claimed from it), and where their chain ends.
     var registeredBlocks = 0
-    var lastBlockHash: UInt64 = 0
-    /// Prompt tokens served from the prefix cache at admission (for statistics).
-    var cachedPromptTokens = 0
+    var prefixChain = PrefixChain.empty
+    /// Whether the scheduler has admitted it before: a preempted sequence that is admitted again only recomputes,
+    /// so its prompt is not counted again in the prefix-cache statistics.
+    var wasAdmitted = false
     var finishReason: FinishReason?
 
     init(_ request: GenerationRequest) {

@@ -31,13 +31,14 @@ public final class TensorParallelFollower: AdminTarget, @unchecked Sendable {
     private var stepCount = 0
     private var tokensComputed = 0
 
-    /// `configuration` must be the one rank 0's engine uses (the block count is derived from it identically).
-    /// `adminSocket` is bound here, so that a bad or busy path fails the start, and served while `run` runs; its
-    /// file is removed when `run` returns (or this follower is released without running).
-    public init(model: LlamaModel, configuration: EngineConfiguration, modelID: String, adminSocket: AdminSocket? = nil) throws(WireError) {
+    /// `configuration` must be the one rank 0's engine uses (the block count is derived from it identically; a
+    /// budget below one block throws `EngineConfigurationError`, as rank 0's `Engine` does).
+    /// `adminSocket` is bound here, so that a bad or busy path fails the start (`WireError`), and served while
+    /// `run` runs; its file is removed when `run` returns (or this follower is released without running).
+    public init(model: LlamaModel, configuration: EngineConfiguration, modelID: String, adminSocket: AdminSocket? = nil) throws {
         self.model = model
         self.modelID = modelID
-        cache = Engine.makeCache(model: model, configuration: configuration)
+        cache = try Engine.makeCache(model: model, configuration: configuration)
         stepStatistics = StepStatistics(start: startTime)
         schedulerAdminSocket = adminSocket?.schedulerPath ?? ""
         admin = try adminSocket.map { socket throws(WireError) in try AdminServer(path: socket.path) }

@@ -6,6 +6,10 @@ import WireProtocol
 /// feeds requests to the continuous-batching engine. Connection threads only decode frames and post commands;
 /// the engine thread applies them between steps, runs steps while there is work, and after each step sends one
 /// `TokenBatch` frame per connection carrying the new tokens of all that connection's requests.
+///
+/// A gateway that stops reading cannot stall the engine: a frame it has not taken within the send timeout shuts
+/// its connection down (`BlockingFrameSocket.sendTimeout`), so its connection thread posts `connectionClosed`
+/// and its requests are cancelled, freeing their KV blocks, while other connections go on being served.
 public final class WorkerServer: AdminTarget, @unchecked Sendable {
     private let engine: Engine
     private let modelID: String
@@ -23,6 +27,7 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
     private var draining = false
     private let startTime = monotonicSeconds()
     private let admin: AdminServer?
+    private let sendTimeout: Duration
     private var groupFailure: TensorParallelError?
 
     /// Why the engine stopped on its own: its tensor-parallel group failed (a rank died or stopped answering).
@@ -30,9 +35,12 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
     public var failure: TensorParallelError? { lock.withLock { groupFailure } }
 
     /// Listens on `socketPath` for gateways and, when `adminSocketPath` is given, on that path for admin commands.
-    public init(engine: Engine, modelID: String, socketPath: String, adminSocketPath: String? = nil) throws {
+    /// A gateway connection that has not taken a whole frame within `sendTimeout` is dropped (see the type's notes).
+    public init(engine: Engine, modelID: String, socketPath: String, adminSocketPath: String? = nil,
+                sendTimeout: Duration = .seconds(10)) throws {
         self.engine = engine
         self.modelID = modelID
+        self.sendTimeout = sendTimeout
         published = engine.statistics
         stepStatistics = StepStatistics(start: startTime)
         listener = try UnixSocketListener(path: socketPath)
@@ -47,6 +55,7 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
         admin?.start(serving: self)
         while !lock.withLock({ stopping }) {
             guard let connection = try? listener.accept(timeout: .milliseconds(200)) else { continue }
+            connection.sendTimeout = sendTimeout
             lock.withLock { connections[ObjectIdentifier(connection)] = connection }
             let reader = Thread { [self] in serve(connection) }
             reader.name = "connection"
@@ -239,7 +248,8 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
                 published = stats
                 completed += completedNow
             }
-            // A failed send means the gateway is gone; its connection thread posts connectionClosed.
+            // A failed send means the gateway is gone or stopped reading (the timed-out socket shut itself down);
+            // either way its connection thread posts connectionClosed, which cancels its requests.
             updates.send()
         }
     }
@@ -301,7 +311,7 @@ extension EngineError {
         switch self {
         case .contextExceeded: return "context_length_exceeded"
         case .insufficientKVCache: return "kv_cache_too_small"
-        case .emptyPrompt, .tokenOutOfRange, .duplicateRequestID: return "invalid_request"
+        case .emptyPrompt, .invalidMaxTokens, .tokenOutOfRange, .duplicateRequestID: return "invalid_request"
         case .overloaded: return "overloaded"
         }
     }

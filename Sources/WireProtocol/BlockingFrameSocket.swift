@@ -14,12 +14,17 @@ import Darwin
 /// Thread safety: `send` calls are serialised by one lock and `receive` calls by another, so one thread may send
 /// while another receives. `shutdown()` may be called from any thread to wake a blocked `receive`
 /// (it then throws `connectionClosed`). `close()` shuts the socket down first, then waits for both locks.
+///
+/// With a `sendTimeout`, a peer that stops reading cannot block a sender forever: a frame the kernel has not taken
+/// whole within the timeout throws `timedOut` and shuts the socket down, since part of the frame may be gone
+/// and the stream is out of sync (the peer sees the connection end; a blocked `receive` here wakes up).
 public final class BlockingFrameSocket: @unchecked Sendable {
     private let handle: SocketHandle
     private var sendLock: PosixLock { handle.sendLock }
     private var receiveLock: PosixLock { handle.receiveLock }
     private var fd: Int32 { handle.fd }
     private var sendPolicy: CompressionPolicy = .none   // guarded by sendLock
+    private var sendLimit: Duration?         // guarded by sendLock
     private var decoder: FrameDecoder        // guarded by receiveLock
     private var readBuffer: [UInt8]          // guarded by receiveLock
 
@@ -55,11 +60,16 @@ public final class BlockingFrameSocket: @unchecked Sendable {
         set { sendLock.withLock { sendPolicy = newValue } }
     }
 
+    /// How long one `send` may wait for the peer to make room; nil (the default) = forever. See the type's notes.
+    public var sendTimeout: Duration? {
+        get { sendLock.withLock { sendLimit } }
+        set { sendLock.withLock { sendLimit = newValue } }
+    }
+
     /// Encodes and writes one frame; returns when the kernel has taken all of it.
     public func send(_ message: WireMessage) throws(WireError) {
         try sendLock.withLock { () throws(WireError) in
-            let frame = try FrameCodec.encode(message, compression: sendPolicy)
-            try writeAll(frame)
+            try writeAll(FrameCodec.encode(message, compression: sendPolicy))
         }
     }
 
@@ -102,8 +112,14 @@ public final class BlockingFrameSocket: @unchecked Sendable {
         handle.close()
     }
 
+    /// Writes one frame within `sendLimit` (call under `sendLock`); a timed-out frame shuts the socket down.
     private func writeAll(_ bytes: [UInt8]) throws(WireError) {
         guard fd >= 0 else { throw .system(call: "send", errno: EBADF) }
-        try sendAll(fd, bytes)
+        do throws(WireError) {
+            try sendAll(fd, bytes, deadline: sendLimit.map { .now + $0 })
+        } catch {
+            if error == .timedOut { _ = posixShutdown(fd) }
+            throw error
+        }
     }
 }

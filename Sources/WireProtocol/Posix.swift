@@ -14,9 +14,11 @@ func systemError(_ call: String) -> WireError { .system(call: call, errno: errno
 #if os(Linux)
 let streamSocketType = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
 let sendNoSignal = Int32(MSG_NOSIGNAL)
+let sendDontWait = Int32(MSG_DONTWAIT)
 #else
 let streamSocketType = SOCK_STREAM
 let sendNoSignal: Int32 = 0
+let sendDontWait = MSG_DONTWAIT
 #endif
 
 /// Creates a close-on-exec Unix stream socket (workers are started with posix_spawn; fds must not leak into them).
@@ -81,36 +83,46 @@ func connectUnixStream(path: String) throws(WireError) -> Int32 {
     }
 }
 
-/// Writes all of `bytes` to the stream socket `fd` (no SIGPIPE), retrying short writes and EINTR.
-func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws(WireError) {
-    let failure: WireError? = bytes.withUnsafeBytes { buf in
-        var offset = 0
-        while offset < buf.count {
+/// Writes all of `bytes` to the stream socket `fd` (no SIGPIPE), retrying short writes and EINTR. With a
+/// `deadline`, each write is non-blocking (`MSG_DONTWAIT`, the descriptor itself stays blocking for readers) and a
+/// full socket buffer is waited out with `poll` until then; `timedOut` leaves an unknown part of `bytes` written.
+func sendAll(_ fd: Int32, _ bytes: [UInt8], deadline: ContinuousClock.Instant? = nil) throws(WireError) {
+    let flags = sendNoSignal | (deadline == nil ? 0 : sendDontWait)
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeBytes { buf in
             #if canImport(Glibc)
-            let n = Glibc.send(fd, buf.baseAddress! + offset, buf.count - offset, sendNoSignal)
+            Glibc.send(fd, buf.baseAddress! + offset, buf.count - offset, flags)
             #elseif canImport(Musl)
-            let n = Musl.send(fd, buf.baseAddress! + offset, buf.count - offset, sendNoSignal)
+            Musl.send(fd, buf.baseAddress! + offset, buf.count - offset, flags)
             #else
-            let n = Darwin.send(fd, buf.baseAddress! + offset, buf.count - offset, sendNoSignal)
+            Darwin.send(fd, buf.baseAddress! + offset, buf.count - offset, flags)
             #endif
-            if n >= 0 { offset += n; continue }
-            if errno == EINTR { continue }
-            return systemError("send")
         }
-        return nil
+        if n >= 0 { offset += n; continue }
+        switch errno {
+        case EINTR: continue
+        case EAGAIN, EWOULDBLOCK: if try !waitUntilReady(fd, for: POLLOUT, deadline: deadline) { throw .timedOut }
+        default: throw systemError("send")
+        }
     }
-    if let failure { throw failure }
 }
 
 /// Waits until `fd` is readable (or hung up). Returns false when `deadline` passed first; nil deadline = forever.
 func waitReadable(_ fd: Int32, deadline: ContinuousClock.Instant?) throws(WireError) -> Bool {
+    try waitUntilReady(fd, for: POLLIN, deadline: deadline)
+}
+
+/// Waits until `poll` reports `events` (or a hang-up or error) on `fd`. Returns false when `deadline` passed first;
+/// nil deadline = forever.
+private func waitUntilReady(_ fd: Int32, for events: Int32, deadline: ContinuousClock.Instant?) throws(WireError) -> Bool {
     while true {
         var timeoutMS: Int32 = -1
         if let deadline {
             let remaining = deadline - .now
             timeoutMS = remaining <= .zero ? 0 : milliseconds(roundingUp: remaining)
         }
-        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        var pfd = pollfd(fd: fd, events: Int16(events), revents: 0)
         let r = poll(&pfd, 1, timeoutMS)
         if r > 0 { return true }
         if r == 0 {

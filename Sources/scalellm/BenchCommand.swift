@@ -50,7 +50,7 @@ struct GenerateBenchCommand: ParsableCommand {
         let c = model.config
         let prompt = benchmarkPrompt(tokenizer: tokenizer, length: promptTokens)
         // Prefix caching off: every run must prefill the whole prompt, not find it cached by the run before.
-        let engine = Engine(model: model, configuration: EngineConfiguration(
+        let engine = try Engine(model: model, configuration: EngineConfiguration(
             kvCacheBytes: Engine.kvBytes(forTokens: promptTokens + outputTokens, config: c), prefixCaching: false))
         let request = GenerationRequest(id: 1, promptTokens: prompt, maxTokens: outputTokens)
         do { try engine.validate(request) } catch { throw ValidationError(error.description) }

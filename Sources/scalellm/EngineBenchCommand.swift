@@ -37,7 +37,7 @@ struct EngineBenchCommand: ParsableCommand {
             var rates: [Double] = [], stepTimes: [Double] = []
             for _ in 0..<runs {
                 // Prefix caching off and distinct prompts, so every sequence really computes its prompt.
-                let engine = Engine(model: model, configuration: EngineConfiguration(
+                let engine = try Engine(model: model, configuration: EngineConfiguration(
                     kvCacheBytes: batch * Engine.kvBytes(forTokens: promptTokens + outputTokens, config: c), prefixCaching: false,
                     scheduler: SchedulerConfiguration(maxBatchedTokens: max(512, batch), maxSequences: batch)))
                 for i in 0..<batch {

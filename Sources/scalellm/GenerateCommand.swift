@@ -33,7 +33,7 @@ struct GenerateCommand: ParsableCommand {
         let (checkpoint, tokenizer) = try loadModel(modelOption.resolvedPath())
         let model = try LlamaModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
         let promptTokens = tokenizer.encode(prompt)
-        let engine = Engine(model: model, configuration: EngineConfiguration(kvCacheBytes: Engine.kvBytes(forTokens: promptTokens.count + maxTokens, config: model.config)))
+        let engine = try Engine(model: model, configuration: EngineConfiguration(kvCacheBytes: Engine.kvBytes(forTokens: promptTokens.count + maxTokens, config: model.config)))
         let request = GenerationRequest(
             id: 1, promptTokens: promptTokens, maxTokens: maxTokens,
             sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed),

@@ -3,7 +3,8 @@ import XCTest
 import TestSupport
 
 /// The real `scalellm generate` executable: a broken or missing model is a clean non-zero exit whose message names
-/// the file, and a greedy run on stories260K prints the start of HuggingFace's golden continuation.
+/// the file, and a greedy run on stories260K prints the start of HuggingFace's golden continuation. The real
+/// `scalellm-worker` refuses a KV-cache budget below one block the same way.
 final class CLIErrorTests: XCTestCase {
     struct Outcome {
         var status: Int32
@@ -68,6 +69,18 @@ final class CLIErrorTests: XCTestCase {
         XCTAssertNotEqual(outcome.status, 0)
         XCTAssertTrue(outcome.stderr.contains("/nonexistent"), outcome.stderr)
         XCTAssertEqual(outcome.stdout, "")
+    }
+
+    func testWorkerRefusesKVCacheSmallerThanOneBlock() throws {
+        let scratch = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let outcome = try CommandRun.run(["--model", SharedData.storiesDirectory, "--socket", scratch + "/w.sock", "--kv-cache-memory", "1KiB"],
+                                         executable: "scalellm-worker")
+        XCTAssertTrue(outcome.exitedInTime, "the worker served with less KV-cache memory than one block")
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertTrue(outcome.stderr.contains("--kv-cache-memory is 1024 bytes, less than one KV-cache block: a block of 16 tokens needs"),
+                      outcome.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/w.sock"), "refused before listening")
     }
 
     func testGreedyGenerationPrintsGoldenPrefix() throws {

@@ -20,7 +20,7 @@ final class AdminServerTests: XCTestCase {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("scalellm-admin-\(getpid())-\(UInt32.random(in: 0 ... .max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let model = try LlamaModel(checkpoint: ModelCheckpoint(path: SharedData.storiesDirectory))
-        let engine = Engine(model: model, configuration: EngineConfiguration(kvCacheBytes: 4 << 20))
+        let engine = try Engine(model: model, configuration: EngineConfiguration(kvCacheBytes: 4 << 20))
         server = try WorkerServer(engine: engine, modelID: "stories260K", socketPath: socketPath, adminSocketPath: adminPath)
         let done = serverDone
         Thread { [server] in server!.run(); done.signal() }.start()

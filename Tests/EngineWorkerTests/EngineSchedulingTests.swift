@@ -10,12 +10,17 @@ import TestSupport
 final class EngineSchedulingTests: XCTestCase {
     private static let model = Result { try LlamaModel(checkpoint: ModelCheckpoint(path: SharedData.smolLMGGUF)) }
 
+    /// Bytes of one 16-token KV block of the model.
+    private static var bytesPerBlock: Int {
+        get throws {
+            let c = try model.get().config
+            return KVCache.bytesPerBlock(layerCount: c.layerCount, layout: PagedKVLayout(blockSize: 16, kvHeadCount: c.kvHeadCount, headDim: c.headDim))
+        }
+    }
+
     private func makeEngine(blocks: Int, maxBatchedTokens: Int = 512, maxSequences: Int = 64, prefixCaching: Bool = true) throws -> Engine {
-        let model = try Self.model.get()
-        let c = model.config
-        let perBlock = KVCache.bytesPerBlock(layerCount: c.layerCount, layout: PagedKVLayout(blockSize: 16, kvHeadCount: c.kvHeadCount, headDim: c.headDim))
-        return Engine(model: model, configuration: EngineConfiguration(
-            kvCacheBytes: blocks * perBlock, prefixCaching: prefixCaching,
+        try Engine(model: Self.model.get(), configuration: EngineConfiguration(
+            kvCacheBytes: blocks * Self.bytesPerBlock, prefixCaching: prefixCaching,
             scheduler: SchedulerConfiguration(maxBatchedTokens: maxBatchedTokens, maxSequences: maxSequences)))
     }
 
@@ -63,6 +68,11 @@ final class EngineSchedulingTests: XCTestCase {
         }
         XCTAssertGreaterThan(engine.statistics.preemptions, 0, "the pool was meant to be too small")
         assertAllBlocksReturned(engine)
+        // A prompt counts once, at its first admission: neither re-admission after preemption (recompute) nor an
+        // admission attempt that found no free blocks counts it again.
+        let promptTokens = cases.reduce(0) { $0 + $1.tokenIDs("prompt_token_ids").count }
+        XCTAssertEqual(engine.statistics.promptTokensAdmitted, promptTokens)
+        XCTAssertLessThanOrEqual(engine.statistics.prefixCacheHitTokens, promptTokens)
     }
 
     func testPrefixCacheHitGivesIdenticalTokensWithLessPrefill() throws {
@@ -116,12 +126,28 @@ final class EngineSchedulingTests: XCTestCase {
             XCTAssertEqual($0 as? EngineError, .insufficientKVCache(neededBlocks: 9, totalBlocks: 8))
         }
         XCTAssertThrowsError(try engine.add(GenerationRequest(id: 3, promptTokens: [], maxTokens: 1)))
+        // max_tokens 0 would still sample one token: refused, as a bad request.
+        XCTAssertThrowsError(try engine.add(GenerationRequest(id: 5, promptTokens: [1, 2], maxTokens: 0))) {
+            XCTAssertEqual($0 as? EngineError, .invalidMaxTokens(0))
+            XCTAssertEqual(($0 as? EngineError)?.code, "invalid_request")
+            XCTAssertEqual(($0 as? EngineError)?.description, "max_tokens must be at least 1, got 0")
+        }
         try engine.add(GenerationRequest(id: 4, promptTokens: [1, 2], maxTokens: 1))
         XCTAssertThrowsError(try engine.add(GenerationRequest(id: 4, promptTokens: [1, 2], maxTokens: 1))) {
             XCTAssertEqual($0 as? EngineError, .duplicateRequestID(4))
         }
         _ = runToCompletion(engine)
         assertAllBlocksReturned(engine)
+    }
+
+    func testKVBudgetBelowOneBlockIsRefused() throws {
+        let perBlock = try Self.bytesPerBlock
+        XCTAssertThrowsError(try Engine(model: Self.model.get(), configuration: EngineConfiguration(kvCacheBytes: perBlock - 1))) {
+            let error = $0 as? EngineConfigurationError
+            XCTAssertEqual(error, .kvCacheTooSmall(budgetBytes: perBlock - 1, bytesPerBlock: perBlock, blockSize: 16))
+            XCTAssertTrue(error?.description.contains("needs \(perBlock) bytes") == true, error?.description ?? "")
+        }
+        XCTAssertEqual(try makeEngine(blocks: 1).cache.blockCount, 1)
     }
 
     func testMaxSequencesBoundsTheBatch() throws {

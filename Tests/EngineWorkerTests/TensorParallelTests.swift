@@ -121,7 +121,7 @@ final class TensorParallelTests: XCTestCase {
                         group: name, rank: rank, size: 2, config: checkpoint.config, engine: configuration, connectTimeout: .seconds(60)))
                     defer { group.close() }
                     if rank == 0 {
-                        let engine = Engine(model: model, configuration: configuration, group: group)
+                        let engine = try Engine(model: model, configuration: configuration, group: group)
                         let tokens = try Self.generateAll(engine, prompts)
                         group.publishStop()
                         results.update { $0.tokens = tokens; $0.leaderSteps = engine.statistics.steps }

@@ -6,7 +6,8 @@ import WireProtocol
 @testable import EngineWorker
 
 /// The worker over its real Unix socket: handshake, many concurrent requests whose tokens share frames, cancel
-/// freeing KV blocks as the status frame shows, per-request errors, and malformed frames answered, not crashed on.
+/// freeing KV blocks as the status frame shows, per-request errors, malformed frames answered, not crashed on, and
+/// a gateway that stops reading dropped instead of stalling the engine.
 final class WorkerServerTests: XCTestCase {
     private var server: WorkerServer!
     private var directory: URL!
@@ -17,8 +18,9 @@ final class WorkerServerTests: XCTestCase {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("scalellm-worker-\(getpid())-\(UInt32.random(in: 0 ... .max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let model = try LlamaModel(checkpoint: ModelCheckpoint(path: SharedData.storiesDirectory))
-        let engine = Engine(model: model, configuration: EngineConfiguration(kvCacheBytes: 4 << 20))
-        server = try WorkerServer(engine: engine, modelID: "stories260K", socketPath: socketPath)
+        let engine = try Engine(model: model, configuration: EngineConfiguration(kvCacheBytes: 4 << 20))
+        // A short send timeout, so that a gateway that stops reading is dropped within the test's patience.
+        server = try WorkerServer(engine: engine, modelID: "stories260K", socketPath: socketPath, sendTimeout: .seconds(1))
         let done = serverDone
         Thread { [server] in server!.run(); done.signal() }.start()
     }
@@ -30,9 +32,9 @@ final class WorkerServerTests: XCTestCase {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    func connect() throws -> BlockingFrameSocket {
+    func connect(acceptsZstd: Bool = true) throws -> BlockingFrameSocket {
         let socket = try BlockingFrameSocket.connect(path: socketPath)
-        try socket.send(.hello(Hello(clientName: "test")))
+        try socket.send(.hello(Hello(clientName: "test", acceptsZstd: acceptsZstd)))
         let reply = try socket.receive(timeout: .seconds(30))
         guard case .helloAck(let ack) = reply else { throw WireError.malformedMessage("expected a hello ack, got \(reply)") }
         XCTAssertEqual(ack.modelID, "stories260K")
@@ -46,6 +48,16 @@ final class WorkerServerTests: XCTestCase {
         while true {
             if case .statusReply(let reply) = try socket.receive(timeout: .seconds(30)) { return reply }
         }
+    }
+
+    /// Asks `socket` for the worker's status until no sequence runs or waits and every KV block is free (the engine
+    /// thread applies cancels between steps), for at most 30 s, then checks that it came to that.
+    private func assertAllBlocksFreed(_ socket: BlockingFrameSocket, file: StaticString = #filePath, line: UInt = #line) throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        var reply = try status(socket)
+        while reply.kvBlocksUsed + reply.running + reply.waiting > 0, ContinuousClock.now < deadline { reply = try status(socket) }
+        XCTAssertEqual(reply.kvBlocksUsed, 0, "KV blocks were not freed", file: file, line: line)
+        XCTAssertEqual(reply.running + reply.waiting, 0, file: file, line: line)
     }
 
     func testConcurrentRequestsMatchGoldenAndShareFrames() throws {
@@ -74,10 +86,8 @@ final class WorkerServerTests: XCTestCase {
             let agreeing = GoldenTokens.mustAgree(model: "stories260K", caseID: c["id"] as! String, tokens[UInt64(i + 1)] ?? [], expected)
             XCTAssertEqual(agreeing.generated, agreeing.reference, "case \(c["id"]!)")
         }
-        let reply = try status(socket)
-        XCTAssertEqual(reply.running + reply.waiting, 0)
-        XCTAssertEqual(reply.kvBlocksUsed, 0)
-        XCTAssertEqual(reply.requestsCompleted, UInt64(cases.count))
+        try assertAllBlocksFreed(socket)
+        XCTAssertEqual(try status(socket).requestsCompleted, UInt64(cases.count))
     }
 
     func testCancelFreesBlocksAndErrorsAreReported() throws {
@@ -94,26 +104,47 @@ final class WorkerServerTests: XCTestCase {
                 cancelled = batch.updates.contains { $0.requestID == 7 && $0.finishReason == .cancelled }
             }
         }
-        let reply = try status(socket)
-        XCTAssertEqual(reply.kvBlocksUsed, 0)
-        XCTAssertEqual(reply.running, 0)
+        try assertAllBlocksFreed(socket)
 
         // Too long for the context: an error reply for that request only.
         try socket.send(.generate(GenerateRequest(requestID: 8, promptTokenIDs: Array(repeating: 1, count: 500), maxTokens: 100)))
         guard case .error(let error) = try socket.receive(timeout: .seconds(30)) else { return XCTFail("expected an error reply") }
         XCTAssertEqual(error.requestID, 8)
         XCTAssertEqual(error.code, "context_length_exceeded")
+        // max_tokens 0: a bad request, refused for that request only.
+        try socket.send(.generate(GenerateRequest(requestID: 10, promptTokenIDs: [1, 2, 3], maxTokens: 0)))
+        guard case .error(let zero) = try socket.receive(timeout: .seconds(30)) else { return XCTFail("expected an error reply") }
+        XCTAssertEqual(zero.requestID, 10)
+        XCTAssertEqual(zero.code, "invalid_request")
+        XCTAssertEqual(zero.message, "max_tokens must be at least 1, got 0")
 
         // A gateway that disconnects mid-request has its requests cancelled.
         try socket.send(.generate(GenerateRequest(requestID: 9, promptTokenIDs: [1, 2, 3], maxTokens: 400, ignoreEOS: true)))
         socket.close()
-        let observer = try connect()
-        var freed = false
-        for _ in 0..<200 where !freed {
-            let r = try status(observer)
-            freed = r.kvBlocksUsed == 0 && r.running == 0 && r.waiting == 0
+        try assertAllBlocksFreed(try connect())
+    }
+
+    func testGatewayThatStopsReadingIsDroppedAndItsRequestsCancelled() throws {
+        // Uncompressed frames of 8 updates carrying 20 logprobs each fill the worker's socket buffer (~200 kB) long
+        // before the 400 tokens are done.
+        let stalled = try connect(acceptsZstd: false)
+        for id in 1...8 {
+            try stalled.send(.generate(GenerateRequest(requestID: UInt64(id), promptTokenIDs: [1, 400, 500], maxTokens: 400,
+                                                       ignoreEOS: true, topLogprobs: 20)))
         }
-        XCTAssertTrue(freed, "blocks of a disconnected gateway's request were not freed")
+        // Never read: a send times out (after 1 s here) and the worker hangs up on this connection.
+        XCTAssertTrue(waitForHangUp(stalled, milliseconds: 60_000), "the worker kept waiting for a gateway that stopped reading")
+        let observer = try connect()
+        try assertAllBlocksFreed(observer)
+        XCTAssertEqual(try status(observer).requestsCompleted, 0, "the requests were cancelled, not run to their end")
+    }
+
+    /// Waits, without reading, until the peer hangs up on `socket`; false if it has not within the time given.
+    private func waitForHangUp(_ socket: BlockingFrameSocket, milliseconds: Int32) -> Bool {
+        var descriptor = pollfd(fd: socket.fileDescriptor, events: 0, revents: 0)   // hang-ups are always reported
+        var ready: Int32
+        repeat { ready = poll(&descriptor, 1, milliseconds) } while ready < 0 && errno == EINTR
+        return ready > 0 && descriptor.revents & Int16(POLLHUP) != 0
     }
 
     func testMalformedFramesGetErrorsNotCrashes() throws {
