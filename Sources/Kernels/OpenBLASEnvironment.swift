@@ -1,19 +1,12 @@
 import Foundation
 
-/// OpenBLAS settings that must be in the environment when the process starts: the library reads them in a
-/// constructor, before `main`. Every ScaleLLM executable calls `ensureSetOrReexec()` first thing, which sets the
-/// missing ones and, if it set any, re-executes itself once. Values the user set are respected.
-///
-/// - `OPENBLAS_CORETYPE`: Debian's OpenBLAS 0.3.21 does not recognise recent CPUs and silently falls back to
-///   generic kernels that are 5–9× slower; the core type is picked from the CPU's features.
-/// - `OPENBLAS_THREAD_TIMEOUT`: after a call, OpenBLAS's threads spin (yielding) for 2^28 cycles by default before
-///   they sleep. Between the GEMMs of a large batch the engine runs attention on all cores, and spinning BLAS
-///   threads steal those cores; 2^16 cycles (~20 µs) keeps them hot across a decode step's back-to-back GEMMs
-///   and lets them sleep during attention (see docs/benchmarks.md).
+/// The OpenBLAS setting that must be in the environment when the process starts: the library reads it in a
+/// constructor, before `main`. Debian's OpenBLAS 0.3.21 does not recognise recent CPUs and silently falls back to
+/// generic kernels that are 5–9× slower, so every ScaleLLM executable calls `ensureSetOrReexec()` first thing,
+/// which picks `OPENBLAS_CORETYPE` from the CPU's features and, if it had to set it, re-executes itself once. A
+/// value the user set is respected. (`OPENBLAS_THREAD_TIMEOUT` is left alone: shortening the BLAS threads' spin
+/// to 2^16 cycles measured 6% slower fp32 decode for 1–3% elsewhere; see docs/benchmarks.md.)
 public enum OpenBLASEnvironment {
-    /// The spin time before OpenBLAS's idle threads sleep, as log2 of cycles.
-    public static let threadTimeout = "16"
-
     /// The OpenBLAS core type for this CPU: SkylakeX with AVX-512 (F, BW, DQ, VL), Haswell with AVX2 + FMA.
     public static func detect(cpuFlags: Set<String>) -> String? {
         if ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(cpuFlags.contains) { return "SkylakeX" }
@@ -37,20 +30,16 @@ public enum OpenBLASEnvironment {
         return "OPENBLAS_CORETYPE=\(set) is set in the environment; this CPU supports \(best) kernels, which can be much faster (unset it to let ScaleLLM choose)"
     }
 
-    /// Sets the missing settings and re-executes the current program if it set any. Returns only if no re-exec
-    /// was needed (or it failed).
+    /// Sets `OPENBLAS_CORETYPE` and re-executes the current program when it is unset and this CPU needs it.
+    /// Returns only if no re-exec was needed (or it failed).
     public static func ensureSetOrReexec() {
-        let environment = ProcessInfo.processInfo.environment
-        var missing: [(String, String)] = []
-        if environment["OPENBLAS_CORETYPE"] == nil, let core = detect(cpuFlags: cpuFlags()) { missing.append(("OPENBLAS_CORETYPE", core)) }
-        if environment["OPENBLAS_THREAD_TIMEOUT"] == nil { missing.append(("OPENBLAS_THREAD_TIMEOUT", threadTimeout)) }
-        guard !missing.isEmpty else { return }
-        for (name, value) in missing { setenv(name, value, 1) }
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+              let core = detect(cpuFlags: cpuFlags()) else { return }
+        setenv("OPENBLAS_CORETYPE", core, 1)
         let arguments = CommandLine.arguments
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         execv("/proc/self/exe", &argv)
-        // execv only returns on failure: carry on with the library's defaults rather than not at all.
-        let settings = missing.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
-        FileHandle.standardError.write(Data("warning: could not re-execute with \(settings); BLAS may be slow\n".utf8))
+        // execv only returns on failure: carry on with the slow kernels rather than not at all.
+        FileHandle.standardError.write(Data("warning: could not re-execute with OPENBLAS_CORETYPE=\(core); BLAS may be slow\n".utf8))
     }
 }
