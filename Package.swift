@@ -28,7 +28,9 @@ let package = Package(
 
         // E4M3 decoding with AVX-512 / AVX2+F16C, chosen at run time (Swift code targets baseline x86-64 only).
         .target(name: "CFP8Kernels", cSettings: [.unsafeFlags(["-O2"])]),
-        .target(name: "Kernels", dependencies: ["COpenBLAS", "CFP8Kernels"], swiftSettings: kernelFlags),
+        // Float32 linear layers for a few rows, built per instruction set (AVX-512, AVX2, baseline) by the compiler.
+        .target(name: "CFloatKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "Kernels", dependencies: ["COpenBLAS", "CFP8Kernels", "CFloatKernels"], swiftSettings: kernelFlags),
         // Tensor-parallel worker groups on one machine: shared-memory barrier, all-reduce and plan broadcast.
         // CProcessGroupShim wraps the futex system call (glibc's variadic `syscall` does not import into Swift).
         .target(name: "CProcessGroupShim"),

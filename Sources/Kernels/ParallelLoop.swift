@@ -8,4 +8,12 @@ public enum ParallelLoop {
     public static func run(_ count: Int, threads: Int = Gemm.threadCount, _ body: (Int) -> Void) {
         SpinningThreadPool.shared.run(count, threads: threads, body)
     }
+
+    /// Splits `0..<count` rows into one contiguous range per thread (fewer when a range would hold under
+    /// `minimumPerRange` rows, so that tiny layers stay on the calling thread) and calls `body` on each: the
+    /// split of a linear layer's weight rows across cores.
+    public static func forEachRange(of count: Int, minimumPerRange: Int = 64, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(Gemm.threadCount, count / minimumPerRange))
+        run(parts) { part in body((count * part / parts)..<(count * (part + 1) / parts)) }
+    }
 }

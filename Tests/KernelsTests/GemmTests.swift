@@ -18,19 +18,31 @@ final class GemmTests: XCTestCase {
 
     func testMultiplyTransposedMatchesNaiveLoops() {
         var random = TestRandom(seed: 21)
-        for (m, k, n) in [(1, 1, 1), (3, 17, 5), (1, 64, 33), (7, 5, 3), (8, 64, 96), (5, 172, 64)] {
+        // Both paths, with row counts around the rows kernel's groups of 4, widths around its 16 lanes, and
+        // enough outputs (≥ 128) for the rows kernel to split them over two threads.
+        for (m, k, n) in [(1, 1, 1), (3, 17, 5), (1, 64, 33), (7, 5, 3), (8, 64, 96), (5, 172, 64), (2, 576, 130),
+                          (12, 31, 200), (6, 48, 129)] {
             let x = random.floats(m * k), w = random.floats(n * k)
-            for accumulate in [false, true] {
-                let y0 = random.floats(m * n)
-                var y = accumulate ? y0 : [Float](repeating: .nan, count: m * n)   // NaN: must be overwritten, not read
-                Gemm.multiplyTransposed(x, rows: m, inner: k, weight: w, outputs: n, into: &y, accumulate: accumulate)
-                let expected = reference(x: x, w: w, y0: accumulate ? y0 : nil, m: m, k: k, n: n)
-                for i in 0..<(m * n) {
-                    XCTAssertEqual(Double(y[i]), expected[i], accuracy: 1e-5 * Double(k) + 1e-6,
-                                   "m \(m) k \(k) n \(n) accumulate \(accumulate) element \(i)")
+            for path in [Gemm.Path.blas, .rowsKernel] {
+                for accumulate in [false, true] {
+                    let y0 = random.floats(m * n)
+                    var y = accumulate ? y0 : [Float](repeating: .nan, count: m * n)   // NaN: must be overwritten, not read
+                    Gemm.multiplyTransposed(x, rows: m, inner: k, weight: w, outputs: n, into: &y, accumulate: accumulate, path: path)
+                    let expected = reference(x: x, w: w, y0: accumulate ? y0 : nil, m: m, k: k, n: n)
+                    for i in 0..<(m * n) where !(abs(Double(y[i]) - expected[i]) <= 1e-5 * Double(k) + 1e-6) {
+                        XCTFail("\(path) m \(m) k \(k) n \(n) accumulate \(accumulate) element \(i): \(y[i]) vs \(expected[i])")
+                        break
+                    }
                 }
             }
         }
+    }
+
+    func testDefaultPathUsesTheRowsKernelForSmallBatchesOnly() {
+        XCTAssertEqual(Gemm.defaultPath(rows: 1), .blas)
+        XCTAssertEqual(Gemm.defaultPath(rows: 2), .rowsKernel)
+        XCTAssertEqual(Gemm.defaultPath(rows: Gemm.rowsKernelMaxRows), .rowsKernel)
+        XCTAssertEqual(Gemm.defaultPath(rows: Gemm.rowsKernelMaxRows + 1), .blas)
     }
 
     func testIdentityWeightCopiesRows() {
