@@ -311,7 +311,8 @@ extension EngineError {
         switch self {
         case .contextExceeded: return "context_length_exceeded"
         case .insufficientKVCache: return "kv_cache_too_small"
-        case .emptyPrompt, .invalidMaxTokens, .tokenOutOfRange, .duplicateRequestID: return "invalid_request"
+        case .invalidMaxTokens: return "invalid_max_tokens"
+        case .emptyPrompt, .tokenOutOfRange, .duplicateRequestID: return "invalid_request"
         case .overloaded: return "overloaded"
         }
     }

@@ -206,8 +206,9 @@ extension OpenAIError {
     /// Maps a worker's error reply to the HTTP error a client sees.
     static func fromWorker(_ reply: ErrorReply) -> OpenAIError {
         switch reply.code {
-        case "context_length_exceeded", "kv_cache_too_small", "invalid_request":
-            return .invalid(reply.message, param: reply.code == "invalid_request" ? "prompt" : "max_tokens", code: reply.code)
+        case "context_length_exceeded", "kv_cache_too_small", "invalid_max_tokens":
+            return .invalid(reply.message, param: "max_tokens", code: reply.code)
+        case "invalid_request": return .invalid(reply.message, param: "prompt", code: reply.code)
         case "worker_unavailable": return .unavailable(reply.message)
         case "overloaded": return OpenAIError(status: 503, message: reply.message, type: "service_unavailable", code: "overloaded")
         case "draining": return OpenAIError(status: 503, message: reply.message, type: "service_unavailable", code: "draining")

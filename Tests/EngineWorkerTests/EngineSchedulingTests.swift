@@ -129,7 +129,7 @@ final class EngineSchedulingTests: XCTestCase {
         // max_tokens 0 would still sample one token: refused, as a bad request.
         XCTAssertThrowsError(try engine.add(GenerationRequest(id: 5, promptTokens: [1, 2], maxTokens: 0))) {
             XCTAssertEqual($0 as? EngineError, .invalidMaxTokens(0))
-            XCTAssertEqual(($0 as? EngineError)?.code, "invalid_request")
+            XCTAssertEqual(($0 as? EngineError)?.code, "invalid_max_tokens")
             XCTAssertEqual(($0 as? EngineError)?.description, "max_tokens must be at least 1, got 0")
         }
         try engine.add(GenerationRequest(id: 4, promptTokens: [1, 2], maxTokens: 1))

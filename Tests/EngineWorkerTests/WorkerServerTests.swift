@@ -115,7 +115,7 @@ final class WorkerServerTests: XCTestCase {
         try socket.send(.generate(GenerateRequest(requestID: 10, promptTokenIDs: [1, 2, 3], maxTokens: 0)))
         guard case .error(let zero) = try socket.receive(timeout: .seconds(30)) else { return XCTFail("expected an error reply") }
         XCTAssertEqual(zero.requestID, 10)
-        XCTAssertEqual(zero.code, "invalid_request")
+        XCTAssertEqual(zero.code, "invalid_max_tokens")
         XCTAssertEqual(zero.message, "max_tokens must be at least 1, got 0")
 
         // A gateway that disconnects mid-request has its requests cancelled.
