@@ -67,7 +67,7 @@ public enum FP8Linear {
 
     /// Up to this many rows the fused path is the default: with its rows split over two cores, `scalellm bench
     /// linear` measured it ahead of the tiled path (1 MiB tiles) at every size up to 16 rows (8 rows: 26 vs 41 ms
-    /// per model pass, 16 rows: 53 vs 84 ms) and behind at 32 (147 vs 102 ms).
+    /// per model pass, 16 rows: 53 vs 84 ms) and behind at 32 (147 vs 103 ms).
     public static let fusedMaxRows = 16
 
     /// The path `multiplyTransposed` takes when none is given.
