@@ -1,9 +1,9 @@
 import CFloatKernels
 import COpenBLAS
 
-/// Matrix products through OpenBLAS. Every linear layer of the model is `y = x · Wᵀ` with activations `x`
-/// (tokens × in) and a weight `W` stored row-major (out × in) as in HuggingFace checkpoints, so one routine covers
-/// them all; a whole prefill chunk or decode batch goes through as a single GEMM.
+/// Float32 matrix products. Every linear layer of the model is `y = x · Wᵀ` with activations `x` (tokens × in) and
+/// a weight `W` stored row-major (out × in) as in HuggingFace checkpoints, so one routine covers them all; a whole
+/// prefill chunk or decode batch goes through as one call — OpenBLAS, or for a few rows the rows kernel.
 public enum Gemm {
     public enum Path: Sendable {
         /// OpenBLAS: sgemv for one row, sgemm (which packs the weight first) for more.
