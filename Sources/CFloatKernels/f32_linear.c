@@ -1,30 +1,10 @@
 #include "CFloatKernels.h"
 
-#include <string.h>
-
-// The helpers below take and return 16-float vectors, whose calling convention differs between instruction sets;
-// they are always inlined into each clone, so no call crosses that boundary and the warning does not apply.
-#pragma clang diagnostic ignored "-Wpsabi"
-
-/// 16 floats: AVX-512 holds one in a register, AVX2 two, SSE four.
-typedef float v16f __attribute__((vector_size(64)));
-
-static inline __attribute__((always_inline)) v16f load16(const float *p) {
-    v16f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline __attribute__((always_inline)) float sum16(v16f v) {
-    float s = 0;
-    for (int i = 0; i < 16; i++) s += v[i];
-    return s;
-}
+#include "simd16.h"
 
 /// One weight row against `rows` (1...4, a constant in each caller below) activation rows: each 16 weights are
 /// loaded once and multiplied into every row's accumulator.
-static inline __attribute__((always_inline)) void dot_rows4(const float *w, size_t k, const float *x, size_t rows,
-                                                            float *sums) {
+SIMD16_INLINE void dot_rows4(const float *w, size_t k, const float *x, size_t rows, float *sums) {
     v16f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
     size_t i = 0;
     for (; i + 16 <= k; i += 16) {

@@ -18,19 +18,6 @@ public enum VectorMath {
         return sum
     }
 
-    /// y[i] = y[i]·scale + w·x[i]
-    @inline(__always)
-    public static func scaleAndAdd(_ y: UnsafeMutablePointer<Float>, scale: Float, _ x: UnsafePointer<Float>, weight w: Float, count: Int) {
-        var i = 0
-        while i + 16 <= count {
-            let vy = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
-            let vx = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-            UnsafeMutableRawPointer(y + i).storeBytes(of: vy * scale + vx * w, as: SIMD16<Float>.self)
-            i += 16
-        }
-        while i < count { y[i] = y[i] * scale + w * x[i]; i += 1 }
-    }
-
     /// x[i] += y[i]
     @inline(__always)
     public static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {

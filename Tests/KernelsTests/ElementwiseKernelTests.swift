@@ -134,16 +134,6 @@ final class ElementwiseKernelTests: XCTestCase {
         }
     }
 
-    func testScaleAndAdd() {
-        var random = TestRandom(seed: 16)
-        for count in [0, 1, 16, 17, 40] {
-            let x = random.floats(count), y0 = random.floats(count)
-            var y = y0
-            VectorMath.scaleAndAdd(&y, scale: 0.75, x, weight: -1.5, count: count)
-            assertClose(y, (0..<count).map { Double(y0[$0]) * 0.75 - 1.5 * Double(x[$0]) }, "count \(count)")
-        }
-    }
-
     func testArgmaxReturnsFirstIndexOnTies() {
         XCTAssertEqual(VectorMath.argmax([1, 3, 3, 2], count: 4), 1)
         XCTAssertEqual(VectorMath.argmax([5, 5, 5], count: 3), 0)

@@ -24,6 +24,8 @@ final class PagedAttentionTests: XCTestCase {
         Configuration(headDim: 8, headCount: 9, kvHeadCount: 3, blockSize: 4),
         Configuration(headDim: 64, headCount: 4, kvHeadCount: 4, blockSize: 4),
         Configuration(headDim: 8, headCount: 4, kvHeadCount: 4, blockSize: 16),
+        // Widths around the C kernel's 16 lanes: a head of 16 + 16 + 8 floats, tiles of 16 + 16 + 3 scores.
+        Configuration(headDim: 40, headCount: 4, kvHeadCount: 2, blockSize: 35),
     ]
 
     static let scenarios = [
