@@ -51,7 +51,7 @@ public final class ServerProcess: @unchecked Sendable {
                 if ended || Date() > deadline {
                     throw HTTPTestClient.ClientError(description: "no line containing '\(text)'; stderr so far:\n" + lines.joined(separator: "\n"))
                 }
-                lock.wait(until: min(deadline, Date().addingTimeInterval(1)))
+                _ = lock.wait(until: min(deadline, Date().addingTimeInterval(1)))   // a timeout just re-checks
             }
         }
     }
