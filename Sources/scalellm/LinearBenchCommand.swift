@@ -4,8 +4,9 @@ import Kernels
 
 /// `scalellm bench linear`: the linear layers of a SmolLM2-135M-shaped model (30 layers of QKV, output, gate/up
 /// and down, plus the LM head; random weights, each matrix allocated separately so that nothing stays in cache)
-/// multiplied with fp32 weights (OpenBLAS, or the rows kernel) and with fp8 weights (tiled sgemm, or the fused decode path),
-/// for a decode step (m = 1) and a prefill chunk. This is how the fp32 and fp8 paths, their row thresholds and the tile size were chosen.
+/// multiplied with fp32 weights (OpenBLAS, or the rows kernel) and with fp8 weights (tiled sgemm, or the fused
+/// path), for decode steps of a few sequences and a prefill chunk. This is how the fp32 and fp8 paths, their row
+/// thresholds and the tile size were chosen.
 struct LinearBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "linear", abstract: "fp32 vs fp8 linear layers of a 135M model.")
 
@@ -47,8 +48,9 @@ struct LinearBenchCommand: ParsableCommand {
                 print(String(format: "| %d | %@ | %.2f | %.1f |", m, name, seconds * 1e3, Double(bytes) / seconds / 1e9))
             }
             for path in [Gemm.Path.blas, .rowsKernel] {
-                report("fp32 \(path == .blas ? (m == 1 ? "sgemv" : "sgemm") : "rows kernel")\(path == Gemm.defaultPath(rows: m) ? " (default)" : "")",
-                       sweep { i, s in
+                let name = path == .rowsKernel ? "rows kernel" : m == 1 ? "sgemv" : "sgemm"
+                let isDefault = path == Gemm.defaultPath(rows: m)
+                report("fp32 \(name)\(isDefault ? " (default)" : "")", sweep { i, s in
                     Gemm.multiplyTransposed(x, rows: m, inner: s.1, weight: fp32[i], outputs: s.0, into: y, path: path)
                 }, bytes: fp32Bytes)
             }
@@ -58,7 +60,8 @@ struct LinearBenchCommand: ParsableCommand {
                     FP8Linear.multiplyTransposed(x, rows: m, weight: fp8[i], into: y, workspace: workspace, path: .tiledGEMM)
                 }, bytes: fp8Bytes)
             }
-            if m <= 32 {
+            // Up to twice the default cut-off, to show where the fused path starts to lose.
+            if m <= 2 * FP8Linear.fusedMaxRows {
                 let workspace = FP8Workspace()
                 report("fp8 fused", sweep { i, _ in
                     FP8Linear.multiplyTransposed(x, rows: m, weight: fp8[i], into: y, workspace: workspace, path: .fusedGEMV)
