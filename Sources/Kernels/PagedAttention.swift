@@ -13,13 +13,12 @@ public enum PagedAttention {
                            headCount: Int, layout: PagedKVLayout,
                            keyPool: UnsafePointer<Float>, valuePool: UnsafePointer<Float>, blockTable: UnsafePointer<Int32>,
                            output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        // In C (`scalellm_paged_attention`), built per instruction set: the dot products, the exponentials of a
-        // tile's scores (16 at once) and the weighted sums of values run in AVX-512 where Swift would use SSE2
-        // and call `expf` once per score.
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: layout.blockSize) { scores in
-            scalellm_paged_attention(query, queryStride, queryCount, firstPosition, headCount, layout.kvHeadCount,
-                                     layout.headDim, layout.blockSize, keyPool, valuePool, blockTable, output,
-                                     outputStride, scores.baseAddress!)
-        }
+        // In C (`scalellm_paged_attention`), built per instruction set: a tile's 16 scores are one vector (16
+        // dot products reduced together), its exponentials are computed 16 at once, and the weighted sums of
+        // values stay in registers, shared by the query heads of one KV head; Swift would use SSE2 and call
+        // `expf` once per score.
+        scalellm_paged_attention(query, queryStride, queryCount, firstPosition, headCount, layout.kvHeadCount,
+                                 layout.headDim, layout.blockSize, keyPool, valuePool, blockTable, output,
+                                 outputStride)
     }
 }

@@ -20,12 +20,11 @@ void scalellm_f32_linear_rows(const float *w, size_t n, size_t k, const float *x
                               int accumulate);
 
 /// Causal attention of `query_count` query rows (positions `first_position...`) over a paged KV cache, one KV
-/// block (tile) at a time with an online softmax; see `PagedAttention` in Kernels for the layout. `scores` is
-/// scratch of `block_size` floats.
+/// block (tile) at a time with an online softmax; see `PagedAttention` in Kernels for the layout.
 void scalellm_paged_attention(const float *query, size_t query_stride, size_t query_count, size_t first_position,
                               size_t head_count, size_t kv_head_count, size_t head_dim, size_t block_size,
                               const float *key_pool, const float *value_pool, const int32_t *block_table,
-                              float *output, size_t output_stride, float *scores);
+                              float *output, size_t output_stride);
 
 #ifdef __cplusplus
 }
