@@ -15,7 +15,7 @@ public enum WeightPrecision: String, Sendable, CaseIterable, CustomStringConvert
 /// The weight of one linear layer `y = x · Wᵀ` (`W` is `outputs × inputs`, HuggingFace layout) in either precision.
 struct LinearWeight: @unchecked Sendable {
     enum Storage {
-        case fp32(FloatBuffer)
+        case fp32(PackedMatrix)
         case fp8(FP8Matrix)
     }
 
@@ -23,11 +23,12 @@ struct LinearWeight: @unchecked Sendable {
     let inputs: Int
     let storage: Storage
 
-    init(fp32 buffer: FloatBuffer, outputs: Int, inputs: Int) {
-        precondition(buffer.count == outputs * inputs)
+    /// Packs row-major `values` (`outputs × inputs`), which the weight does not keep.
+    init(fp32 values: FloatBuffer, outputs: Int, inputs: Int) {
+        precondition(values.count == outputs * inputs)
         self.outputs = outputs
         self.inputs = inputs
-        storage = .fp32(buffer)
+        storage = .fp32(PackedMatrix(rows: outputs, columns: inputs, values: values.pointer))
     }
 
     init(fp8 matrix: FP8Matrix) {
@@ -36,20 +37,19 @@ struct LinearWeight: @unchecked Sendable {
         storage = .fp8(matrix)
     }
 
-    /// `y[rows × outputs] = x[rows × inputs] · Wᵀ` (+ `y` when `accumulate`). The fp32 case is exactly the one
-    /// sgemm the model always made; the fp8 case goes through `FP8Linear` with `workspace` (which belongs to the
-    /// calling thread).
+    /// `y[rows × outputs] = x[rows × inputs] · Wᵀ` (+ `y` when `accumulate`): the packed fp32 kernel, or
+    /// `FP8Linear` with `workspace` (which belongs to the calling thread).
     func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
                workspace: FP8Workspace) {
         switch storage {
         case .fp32(let w):
-            Gemm.multiplyTransposed(x, rows: rows, inner: inputs, weight: w.pointer, outputs: outputs, into: y, accumulate: accumulate)
+            w.multiplyTransposed(x, rows: rows, into: y, accumulate: accumulate)
         case .fp8(let w):
             FP8Linear.multiplyTransposed(x, rows: rows, weight: w, into: y, accumulate: accumulate, workspace: workspace)
         }
     }
 
-    /// Bytes held (codes and scales for fp8).
+    /// Bytes held (packed floats for fp32; codes and scales for fp8).
     var bytes: Int {
         switch storage {
         case .fp32(let w): return w.bytes
@@ -57,8 +57,8 @@ struct LinearWeight: @unchecked Sendable {
         }
     }
 
-    /// The float32 buffer when the weight is fp32.
-    var fp32Buffer: FloatBuffer? {
+    /// The packed matrix when the weight is fp32.
+    var packedMatrix: PackedMatrix? {
         if case .fp32(let w) = storage { return w }
         return nil
     }

@@ -81,7 +81,7 @@ public final class LlamaModel: @unchecked Sendable {
 
         for (row, token) in batch.tokens.enumerated() {
             precondition(token >= 0 && Int(token) < c.vocabSize, "token id \(token) outside the vocabulary")
-            (x + row * h).update(from: weights.embedding.pointer + Int(token) * h, count: h)
+            weights.embedding.copyRow(Int(token), width: h, into: x + row * h)
         }
 
         let attentionSlices = batch.attentionSlices(maxQueries: Self.attentionSliceQueries)

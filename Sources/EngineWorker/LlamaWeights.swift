@@ -22,11 +22,11 @@ struct LayerWeights: @unchecked Sendable {
 /// next, so the model never exists as a whole in float32).
 struct LlamaWeights: @unchecked Sendable {
     let precision: WeightPrecision
-    /// Float32 rows for the token lookup.
-    let embedding: FloatBuffer        // vocab × hidden
+    /// The token lookup table (vocab × hidden): float32 rows, or the rows of the packed fp32 LM head it is tied to.
+    let embedding: TokenEmbedding
     let finalNorm: FloatBuffer
-    /// The LM head. In fp32 with tied embeddings this shares the embedding's buffer; in fp8 it is always its own
-    /// quantised matrix (for a tied model, quantised from the embedding), counted in `bytes`.
+    /// The LM head. In fp32 with tied embeddings it is the embedding itself, packed; in fp8 it is always its own
+    /// quantised matrix (for a tied model, quantised from the float32 embedding rows, which are kept for lookup).
     let lmHead: LinearWeight
     let layers: [LayerWeights]
 
@@ -63,7 +63,7 @@ struct LlamaWeights: @unchecked Sendable {
                     // One tensor at a time in float32, freed at the end of the iteration.
                     let temporary = FloatBuffer(count: shape[0] * shape[1], zeroed: false)
                     try checkpoint.decode(part, into: temporary.pointer)
-                    matrix.quantizeRows(row..<(row + shape[0]), from: temporary.pointer)
+                    withExtendedLifetime(temporary) { matrix.quantizeRows(row..<(row + shape[0]), from: temporary.pointer) }
                     row += shape[0]
                 }
                 return LinearWeight(fp8: matrix)
@@ -95,18 +95,24 @@ struct LlamaWeights: @unchecked Sendable {
             }
             switch precision {
             case .fp32: return LinearWeight(fp32: buffer, outputs: outputs, inputs: inputs)
-            case .fp8: return LinearWeight(fp8: FP8Matrix(rows: outputs, columns: inputs, values: buffer.pointer))
+            case .fp8:
+                return withExtendedLifetime(buffer) {
+                    LinearWeight(fp8: FP8Matrix(rows: outputs, columns: inputs, values: buffer.pointer))
+                }
             }
         }
-        embedding = try load([.tokenEmbedding])
+        let embeddingRows = try load([.tokenEmbedding])
         finalNorm = try load([.finalNorm])
         switch (precision, c.tieWordEmbeddings) {
         case (.fp32, true):
-            lmHead = LinearWeight(fp32: embedding, outputs: c.vocabSize, inputs: c.hiddenSize)
+            lmHead = LinearWeight(fp32: embeddingRows, outputs: c.vocabSize, inputs: c.hiddenSize)
+            embedding = .packedLMHead(lmHead.packedMatrix!)   // the float32 rows are freed here
         case (.fp8, true):
-            lmHead = LinearWeight(fp8: FP8Matrix(rows: c.vocabSize, columns: c.hiddenSize, values: embedding.pointer))
+            lmHead = LinearWeight(fp8: FP8Matrix(rows: c.vocabSize, columns: c.hiddenSize, values: embeddingRows.pointer))
+            embedding = .rows(embeddingRows)
         case (_, false):
             lmHead = try linear([.lmHead])
+            embedding = .rows(embeddingRows)
         }
         if !shard.isWhole {
             layers = try (0..<c.layerCount).map { l in
@@ -130,12 +136,9 @@ struct LlamaWeights: @unchecked Sendable {
         }
     }
 
-    /// Whether the LM head is the embedding buffer itself (fp32, tied).
-    var lmHeadSharesEmbedding: Bool { lmHead.fp32Buffer === embedding }
-
-    /// Bytes of weight memory actually held (a shared head counted once).
+    /// Bytes of weight memory actually held (a shared embedding and head counted once).
     var bytes: Int {
-        embedding.bytes + finalNorm.bytes + (lmHeadSharesEmbedding ? 0 : lmHead.bytes) + layers.reduce(0) { $0 + $1.bytes }
+        embedding.bytes + finalNorm.bytes + lmHead.bytes + layers.reduce(0) { $0 + $1.bytes }
     }
 
     /// Weight bytes one decode step streams from memory: every layer's weights, the final norm and the whole LM

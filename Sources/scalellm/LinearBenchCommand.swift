@@ -4,8 +4,8 @@ import Kernels
 
 /// `scalellm bench linear`: the linear layers of a SmolLM2-135M-shaped model (30 layers of QKV, output, gate/up
 /// and down, plus the LM head; random weights, each matrix allocated separately so that nothing stays in cache)
-/// multiplied with fp32 weights (OpenBLAS, or the rows kernel) and with fp8 weights (tiled sgemm, or the fused
-/// path), for decode steps of a few sequences and a prefill chunk. This is how the fp32 and fp8 paths, their row
+/// multiplied with fp32 weights (packed panels, or OpenBLAS on the row-major weights) and with fp8 weights (tiled sgemm, or the fused
+/// path), for decode steps of a few sequences and a prefill chunk. This is how the fp32 and fp8 kernels, their row
 /// thresholds and the tile size were chosen.
 struct LinearBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "linear", abstract: "fp32 vs fp8 linear layers of a 135M model.")
@@ -28,6 +28,7 @@ struct LinearBenchCommand: ParsableCommand {
             for i in 0..<(n * k) { b[i] = generator.nextGaussianish() * 0.05 }
             return b
         }
+        let packed = zip(shapes, fp32).map { shape, values in PackedMatrix(rows: shape.0, columns: shape.1, values: values) }
         let fp8 = zip(shapes, fp32).map { shape, values in FP8Matrix(rows: shape.0, columns: shape.1, values: values) }
         let fp32Bytes = shapes.reduce(0) { $0 + $1.0 * $1.1 * 4 }, fp8Bytes = fp8.reduce(0) { $0 + $1.bytes }
         let maxWidth = 2 * intermediate + vocab
@@ -47,13 +48,10 @@ struct LinearBenchCommand: ParsableCommand {
             func report(_ name: String, _ seconds: Double, bytes: Int) {
                 print(String(format: "| %d | %@ | %.2f | %.1f |", m, name, seconds * 1e3, Double(bytes) / seconds / 1e9))
             }
-            for path in [Gemm.Path.blas, .rowsKernel] {
-                let name = path == .rowsKernel ? "rows kernel" : m == 1 ? "sgemv" : "sgemm"
-                let isDefault = path == Gemm.defaultPath(rows: m)
-                report("fp32 \(name)\(isDefault ? " (default)" : "")", sweep { i, s in
-                    Gemm.multiplyTransposed(x, rows: m, inner: s.1, weight: fp32[i], outputs: s.0, into: y, path: path)
-                }, bytes: fp32Bytes)
-            }
+            report("fp32 OpenBLAS \(m == 1 ? "sgemv" : "sgemm")", sweep { i, s in
+                Gemm.multiplyTransposed(x, rows: m, inner: s.1, weight: fp32[i], outputs: s.0, into: y)
+            }, bytes: fp32Bytes)
+            report("fp32 packed (default)", sweep { i, _ in packed[i].multiplyTransposed(x, rows: m, into: y) }, bytes: fp32Bytes)
             for kib in tileKiB {
                 let workspace = FP8Workspace(tileBytes: kib << 10, largeTileBytes: kib << 10)
                 report("fp8 tiled sgemm, \(kib) KiB tiles", sweep { i, _ in
