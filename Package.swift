@@ -28,8 +28,8 @@ let package = Package(
 
         // E4M3 decoding with AVX-512 / AVX2+F16C, chosen at run time (Swift code targets baseline x86-64 only).
         .target(name: "CFP8Kernels", cSettings: [.unsafeFlags(["-O2"])]),
-        // Float32 kernels (linear layers for a few rows, paged attention), built per instruction set (AVX-512, AVX2,
-        // baseline) by the compiler.
+        // Float32 kernels (linear layers on packed weights, paged attention, SwiGLU), built per instruction set
+        // (AVX-512, AVX2, baseline) by the compiler.
         .target(name: "CFloatKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "Kernels", dependencies: ["COpenBLAS", "CFP8Kernels", "CFloatKernels"], swiftSettings: kernelFlags),
         // Tensor-parallel worker groups on one machine: shared-memory barrier, all-reduce and plan broadcast.

@@ -4,27 +4,6 @@
 
 #include "simd16.h"
 
-SIMD16_INLINE v16f splat(float v) { return (v16f){v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v}; }
-
-/// e^x in 16 lanes (Cephes' expf: x = n ln 2 + r, a degree-5 polynomial for e^r, 2^n built in the exponent bits);
-/// within a few ulp of expf for x in [-87.3, 88], 0 below.
-SIMD16_INLINE v16f exp16(v16f x) {
-    v16i below = x < splat(-87.33654f);
-    x = __builtin_elementwise_min(__builtin_elementwise_max(x, splat(-87.33654f)), splat(88.0f));
-    v16f shifted = x * 1.44269504f + 12582912.0f;   // adding 1.5 * 2^23 rounds to an integer in the low bits
-    v16f n = shifted - 12582912.0f;
-    v16f r = x - n * 0.693359375f + n * 2.12194440e-4f;
-    v16f p = splat(1.9875691500e-4f);
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    v16f e = p * (r * r) + r + 1.0f;
-    v16i bits = ((v16i)shifted - 0x4B400000 + 127) << 23;
-    return (v16f)((v16i)(e * (v16f)bits) & ~below);
-}
-
 /// The maximum of v's lanes, in every lane (a butterfly of lane swaps).
 SIMD16_INLINE v16f max_all(v16f v) {
     v = __builtin_elementwise_max(v, __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));

@@ -33,6 +33,11 @@ void scalellm_f32_packed_row(const float *panels, size_t k, size_t row, float *o
 void scalellm_f32_packed_linear(const float *panels, size_t first_panel, size_t panel_count, size_t n, size_t k,
                                 const float *x, size_t m, float *y, size_t ldy, int accumulate);
 
+/// The gated activation of the Llama MLP, `out[r][i] = silu(gate[i]) * up[i]` with `silu(g) = g / (1 + e^-g)`,
+/// where each of the `rows` rows of `gate_up` holds `width` gate values followed by `width` up values; the
+/// exponentials 16 at a time (within a few ulp of `expf`).
+void scalellm_swiglu(const float *gate_up, size_t rows, size_t width, float *out);
+
 /// Causal attention of `query_count` query rows (positions `first_position...`) over a paged KV cache, one KV
 /// block (tile) at a time with an online softmax; see `PagedAttention` in Kernels for the layout.
 void scalellm_paged_attention(const float *query, size_t query_stride, size_t query_count, size_t first_position,
