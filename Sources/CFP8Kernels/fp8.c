@@ -39,6 +39,13 @@ static float portable_dot(const uint8_t *codes, const float *x, size_t count) {
     return (s0 + s1) + (s2 + s3);
 }
 
+/// Panel layout (see the header): out[i * 32 + r] = decode(codes[r * k + i]) * scales[r], zero for r >= rows.
+static void portable_dequantize_panel(const uint8_t *codes, const float *scales, size_t rows, size_t k, float *out) {
+    for (size_t i = 0; i < k; i++)
+        for (size_t r = 0; r < SCALELLM_FP8_PANEL_ROWS; r++)
+            out[i * SCALELLM_FP8_PANEL_ROWS + r] = r < rows ? portable_decode(codes[r * k + i]) * scales[r] : 0;
+}
+
 #ifdef SCALELLM_X86
 
 // MARK: AVX2 + F16C + FMA (8 lanes)
@@ -179,6 +186,62 @@ AVX512_TARGET static void avx512_dot_rows4(const uint8_t *codes, size_t count, c
     }
 }
 
+/// Transposes 16 rows of 16 floats in registers: at each level (b = 8, 4, 2, 1) the rows i and i + b (bit b of i
+/// clear) swap their off-diagonal b × b blocks, one two-source permute per row (64 in all), with the index
+/// vectors of `transpose_indices`.
+AVX512_TARGET static inline __attribute__((always_inline)) void avx512_transpose16(__m512 v[16], const __m512i low[4],
+                                                                                   const __m512i high[4]) {
+#pragma clang loop unroll(full)
+    for (int level = 0; level < 4; level++) {
+        int b = 8 >> level;
+#pragma clang loop unroll(full)
+        for (int i = 0; i < 16; i++) {
+            if (i & b) continue;
+            __m512 a = v[i], c = v[i + b];
+            v[i] = _mm512_permutex2var_ps(a, low[level], c);
+            v[i + b] = _mm512_permutex2var_ps(a, high[level], c);
+        }
+    }
+}
+
+/// The permute indices of `avx512_transpose16`, level by level: row i keeps its columns without bit b and takes
+/// row i+b's (low); row i+b keeps its columns with bit b and takes row i's (high).
+AVX512_TARGET static void transpose_indices(__m512i low[4], __m512i high[4]) {
+    for (int level = 0; level < 4; level++) {
+        int b = 8 >> level, l[16], h[16];
+        for (int c = 0; c < 16; c++) {
+            l[c] = (c & b) ? 16 + c - b : c;
+            h[c] = (c & b) ? 16 + c : c + b;
+        }
+        low[level] = _mm512_loadu_si512(l);
+        high[level] = _mm512_loadu_si512(h);
+    }
+}
+
+/// Each 16 × 16 block of codes (16 rows, 16 columns) is decoded row by row, scaled, transposed in registers and
+/// stored as 16 columns of the panel; columns past the last whole block go through the portable decode.
+AVX512_TARGET static void avx512_dequantize_panel(const uint8_t *codes, const float *scales, size_t rows, size_t k,
+                                                  float *out) {
+    __m512i low[4], high[4];
+    transpose_indices(low, high);
+    size_t whole = k / 16 * 16;
+    for (size_t group = 0; group < SCALELLM_FP8_PANEL_ROWS; group += 16) {
+        size_t live = rows > group ? (rows - group < 16 ? rows - group : 16) : 0;
+        for (size_t c = 0; c < whole; c += 16) {
+            __m512 v[16];
+            for (size_t r = 0; r < 16; r++)
+                v[r] = r < live ? _mm512_mul_ps(avx512_decode16(codes + (group + r) * k + c),
+                                                _mm512_set1_ps(scales[group + r] * 256.0f))
+                                : _mm512_setzero_ps();
+            avx512_transpose16(v, low, high);
+            for (size_t j = 0; j < 16; j++) _mm512_storeu_ps(out + (c + j) * SCALELLM_FP8_PANEL_ROWS + group, v[j]);
+        }
+    }
+    for (size_t i = whole; i < k; i++)
+        for (size_t r = 0; r < SCALELLM_FP8_PANEL_ROWS; r++)
+            out[i * SCALELLM_FP8_PANEL_ROWS + r] = r < rows ? portable_decode(codes[r * k + i]) * scales[r] : 0;
+}
+
 // MARK: detection
 
 static int detect_isa(void) {
@@ -271,4 +334,15 @@ void scalellm_fp8_linear(const uint8_t *codes, const float *scales, size_t n, si
                          float *y, size_t ldy, int accumulate, int isa) {
     int level = resolve(isa);
     for (size_t j = 0; j < n; j++) scalellm_fp8_dot_rows(codes + j * k, k, scales[j], x, k, m, y + j, ldy, accumulate, level);
+}
+
+void scalellm_fp8_dequantize_panel(const uint8_t *codes, const float *scales, size_t rows, size_t k, float *out,
+                                   int isa) {
+#ifdef SCALELLM_X86
+    if (resolve(isa) == SCALELLM_FP8_ISA_AVX512) {
+        avx512_dequantize_panel(codes, scales, rows, k, out);
+        return;
+    }
+#endif
+    portable_dequantize_panel(codes, scales, rows, k, out);
 }

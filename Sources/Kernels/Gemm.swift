@@ -1,9 +1,9 @@
 import COpenBLAS
 
 /// Float32 matrix products in OpenBLAS, `y = x · Wᵀ` with `W` row-major (out × in) as in HuggingFace checkpoints.
-/// The model's fp32 layers use `PackedMatrix` instead (OpenBLAS re-packs the weight in every call); this serves
-/// the fp8 path's dequantised tiles, the machine benchmark's sgemm bound, and the baseline `bench linear`
-/// compares the packed kernel with.
+/// The model's layers use `PackedMatrix` and `FP8Linear` instead (OpenBLAS re-packs the weight in every call);
+/// this is the machine's reference rate — the sgemm bound the benchmarks report and the baseline `bench linear`
+/// compares the packed kernel with — and the reference product of the kernel tests.
 public enum Gemm {
     /// `y[m×n] = x[m×k] · w[n×k]ᵀ` (+ `y` when `accumulate`).
     public static func multiplyTransposed(_ x: UnsafePointer<Float>, rows m: Int, inner k: Int,

@@ -4,9 +4,9 @@ import Kernels
 
 /// `scalellm bench linear`: the linear layers of a SmolLM2-135M-shaped model (30 layers of QKV, output, gate/up
 /// and down, plus the LM head; random weights, each matrix allocated separately so that nothing stays in cache)
-/// multiplied with fp32 weights (packed panels, or OpenBLAS on the row-major weights) and with fp8 weights (tiled sgemm, or the fused
-/// path), for decode steps of a few sequences and a prefill chunk. This is how the fp32 and fp8 kernels, their row
-/// thresholds and the tile size were chosen.
+/// multiplied with fp32 weights (packed panels, or OpenBLAS on the row-major weights) and with fp8 weights
+/// (dequantised panel by panel, or the fused path), for decode steps of a few sequences and a prefill chunk. This
+/// is how the fp32 and fp8 kernels and the fp8 row threshold were chosen.
 struct LinearBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "linear", abstract: "fp32 vs fp8 linear layers of a 135M model.")
 
@@ -14,7 +14,6 @@ struct LinearBenchCommand: ParsableCommand {
     var rows: [Int] = [1, 2, 4, 8, 256]
     @Option(help: "Repetitions; the median is reported.") var runs: Int = 5
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
-    @Option(help: "Tile sizes in KiB to try for the tiled path.") var tileKiB: [Int] = [64, 256, 1024]
 
     func run() {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
@@ -52,12 +51,10 @@ struct LinearBenchCommand: ParsableCommand {
                 Gemm.multiplyTransposed(x, rows: m, inner: s.1, weight: fp32[i], outputs: s.0, into: y)
             }, bytes: fp32Bytes)
             report("fp32 packed (default)", sweep { i, _ in packed[i].multiplyTransposed(x, rows: m, into: y) }, bytes: fp32Bytes)
-            for kib in tileKiB {
-                let workspace = FP8Workspace(tileBytes: kib << 10, largeTileBytes: kib << 10)
-                report("fp8 tiled sgemm, \(kib) KiB tiles", sweep { i, _ in
-                    FP8Linear.multiplyTransposed(x, rows: m, weight: fp8[i], into: y, workspace: workspace, path: .tiledGEMM)
-                }, bytes: fp8Bytes)
-            }
+            let panelWorkspace = FP8Workspace()
+            report("fp8 panels", sweep { i, _ in
+                FP8Linear.multiplyTransposed(x, rows: m, weight: fp8[i], into: y, workspace: panelWorkspace, path: .panels)
+            }, bytes: fp8Bytes)
             // Up to twice the default cut-off, to show where the fused path starts to lose.
             if m <= 2 * FP8Linear.fusedMaxRows {
                 let workspace = FP8Workspace()

@@ -156,9 +156,9 @@ final class FP8MatrixTests: XCTestCase {
 }
 
 final class FP8LinearTests: XCTestCase {
-    /// The fp8 kernel is fp32 GEMM on the dequantised matrix, tile by tile: both paths must agree with one sgemm
+    /// The fp8 kernel is fp32 GEMM on the dequantised matrix, panel by panel: both paths must agree with one sgemm
     /// over the fully dequantised weights to float rounding, for decode (m = 1), a few rows and a prefill-sized
-    /// block, odd sizes, several tiles with a remainder, with and without accumulation.
+    /// block, odd sizes, several panels with a partial last one, with and without accumulation.
     func testMatchesGemmOnDequantisedWeights() {
         var rng = TestRandom(seed: 11)
         for (n, k) in [(37, 51), (300, 129), (64, 576), (1, 9), (512, 160)] {
@@ -175,14 +175,13 @@ final class FP8LinearTests: XCTestCase {
                 for accumulate in [false, true] {
                     var expected = y0
                     Gemm.multiplyTransposed(x, rows: m, inner: k, weight: dequantised, outputs: n, into: &expected, accumulate: accumulate)
-                    for path in [FP8Linear.Path.tiledGEMM, .fusedGEMV] {
+                    for path in [FP8Linear.Path.panels, .fusedGEMV] {
                         for isa in FP8InstructionSet.available {
-                            // Small tiles: several tiles and a remainder for every shape here.
-                            let workspace = FP8Workspace(tileBytes: 2048, largeTileBytes: 4096, instructionSet: isa)
+                            let workspace = FP8Workspace(instructionSet: isa)
                             var y = y0
                             FP8Linear.multiplyTransposed(x, rows: m, weight: w, into: &y, accumulate: accumulate,
                                                          workspace: workspace, path: path)
-                            XCTAssertLessThanOrEqual(workspace.bytes, 4096, "the fp32 copy never exceeds one tile")
+                            XCTAssertLessThanOrEqual(workspace.bytes, 2 * 32 * k * 4, "the fp32 copy never exceeds a panel per thread")
                             for i in 0..<(m * n) where abs(y[i] - expected[i]) > 1e-5 * (magnitude[i] + abs(y0[i])) + 1e-30 {
                                 XCTFail("n \(n) k \(k) m \(m) \(path) \(isa) accumulate \(accumulate): y[\(i)] = \(y[i]), sgemm \(expected[i])")
                                 break
@@ -194,14 +193,9 @@ final class FP8LinearTests: XCTestCase {
         }
     }
 
-    func testTileRows() {
-        let workspace = FP8Workspace(tileBytes: 256 << 10, largeTileBytes: 1 << 20)
-        XCTAssertEqual(workspace.tileRows(inner: 576, outputs: 49152, rows: 1), 112)
-        XCTAssertEqual(workspace.tileRows(inner: 1536, outputs: 576, rows: 8), 40)
-        XCTAssertEqual(workspace.tileRows(inner: 576, outputs: 49152, rows: 16), 448)
-        XCTAssertEqual(workspace.tileRows(inner: 576, outputs: 30), 30)
-        XCTAssertEqual(FP8Workspace(tileBytes: 64).tileRows(inner: 100, outputs: 10), 1)
+    func testDefaultPath() {
         XCTAssertEqual(FP8Linear.defaultPath(rows: 1), .fusedGEMV)
-        XCTAssertEqual(FP8Linear.defaultPath(rows: 64), .tiledGEMM)
+        XCTAssertEqual(FP8Linear.defaultPath(rows: FP8Linear.fusedMaxRows), .fusedGEMV)
+        XCTAssertEqual(FP8Linear.defaultPath(rows: 64), .panels)
     }
 }

@@ -43,6 +43,17 @@ void scalellm_fp8_dot_rows(const uint8_t *codes, size_t count, float scale, cons
 void scalellm_fp8_linear(const uint8_t *codes, const float *scales, size_t n, size_t k, const float *x, size_t m,
                          float *y, size_t ldy, int accumulate, int isa);
 
+/// Rows of the panel layout of `scalellm_f32_packed_linear` (CFloatKernels), repeated here so that this target
+/// stays independent of that one.
+#define SCALELLM_FP8_PANEL_ROWS 32
+
+/// Dequantises `rows` (at most 32) consecutive rows of a row-major E4M3 matrix `k` wide, `codes` and `scales`
+/// pointing at the first, into one fp32 panel: `out[i * 32 + r] = decode(codes[r * k + i]) * scales[r]`, zero for
+/// r >= rows (`32 * k` floats). Bit for bit `scalellm_fp8_dequantize`, transposed. AVX-512 decodes 16 × 16 blocks
+/// and transposes them in registers; other levels use the portable decode.
+void scalellm_fp8_dequantize_panel(const uint8_t *codes, const float *scales, size_t rows, size_t k, float *out,
+                                   int isa);
+
 #ifdef __cplusplus
 }
 #endif
