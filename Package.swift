@@ -26,12 +26,10 @@ let package = Package(
         // protoc-c output for Sources/WireProtocol/scalellm.proto (regenerate with scripts/gen-proto.sh).
         .target(name: "CWireMessages", dependencies: ["CProtobufC"]),
 
-        // E4M3 decoding with AVX-512 / AVX2+F16C, chosen at run time (Swift code targets baseline x86-64 only).
-        .target(name: "CFP8Kernels", cSettings: [.unsafeFlags(["-O2"])]),
-        // Float32 kernels (linear layers on packed weights, paged attention, SwiGLU), built per instruction set
-        // (AVX-512, AVX2, baseline) by the compiler.
+        // Float32 kernels (fp32 and fp8 linear layers on packed weights, paged attention, SwiGLU), built per
+        // instruction set (AVX-512, AVX2, baseline) and picked at run time (Swift code targets baseline x86-64 only).
         .target(name: "CFloatKernels", cSettings: [.unsafeFlags(["-O2"])]),
-        .target(name: "Kernels", dependencies: ["COpenBLAS", "CFP8Kernels", "CFloatKernels"], swiftSettings: kernelFlags),
+        .target(name: "Kernels", dependencies: ["COpenBLAS", "CFloatKernels"], swiftSettings: kernelFlags),
         // Tensor-parallel worker groups on one machine: shared-memory barrier, all-reduce and plan broadcast.
         // CProcessGroupShim wraps the futex system call (glibc's variadic `syscall` does not import into Swift).
         .target(name: "CProcessGroupShim"),

@@ -5,8 +5,8 @@ import Kernels
 public enum WeightPrecision: String, Sendable, CaseIterable, CustomStringConvertible {
     /// Float32, as decoded from the checkpoint.
     case fp32
-    /// E4M3 (1 byte per weight) with one float32 scale per output channel, quantised at load; dequantised one
-    /// tile at a time inside the matrix multiply.
+    /// E4M3 (1 byte per weight) with one float32 scale per output channel, quantised at load; decoded inside the
+    /// matrix multiply.
     case fp8
 
     public var description: String { rawValue }
@@ -37,15 +37,13 @@ struct LinearWeight: @unchecked Sendable {
         storage = .fp8(matrix)
     }
 
-    /// `y[rows × outputs] = x[rows × inputs] · Wᵀ` (+ `y` when `accumulate`): the packed fp32 kernel, or
-    /// `FP8Linear` with `workspace` (which belongs to the calling thread).
-    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
-               workspace: FP8Workspace) {
+    /// `y[rows × outputs] = x[rows × inputs] · Wᵀ` (+ `y` when `accumulate`): the packed kernel, fp32 or fp8.
+    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         switch storage {
         case .fp32(let w):
             w.multiplyTransposed(x, rows: rows, into: y, accumulate: accumulate)
         case .fp8(let w):
-            FP8Linear.multiplyTransposed(x, rows: rows, weight: w, into: y, accumulate: accumulate, workspace: workspace)
+            FP8Linear.multiplyTransposed(x, rows: rows, weight: w, into: y, accumulate: accumulate)
         }
     }
 

@@ -6,18 +6,16 @@ import ModelFormats
 /// gate/up GEMM → SwiGLU → down GEMM (+ residual), then the final norm and the LM head for the rows asked for.
 /// All tokens of a step go through each linear layer as one GEMM; only attention is per sequence.
 ///
-/// Every linear layer goes through `LinearWeight.apply`, so the same code runs fp32 weights (one sgemm each) and
-/// fp8 weights (decoded inside the multiply, never as a whole: see `FP8Linear`).
+/// Every linear layer goes through `LinearWeight.apply`, so the same code runs fp32 weights (packed once at load,
+/// see `PackedMatrix`) and fp8 weights (decoded inside the multiply, never as a whole: see `FP8Linear`).
 ///
-/// Not thread-safe: one engine thread calls `forward`, which reuses its scratch buffers (activations and the fp8
-/// tile workspace) between calls.
+/// Not thread-safe: one engine thread calls `forward`, which reuses its scratch buffers (activations) between
+/// calls.
 public final class LlamaModel: @unchecked Sendable {
     public let config: LlamaConfig
     let weights: LlamaWeights
     private let rope: RotaryEmbedding
     private var scratch = Scratch(tokens: 0, dims: nil)
-    /// The fp8 kernel's dequantised tile; owned by the thread that calls `forward`, like `scratch`.
-    private let linearWorkspace = FP8Workspace()
     /// Queries per unit of attention work: enough to amortise handing a slice to a core, few enough that a
     /// 256-token prefill chunk yields 16 slices to balance (later queries of a causal chunk cost more).
     static let attentionSliceQueries = 16
@@ -69,12 +67,11 @@ public final class LlamaModel: @unchecked Sendable {
         let attention = scratch.attention.pointer, gateUp = scratch.gateUp.pointer, hidden = scratch.mlp.pointer
         let h = c.hiddenSize, queryDim = s.queryDim, kvDim = s.kvDim, qkvWidth = queryDim + 2 * kvDim
         let headCount = s.headCount, kvHeadCount = s.kvHeadCount
-        let workspace = linearWorkspace
         /// `x += W·input`: directly for the whole model, through a reduced partial sum on a shard.
         func addProjection(_ weight: LinearWeight, _ input: UnsafePointer<Float>) throws(TensorParallelError) {
-            guard let allReduce else { return weight.apply(input, rows: n, into: x, accumulate: true, workspace: workspace) }
+            guard let allReduce else { return weight.apply(input, rows: n, into: x, accumulate: true) }
             let partial = scratch.partial.pointer
-            weight.apply(input, rows: n, into: partial, workspace: workspace)
+            weight.apply(input, rows: n, into: partial)
             try allReduce(UnsafeMutableBufferPointer(start: partial, count: n * h))
             for i in 0..<(n * h) { x[i] += partial[i] }
         }
@@ -88,7 +85,7 @@ public final class LlamaModel: @unchecked Sendable {
         for (l, layer) in weights.layers.enumerated() {
             // Attention block.
             RMSNorm.apply(x, weight: layer.attentionNorm.pointer, rows: n, width: h, eps: c.rmsNormEps, into: xb)
-            layer.qkv.apply(xb, rows: n, into: qkv, workspace: workspace)
+            layer.qkv.apply(xb, rows: n, into: qkv)
             // Sequences are independent here (each writes only its own, unshared blocks and output rows), so
             // their RoPE and cache writes run on all cores, and then their attention, slice by slice.
             ParallelLoop.run(batch.chunks.count) { index in
@@ -120,7 +117,7 @@ public final class LlamaModel: @unchecked Sendable {
 
             // MLP block.
             RMSNorm.apply(x, weight: layer.mlpNorm.pointer, rows: n, width: h, eps: c.rmsNormEps, into: xb)
-            layer.gateUp.apply(xb, rows: n, into: gateUp, workspace: workspace)
+            layer.gateUp.apply(xb, rows: n, into: gateUp)
             SwiGLU.apply(gateUp: gateUp, rows: n, width: s.intermediateSize, into: hidden)
             try addProjection(layer.down, hidden)
         }
@@ -132,7 +129,7 @@ public final class LlamaModel: @unchecked Sendable {
             RMSNorm.apply(x + row * h, weight: weights.finalNorm.pointer, rows: 1, width: h, eps: c.rmsNormEps, into: xb + i * h)
         }
         return [Float](unsafeUninitializedCapacity: rows * c.vocabSize) { logits, initialized in
-            weights.lmHead.apply(xb, rows: rows, into: logits.baseAddress!, workspace: workspace)
+            weights.lmHead.apply(xb, rows: rows, into: logits.baseAddress!)
             initialized = rows * c.vocabSize
         }
     }

@@ -39,7 +39,7 @@ public final class PackedMatrix: @unchecked Sendable {
     /// `y[m × rows] = x[m × columns] · Wᵀ` (+ `y` when `accumulate`), the panels split over the process's cores.
     public func multiplyTransposed(_ x: UnsafePointer<Float>, rows m: Int, into y: UnsafeMutablePointer<Float>,
                                    accumulate: Bool = false) {
-        let panelCount = (rows + Int(SCALELLM_F32_PANEL_ROWS) - 1) / Int(SCALELLM_F32_PANEL_ROWS)
+        let panelCount = (rows + Int(SCALELLM_PANEL_ROWS) - 1) / Int(SCALELLM_PANEL_ROWS)
         ParallelLoop.forEachRange(of: panelCount, minimumPerRange: 2) { range in
             scalellm_f32_packed_linear(panels, range.lowerBound, range.count, rows, columns, x, m, y, rows,
                                        accumulate ? 1 : 0)

@@ -4,9 +4,9 @@ import Kernels
 
 /// `scalellm bench linear`: the linear layers of a SmolLM2-135M-shaped model (30 layers of QKV, output, gate/up
 /// and down, plus the LM head; random weights, each matrix allocated separately so that nothing stays in cache)
-/// multiplied with fp32 weights (packed panels, or OpenBLAS on the row-major weights) and with fp8 weights
-/// (dequantised panel by panel, or the fused path), for decode steps of a few sequences and a prefill chunk. This
-/// is how the fp32 and fp8 kernels and the fp8 row threshold were chosen.
+/// multiplied with fp32 weights (packed panels, or OpenBLAS on the row-major weights) and with fp8 weights (packed
+/// panels decoded inside the product), for decode steps of a few sequences and a prefill chunk: how the kernels
+/// compare with OpenBLAS and with the memory they read.
 struct LinearBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "linear", abstract: "fp32 vs fp8 linear layers of a 135M model.")
 
@@ -50,31 +50,14 @@ struct LinearBenchCommand: ParsableCommand {
             report("fp32 OpenBLAS \(m == 1 ? "sgemv" : "sgemm")", sweep { i, s in
                 Gemm.multiplyTransposed(x, rows: m, inner: s.1, weight: fp32[i], outputs: s.0, into: y)
             }, bytes: fp32Bytes)
-            report("fp32 packed (default)", sweep { i, _ in packed[i].multiplyTransposed(x, rows: m, into: y) }, bytes: fp32Bytes)
-            let panelWorkspace = FP8Workspace()
-            report("fp8 panels", sweep { i, _ in
-                FP8Linear.multiplyTransposed(x, rows: m, weight: fp8[i], into: y, workspace: panelWorkspace, path: .panels)
-            }, bytes: fp8Bytes)
-            // Up to twice the default cut-off, to show where the fused path starts to lose.
-            if m <= 2 * FP8Linear.fusedMaxRows {
-                let workspace = FP8Workspace()
-                report("fp8 fused", sweep { i, _ in
-                    FP8Linear.multiplyTransposed(x, rows: m, weight: fp8[i], into: y, workspace: workspace, path: .fusedGEMV)
-                }, bytes: fp8Bytes)
-            }
-            let workspace = FP8Workspace()
-            report("fp8 default (\(FP8Linear.defaultPath(rows: m)))", sweep { i, _ in
-                FP8Linear.multiplyTransposed(x, rows: m, weight: fp8[i], into: y, workspace: workspace)
-            }, bytes: fp8Bytes)
+            report("fp32 packed", sweep { i, _ in packed[i].multiplyTransposed(x, rows: m, into: y) }, bytes: fp32Bytes)
+            report("fp8 packed", sweep { i, _ in FP8Linear.multiplyTransposed(x, rows: m, weight: fp8[i], into: y) }, bytes: fp8Bytes)
         }
-        // Dequantisation alone, one thread: the floor under any fp8 decode step.
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 64 * intermediate)
+        // Decoding alone, one thread: the floor under any fp8 step.
+        let panel = UnsafeMutablePointer<Float>.allocate(capacity: FP8Matrix.panelRows * 2 * intermediate)
         for isa in FP8InstructionSet.available {
-            let seconds = sweep { i, s in
-                var r = 0
-                while r < s.0 { let c = min(64, s.0 - r); fp8[i].dequantizeRows(r..<(r + c), into: scratch, instructionSet: isa); r += c }
-            }
-            print(String(format: "dequantisation alone (%@, 1 thread, 64-row tiles): %.2f ms per model pass = %.2f G weights/s",
+            let seconds = sweep { i, _ in for p in 0..<fp8[i].panelCount { fp8[i].dequantizePanel(p, into: panel, instructionSet: isa) } }
+            print(String(format: "decoding alone (%@, 1 thread, panel by panel): %.2f ms per model pass = %.2f G weights/s",
                          isa.description, seconds * 1e3, Double(shapes.reduce(0) { $0 + $1.0 * $1.1 }) / seconds / 1e9))
         }
     }

@@ -99,10 +99,10 @@ final class FP8MatrixTests: XCTestCase {
         XCTAssertEqual(m.scales[0], 2 / 448)
         XCTAssertEqual(m.scales[1], 0)
         XCTAssertEqual(m.scales[2], 3e-3 / 448)
-        XCTAssertEqual(m.codes[1], 0xFE, "the largest magnitude of a row maps to ±448")
-        XCTAssertEqual(m.codes[6], 0x00)
-        XCTAssertEqual(m.codes[9], 0x7E)
-        XCTAssertEqual(m.bytes, 12 + 3 * 4)
+        XCTAssertEqual(m.codes[m.codeIndex(row: 0, column: 1)], 0xFE, "the largest magnitude of a row maps to ±448")
+        XCTAssertEqual(m.codes[m.codeIndex(row: 1, column: 2)], 0x00)
+        XCTAssertEqual(m.codes[m.codeIndex(row: 2, column: 1)], 0x7E)
+        XCTAssertEqual(m.bytes, 32 * 4 + 32 * 4, "one panel: 32 rows of 4 codes and 32 scales")
         var out = [Float](repeating: .nan, count: 12)
         m.dequantizeRows(0..<3, into: &out)
         for (i, (v, d)) in zip(values, out).enumerated() {
@@ -114,18 +114,19 @@ final class FP8MatrixTests: XCTestCase {
         XCTAssertEqual(Array(out[4..<8]), [0, 0, 0, 0])
     }
 
-    /// Every element dequantises to `table[code] · scale`, also past the vector body (columns not a multiple of 8).
+    /// Every element dequantises to `table[code] · scale`, in rows of several panels (the last one partial).
     func testDequantizeMatchesTable() {
         var rng = TestRandom(seed: 3)
-        let rows = 5, columns = 37
+        let rows = 45, columns = 37
         let values = (0..<(rows * columns)).map { _ in rng.float(-3, 3) }
         let m = values.withUnsafeBufferPointer { FP8Matrix(rows: rows, columns: columns, values: $0.baseAddress!) }
         for isa in FP8InstructionSet.available {
-            var out = [Float](repeating: 0, count: 3 * columns)
-            m.dequantizeRows(2..<5, into: &out, instructionSet: isa)
-            for r in 0..<3 {
+            var out = [Float](repeating: 0, count: 40 * columns)
+            m.dequantizeRows(2..<42, into: &out, instructionSet: isa)
+            for r in 0..<40 {
                 for c in 0..<columns {
-                    XCTAssertEqual(out[r * columns + c], FP8E4M3.decode(m.codes[(r + 2) * columns + c]) * m.scales[r + 2], "\(isa)")
+                    let code = m.codes[m.codeIndex(row: r + 2, column: c)]
+                    XCTAssertEqual(out[r * columns + c], FP8E4M3.decode(code) * m.scales[r + 2], "\(isa)")
                 }
             }
         }
@@ -141,7 +142,7 @@ final class FP8MatrixTests: XCTestCase {
                 codes.withUnsafeBufferPointer { c in
                     out.withUnsafeMutableBufferPointer { o in
                         let matrix = FP8Matrix(rows: 1, columns: codes.count)
-                        matrix.codes.update(from: c.baseAddress!, count: codes.count)
+                        for (column, code) in c.enumerated() { matrix.codes[matrix.codeIndex(row: 0, column: column)] = code }
                         matrix.scales[0] = scale
                         matrix.dequantizeRows(0..<1, into: o.baseAddress!, instructionSet: isa)
                     }
@@ -156,9 +157,10 @@ final class FP8MatrixTests: XCTestCase {
 }
 
 final class FP8LinearTests: XCTestCase {
-    /// The fp8 kernel is fp32 GEMM on the dequantised matrix, panel by panel: both paths must agree with one sgemm
-    /// over the fully dequantised weights to float rounding, for decode (m = 1), a few rows and a prefill-sized
-    /// block, odd sizes, several panels with a partial last one, with and without accumulation.
+    /// The fp8 kernel is fp32 GEMM on the dequantised matrix: with every instruction set it must agree with one
+    /// sgemm over the fully dequantised weights to float rounding, for decode (m = 1), a few rows and a
+    /// prefill-sized block (several blocks of 12 rows), odd sizes, several panels with a partial last one, with and
+    /// without accumulation.
     func testMatchesGemmOnDequantisedWeights() {
         var rng = TestRandom(seed: 11)
         for (n, k) in [(37, 51), (300, 129), (64, 576), (1, 9), (512, 160)] {
@@ -175,27 +177,16 @@ final class FP8LinearTests: XCTestCase {
                 for accumulate in [false, true] {
                     var expected = y0
                     Gemm.multiplyTransposed(x, rows: m, inner: k, weight: dequantised, outputs: n, into: &expected, accumulate: accumulate)
-                    for path in [FP8Linear.Path.panels, .fusedGEMV] {
-                        for isa in FP8InstructionSet.available {
-                            let workspace = FP8Workspace(instructionSet: isa)
-                            var y = y0
-                            FP8Linear.multiplyTransposed(x, rows: m, weight: w, into: &y, accumulate: accumulate,
-                                                         workspace: workspace, path: path)
-                            XCTAssertLessThanOrEqual(workspace.bytes, 2 * 32 * k * 4, "the fp32 copy never exceeds a panel per thread")
-                            for i in 0..<(m * n) where abs(y[i] - expected[i]) > 1e-5 * (magnitude[i] + abs(y0[i])) + 1e-30 {
-                                XCTFail("n \(n) k \(k) m \(m) \(path) \(isa) accumulate \(accumulate): y[\(i)] = \(y[i]), sgemm \(expected[i])")
-                                break
-                            }
+                    for isa in FP8InstructionSet.available {
+                        var y = y0
+                        FP8Linear.multiplyTransposed(x, rows: m, weight: w, into: &y, accumulate: accumulate, instructionSet: isa)
+                        for i in 0..<(m * n) where abs(y[i] - expected[i]) > 1e-5 * (magnitude[i] + abs(y0[i])) + 1e-30 {
+                            XCTFail("n \(n) k \(k) m \(m) \(isa) accumulate \(accumulate): y[\(i)] = \(y[i]), sgemm \(expected[i])")
+                            break
                         }
                     }
                 }
             }
         }
-    }
-
-    func testDefaultPath() {
-        XCTAssertEqual(FP8Linear.defaultPath(rows: 1), .fusedGEMV)
-        XCTAssertEqual(FP8Linear.defaultPath(rows: FP8Linear.fusedMaxRows), .fusedGEMV)
-        XCTAssertEqual(FP8Linear.defaultPath(rows: 64), .panels)
     }
 }

@@ -4,22 +4,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// Float32 kernels in C because Swift compiles for the baseline x86-64 (SSE2) only: each function is built for
-/// AVX-512, AVX2 and the baseline, and the best for the CPU is picked at run time.
+/// Float32 kernels (and the fp8 linear layers, whose weights are decoded to floats inside the product) in C because
+/// Swift compiles for the baseline x86-64 (SSE2) only: each function is built for AVX-512, AVX2 and the baseline,
+/// and the best for the CPU is picked at run time.
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/// Float32 linear layers `y = x · Wᵀ` over weights packed once at load. OpenBLAS's sgemm copies ("packs") the
-/// whole weight into its own layout in every call, a pass over all the weights that costs as much as the product
-/// for a decode batch; packing once at load removes that pass. A weight `W` (`n × k`, row-major, HuggingFace's
-/// out × in) is stored as ⌈n / 32⌉ panels of 32 rows, each `k × 32` floats column by column (`panel[i * 32 + r] =
+/// Linear layers `y = x · Wᵀ` over weights packed once at load. OpenBLAS's sgemm copies ("packs") the whole weight
+/// into its own layout in every call, a pass over all the weights that costs as much as the product for a decode
+/// batch; packing once at load removes that pass. A weight `W` (`n × k`, row-major, HuggingFace's out × in) is
+/// stored as ⌈n / 32⌉ panels of 32 rows, each `k × 32` elements column by column (`panel[i * 32 + r] =
 /// W[p * 32 + r][i]`, rows past n zero), so a kernel reads each panel front to back and every 32 weights of one
-/// column meet a whole block of activation rows.
-#define SCALELLM_F32_PANEL_ROWS 32
+/// column meet a whole block of activation rows. fp32 panels hold floats; fp8 panels hold E4M3 codes (OCP
+/// float8_e4m3fn) in the same order, with one float scale per row (`W[j][i] = decode(code) * scales[j]`, scales
+/// padded with zeros to whole panels), decoded inside the product.
+#define SCALELLM_PANEL_ROWS 32
 
-/// Floats a packed `n × k` weight takes (n rounded up to whole panels).
+/// Instruction-set levels of the packed kernels: `scalellm_packed_level()` is the best this CPU and OS support.
+enum {
+    SCALELLM_LEVEL_BASELINE = 0,   // x86-64 baseline (SSE2); E4M3 halves converted by a library call
+    SCALELLM_LEVEL_AVX2 = 1,       // AVX2 + F16C + FMA
+    SCALELLM_LEVEL_AVX512 = 2,     // AVX-512F + F16C + FMA
+};
+int scalellm_packed_level(void);
+
+/// Floats a packed fp32 `n × k` weight takes (n rounded up to whole panels); an fp8 one takes as many bytes.
 size_t scalellm_f32_packed_size(size_t n, size_t k);
 
 /// Packs row-major `w` (`n × k`) into `panels` (`scalellm_f32_packed_size(n, k)` floats).
@@ -32,6 +43,16 @@ void scalellm_f32_packed_row(const float *panels, size_t k, size_t row, float *o
 /// panel_count` (j < n) and activation rows r < m; `accumulate` adds to y. Threads split a layer by panels.
 void scalellm_f32_packed_linear(const float *panels, size_t first_panel, size_t panel_count, size_t n, size_t k,
                                 const float *x, size_t m, float *y, size_t ldy, int accumulate);
+
+/// The same product over fp8 panels (`codes`, `scales`), with the instruction-set `level` given (at most
+/// `scalellm_packed_level()`; tests run every level the machine has).
+void scalellm_fp8_packed_linear(const uint8_t *codes, const float *scales, size_t first_panel, size_t panel_count,
+                                size_t n, size_t k, const float *x, size_t m, float *y, size_t ldy, int accumulate,
+                                int level);
+
+/// Decodes one fp8 panel (`codes` at the panel, `scales` at its first row) into `out` (`32 × k` floats, the fp32
+/// panel layout): `decode(code) * scale`, bit for bit whichever level does it.
+void scalellm_fp8_unpack_panel(const uint8_t *codes, const float *scales, size_t k, float *out, int level);
 
 /// The gated activation of the Llama MLP, `out[r][i] = silu(gate[i]) * up[i]` with `silu(g) = g / (1 + e^-g)`,
 /// where each of the `rows` rows of `gate_up` holds `width` gate values followed by `width` up values; the
