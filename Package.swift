@@ -26,17 +26,21 @@ let package = Package(
         // protoc-c output for Sources/WireProtocol/scalellm.proto (regenerate with scripts/gen-proto.sh).
         .target(name: "CWireMessages", dependencies: ["CProtobufC"]),
 
-        // Float32 kernels (fp32 and fp8 linear layers on packed weights, paged attention, SwiGLU), built per
+        // Float32 kernels (fp32 and fp8 linear layers on packed weights, the integer linear layer over GGUF
+        // blocks, paged attention, SwiGLU), built per
         // instruction set (AVX-512, AVX2, baseline) and picked at run time (Swift code targets baseline x86-64 only).
-        .target(name: "CFloatKernels", cSettings: [.unsafeFlags(["-O2"])]),
-        .target(name: "Kernels", dependencies: ["COpenBLAS", "CFloatKernels"], swiftSettings: kernelFlags),
+        // GGUF block formats: exact decoding, unpacking for the integer kernel, reference quantisers. No fused
+        // multiply-adds, so that decoding rounds exactly as ggml's reference does.
+        .target(name: "CGGUFQuants", cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
+        .target(name: "CFloatKernels", dependencies: ["CGGUFQuants"], cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "Kernels", dependencies: ["COpenBLAS", "CFloatKernels", "CGGUFQuants"], swiftSettings: kernelFlags),
         // Tensor-parallel worker groups on one machine: shared-memory barrier, all-reduce and plan broadcast.
         // CProcessGroupShim wraps the futex system call (glibc's variadic `syscall` does not import into Swift).
         .target(name: "CProcessGroupShim"),
         .target(name: "ProcessGroup", dependencies: ["CProcessGroupShim"], swiftSettings: kernelFlags),
         // Multi-process peer for ProcessGroupTests and `scalellm-shm-probe --bench` (all-reduce latency table).
         .executableTarget(name: "scalellm-shm-probe", dependencies: ["ProcessGroup"], swiftSettings: kernelFlags),
-        .target(name: "ModelFormats", swiftSettings: kernelFlags),
+        .target(name: "ModelFormats", dependencies: ["CGGUFQuants"], swiftSettings: kernelFlags),
         .target(name: "Tokenizers", dependencies: ["ModelFormats"]),
         .target(name: "ChatTemplates", dependencies: ["ModelFormats"]),
         .target(name: "ServingBenchmark", dependencies: ["Kernels"]),
@@ -62,7 +66,7 @@ let package = Package(
         ]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CFloatKernels", "CGGUFQuants", "TestSupport"]),
         .testTarget(name: "ProcessGroupTests", dependencies: ["ProcessGroup", "TestSupport"]),
         .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "ModelFormats", "TestSupport"]),
         .testTarget(name: "ServingBenchmarkTests", dependencies: ["ServingBenchmark", "TestSupport"]),

@@ -1,9 +1,7 @@
 #include "CFloatKernels.h"
 
-#include <pthread.h>
-#include <stdlib.h>
-
 #include "simd16.h"
+#include "thread_scratch.h"
 
 // Linear layers over weights packed once at load (see the header): a step multiplies 32-row panels read front to
 // back, so nothing is re-packed per call and the only pass over the weights is the product's own. fp32 panels
@@ -43,45 +41,6 @@ SIMD16_INLINE void load_column(const float *panel, const uint8_t *codes, size_t 
         *w0 = load16(panel + i * PANEL);
         *w1 = load16(panel + i * PANEL + 16);
     }
-}
-
-/// A float buffer per thread, grown on demand and freed when the thread exits: where a core decodes one fp8 panel
-/// that several blocks of activation rows then read (32 × k floats: 72 KiB for k = 576, in that core's L2).
-typedef struct {
-    float *values;
-    size_t capacity;
-} ThreadScratch;
-
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-
-static void free_scratch(void *pointer) {
-    ThreadScratch *scratch = pointer;
-    free(scratch->values);
-    free(scratch);
-}
-
-static void create_scratch_key(void) { pthread_key_create(&scratch_key, free_scratch); }
-
-/// This thread's scratch of at least `count` floats (64-byte aligned), or NULL if memory is short.
-static float *thread_scratch(size_t count) {
-    pthread_once(&scratch_once, create_scratch_key);
-    ThreadScratch *scratch = pthread_getspecific(scratch_key);
-    if (!scratch) {
-        scratch = calloc(1, sizeof *scratch);
-        if (!scratch || pthread_setspecific(scratch_key, scratch) != 0) {
-            free(scratch);
-            return NULL;
-        }
-    }
-    if (scratch->capacity < count) {
-        void *values = NULL;
-        if (posix_memalign(&values, 64, count * sizeof(float)) != 0) return NULL;
-        free(scratch->values);
-        scratch->values = values;
-        scratch->capacity = count;
-    }
-    return scratch->values;
 }
 
 size_t scalellm_f32_packed_size(size_t n, size_t k) { return (n + PANEL - 1) / PANEL * PANEL * k; }
@@ -198,7 +157,8 @@ SIMD16_INLINE void panels_times_rows(const float *panels, const uint8_t *codes, 
             size_t columns = n - p * PANEL < PANEL ? n - p * PANEL : PANEL;
             // Several blocks of rows would each decode an fp8 panel again: decode it once, then multiply floats
             // (once per 192 rows instead of once per 12).
-            float *unpacked = codes && chunk_end - chunk > block ? thread_scratch(PANEL * k) : NULL;
+            float *unpacked =
+                codes && chunk_end - chunk > block ? scalellm_thread_scratch(PANEL * k * sizeof(float)) : NULL;
             if (unpacked) {
                 unpack_panel(panel_codes, panel_scales, k, unpacked);
                 panel = unpacked;

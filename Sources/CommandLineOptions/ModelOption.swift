@@ -18,11 +18,15 @@ public struct ModelOption: ParsableArguments {
 
 extension WeightPrecision: ExpressibleByArgument {}
 
-/// `--dtype fp32|fp8`: how the linear layers' weights are held (fp8: E4M3 with a per-output-channel scale,
-/// quantised at load).
+/// `--dtype auto|fp32|fp8|q8_0|q4_0`: how the linear layers' weights are held and computed on (auto: the
+/// checkpoint's own GGUF encoding).
 public struct DTypeOption: ParsableArguments {
     public init() {}
 
-    @Option(name: .long, help: "Linear-layer weights: fp32, or fp8 (E4M3, per-output-channel scale, quantised at load).")
-    public var dtype: WeightPrecision = .fp32
+    @Option(name: .long, help: """
+        Linear-layer weights: auto (a GGUF's quantised tensors as they are, computed on as integers; float tensors \
+        as fp32), fp32 (exact), fp8 (E4M3, per-output-channel scale), q8_0 or q4_0 (quantised at load as \
+        llama.cpp does).
+        """)
+    public var dtype: WeightPrecision = .auto
 }

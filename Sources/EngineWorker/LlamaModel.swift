@@ -7,24 +7,28 @@ import ModelFormats
 /// All tokens of a step go through each linear layer as one GEMM; only attention is per sequence.
 ///
 /// Every linear layer goes through `LinearWeight.apply`, so the same code runs fp32 weights (packed once at load,
-/// see `PackedMatrix`) and fp8 weights (decoded inside the multiply, never as a whole: see `FP8Linear`).
+/// see `PackedMatrix`), fp8 weights (decoded inside the multiply, never as a whole: see `FP8Linear`) and GGUF
+/// block-quantised weights (computed on as integers, read from the mapped file: see `QuantizedMatrix`).
 ///
 /// Not thread-safe: one engine thread calls `forward`, which reuses its scratch buffers (activations) between
 /// calls.
 public final class LlamaModel: @unchecked Sendable {
     public let config: LlamaConfig
     let weights: LlamaWeights
+    /// Bytes of the checkpoint's files (for memory reports).
+    public let checkpointBytes: Int
     private let rope: RotaryEmbedding
     private var scratch = Scratch(tokens: 0, dims: nil)
     /// Queries per unit of attention work: enough to amortise handing a slice to a core, few enough that a
     /// 256-token prefill chunk yields 16 slices to balance (later queries of a causal chunk cost more).
     static let attentionSliceQueries = 16
 
-    /// Loads the weights from `checkpoint`, the linear layers in `precision` (fp8: quantised tensor by tensor).
+    /// Loads the weights from `checkpoint`, the linear layers in `precision` (see `WeightPrecision`).
     /// With `shard`, only that rank's slices of the linear layers are loaded (see `TensorParallelShard`); such a
     /// model runs through `forward(_:cache:allReduce:)`.
     public init(checkpoint: ModelCheckpoint, precision: WeightPrecision = .fp32, shard: TensorParallelShard? = nil) throws {
         config = checkpoint.config
+        checkpointBytes = checkpoint.fileBytes
         weights = try LlamaWeights(checkpoint: checkpoint, precision: precision, shard: shard)
         rope = RotaryEmbedding(headDim: config.headDim, theta: config.ropeTheta, linearScaling: config.ropeLinearScaling)
     }
@@ -33,7 +37,7 @@ public final class LlamaModel: @unchecked Sendable {
     public var precision: WeightPrecision { weights.precision }
 
     /// Bytes held by the weights (fp8: codes and scales of the linear layers, including the separate fp8 LM head
-    /// of a tied model, plus the float32 embedding and norms).
+    /// of a tied model, plus the float32 embedding and norms; quantised: the encoded rows, mapped or owned).
     public var weightBytes: Int { weights.bytes }
 
     /// Weight bytes a decode step streams from memory: all layers and the LM head, one embedding row.

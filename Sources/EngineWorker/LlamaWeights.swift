@@ -16,17 +16,19 @@ struct LayerWeights: @unchecked Sendable {
     var linearBytes: Int { qkv.bytes + attentionOutput.bytes + gateUp.bytes + down.bytes }
 }
 
-/// All weights of a Llama model in HuggingFace layout, decoded once at load from whatever the checkpoint stores
-/// (f32/f16/bf16 safetensors or quantised GGUF): float32 embedding and norms; linear layers in float32 or, with
-/// `.fp8`, quantised to E4M3 tensor by tensor (each decoded to a temporary float32 buffer that is freed before the
-/// next, so the model never exists as a whole in float32).
+/// All weights of a Llama model in HuggingFace layout, in the storage `precision` asks for: float32 norms; linear
+/// layers (and a quantised embedding table) either kept in the checkpoint's GGUF block encoding (`.auto`, read
+/// straight from the mapped file), or decoded from whatever the checkpoint stores (f32/f16/bf16 safetensors or
+/// GGUF blocks) and held as float32, E4M3 or re-quantised Q8_0/Q4_0 blocks. A decoded float32 copy exists only
+/// for one stacked weight at a time, so the model never exists as a whole in float32 unless it is held so.
 struct LlamaWeights: @unchecked Sendable {
     let precision: WeightPrecision
-    /// The token lookup table (vocab × hidden): float32 rows, or the rows of the packed fp32 LM head it is tied to.
+    /// The token lookup table (vocab × hidden): float32 rows, the rows of the packed fp32 LM head it is tied to, or
+    /// a quantised table.
     let embedding: TokenEmbedding
     let finalNorm: FloatBuffer
-    /// The LM head. In fp32 with tied embeddings it is the embedding itself, packed; in fp8 it is always its own
-    /// quantised matrix (for a tied model, quantised from the float32 embedding rows, which are kept for lookup).
+    /// The LM head; with tied embeddings the embedding's own matrix where the storage allows (packed fp32, a
+    /// quantised table), else its own matrix built from the embedding rows.
     let lmHead: LinearWeight
     let layers: [LayerWeights]
 
@@ -48,34 +50,26 @@ struct LlamaWeights: @unchecked Sendable {
             }
             return buffer
         }
-        /// The rows of `parts` stacked into one linear weight.
-        func linear(_ parts: [WeightName]) throws -> LinearWeight {
-            let shapes = parts.map { checkpoint.expectedShape($0) }
-            let outputs = shapes.reduce(0) { $0 + $1[0] }, inputs = shapes[0][1]
-            precondition(shapes.allSatisfy { $0[1] == inputs }, "stacked weights must have the same width")
-            switch precision {
-            case .fp32:
-                return LinearWeight(fp32: try load(parts), outputs: outputs, inputs: inputs)
-            case .fp8:
-                let matrix = FP8Matrix(rows: outputs, columns: inputs)
-                var row = 0
-                for (part, shape) in zip(parts, shapes) {
-                    // One tensor at a time in float32, freed at the end of the iteration.
-                    let temporary = FloatBuffer(count: shape[0] * shape[1], zeroed: false)
-                    try checkpoint.decode(part, into: temporary.pointer)
-                    withExtendedLifetime(temporary) { matrix.quantizeRows(row..<(row + shape[0]), from: temporary.pointer) }
-                    row += shape[0]
-                }
-                return LinearWeight(fp8: matrix)
+        /// The stored rows of `parts` as one quantised matrix, or nil when a part is not block-quantised or a
+        /// column slice cuts through its blocks (such a weight is held as float32 instead).
+        func storedMatrix(_ parts: [(WeightName, rows: Range<Int>?)], columns: Range<Int>?) throws -> QuantizedMatrix? {
+            var rows: [QuantizedMatrix.Row] = [], files: [AnyObject] = [], width = 0
+            for (part, partRows) in parts {
+                guard try checkpoint.tensor(part).type.isQuantized,
+                      let stored = try? checkpoint.storedRows(part, rows: partRows, columns: columns) else { return nil }
+                rows += stored.pointers.map { QuantizedMatrix.Row(pointer: $0, ggmlType: stored.type.ggmlType) }
+                files.append(stored.file)
+                width = stored.columns
             }
+            return QuantizedMatrix(rows: rows, columns: width, owners: files)
         }
-        /// A tensor-parallel slice: the given rows of each part stacked (nil: all rows), restricted to `columns`
-        /// (nil: all). Rows are decoded straight from the (memory-mapped) checkpoint; a column slice decodes one
-        /// whole row at a time into a transient row buffer. The slice is assembled in float32 (it is 1/size of
-        /// the tensor), then quantised for fp8.
-        func sliced(_ parts: [(WeightName, rows: Range<Int>?)], columns: Range<Int>? = nil) throws -> LinearWeight {
+        /// The rows of `parts` (each restricted to its row range, all rows when nil) stacked and restricted to
+        /// `columns` (all when nil), decoded to float32: `outputs × inputs` floats. Rows are decoded straight
+        /// from the (memory-mapped) checkpoint; a column slice decodes one whole row at a time.
+        func floatRows(_ parts: [(WeightName, rows: Range<Int>?)], columns: Range<Int>?) throws -> (FloatBuffer, outputs: Int, inputs: Int) {
             let shapes = parts.map { checkpoint.expectedShape($0.0) }
             let width = shapes[0][1]
+            precondition(shapes.allSatisfy { $0[1] == width }, "stacked weights must have the same width")
             let rowRanges = zip(parts, shapes).map { $0.rows ?? 0..<$1[0] }
             let outputs = rowRanges.reduce(0) { $0 + $1.count }, inputs = columns?.count ?? width
             let buffer = FloatBuffer(count: outputs * inputs, zeroed: false)
@@ -93,46 +87,52 @@ struct LlamaWeights: @unchecked Sendable {
                     row += rows.count
                 }
             }
-            switch precision {
-            case .fp32: return LinearWeight(fp32: buffer, outputs: outputs, inputs: inputs)
-            case .fp8:
-                return withExtendedLifetime(buffer) {
-                    LinearWeight(fp8: FP8Matrix(rows: outputs, columns: inputs, values: buffer.pointer))
+            return (buffer, outputs, inputs)
+        }
+        /// Float32 rows held as `precision` says.
+        func held(_ values: FloatBuffer, outputs: Int, inputs: Int) -> LinearWeight {
+            withExtendedLifetime(values) {
+                switch precision {
+                case .auto, .fp32: return LinearWeight(fp32: values, outputs: outputs, inputs: inputs)
+                case .fp8: return LinearWeight(fp8: FP8Matrix(rows: outputs, columns: inputs, values: values.pointer))
+                case .q8_0, .q4_0:
+                    return LinearWeight(quantized: QuantizedMatrix(quantizing: values.pointer, rows: outputs, columns: inputs,
+                                                                   ggmlType: precision.quantizedType!))
                 }
             }
         }
-        let embeddingRows = try load([.tokenEmbedding])
-        finalNorm = try load([.finalNorm])
-        switch (precision, c.tieWordEmbeddings) {
-        case (.fp32, true):
-            lmHead = LinearWeight(fp32: embeddingRows, outputs: c.vocabSize, inputs: c.hiddenSize)
-            embedding = .packedLMHead(lmHead.packedMatrix!)   // the float32 rows are freed here
-        case (.fp8, true):
-            lmHead = LinearWeight(fp8: FP8Matrix(rows: c.vocabSize, columns: c.hiddenSize, values: embeddingRows.pointer))
-            embedding = .rows(embeddingRows)
-        case (_, false):
-            lmHead = try linear([.lmHead])
-            embedding = .rows(embeddingRows)
+        /// One linear weight: `parts` stacked (a tensor-parallel slice: the given rows of each part, restricted
+        /// to `columns`).
+        func linear(_ parts: [(WeightName, rows: Range<Int>?)], columns: Range<Int>? = nil) throws -> LinearWeight {
+            if precision == .auto, let matrix = try storedMatrix(parts, columns: columns) { return LinearWeight(quantized: matrix) }
+            let (values, outputs, inputs) = try floatRows(parts, columns: columns)
+            return held(values, outputs: outputs, inputs: inputs)
         }
-        if !shard.isWhole {
-            layers = try (0..<c.layerCount).map { l in
-                LayerWeights(attentionNorm: try load([.attentionNorm(layer: l)]),
-                             qkv: try sliced([(.query(layer: l), shard.queryRows), (.key(layer: l), shard.kvRows),
-                                              (.value(layer: l), shard.kvRows)]),
-                             attentionOutput: try sliced([(.attentionOutput(layer: l), nil)], columns: shard.queryRows),
-                             mlpNorm: try load([.mlpNorm(layer: l)]),
-                             gateUp: try sliced([(.gate(layer: l), shard.intermediateRows), (.up(layer: l), shard.intermediateRows)]),
-                             down: try sliced([(.down(layer: l), nil)], columns: shard.intermediateRows))
+
+        finalNorm = try load([.finalNorm])
+        if precision == .auto, let table = try storedMatrix([(.tokenEmbedding, nil)], columns: nil) {
+            embedding = .quantized(table, isLMHead: c.tieWordEmbeddings)
+            lmHead = c.tieWordEmbeddings ? LinearWeight(quantized: table) : try linear([(.lmHead, nil)])
+        } else if !c.tieWordEmbeddings {
+            embedding = .rows(try load([.tokenEmbedding]))
+            lmHead = try linear([(.lmHead, nil)])
+        } else {
+            let embeddingRows = try load([.tokenEmbedding])
+            lmHead = held(embeddingRows, outputs: c.vocabSize, inputs: c.hiddenSize)
+            switch lmHead.storage {
+            case .fp32(let packed): embedding = .packedLMHead(packed)   // the float32 rows are freed here
+            case .quantized(let table): embedding = .quantized(table, isLMHead: true)
+            case .fp8: embedding = .rows(embeddingRows)
             }
-            return
         }
         layers = try (0..<c.layerCount).map { l in
             LayerWeights(attentionNorm: try load([.attentionNorm(layer: l)]),
-                         qkv: try linear([.query(layer: l), .key(layer: l), .value(layer: l)]),
-                         attentionOutput: try linear([.attentionOutput(layer: l)]),
+                         qkv: try linear([(.query(layer: l), shard.queryRows), (.key(layer: l), shard.kvRows),
+                                          (.value(layer: l), shard.kvRows)]),
+                         attentionOutput: try linear([(.attentionOutput(layer: l), nil)], columns: shard.isWhole ? nil : shard.queryRows),
                          mlpNorm: try load([.mlpNorm(layer: l)]),
-                         gateUp: try linear([.gate(layer: l), .up(layer: l)]),
-                         down: try linear([.down(layer: l)]))
+                         gateUp: try linear([(.gate(layer: l), shard.intermediateRows), (.up(layer: l), shard.intermediateRows)]),
+                         down: try linear([(.down(layer: l), nil)], columns: shard.isWhole ? nil : shard.intermediateRows))
         }
     }
 

@@ -75,7 +75,9 @@ public final class TensorParallelFollower: AdminTarget, @unchecked Sendable {
         let now = monotonicSeconds()
         let (steps, count, computed) = lock.withLock { (stepStatistics, stepCount, tokensComputed) }
         return WorkerStatus(rank: model.shard.rank, role: .follower(schedulerAdminSocket: schedulerAdminSocket), model: modelID,
-                            dtype: model.precision.rawValue, tensorParallelSize: model.shard.size, uptimeSeconds: now - startTime,
+                            dtype: model.precision.rawValue, tensorParallelSize: model.shard.size,
+                            memory: .init(weightBytes: model.weightBytes, kvCacheBytes: cache.bytes, modelFileBytes: model.checkpointBytes),
+                            uptimeSeconds: now - startTime,
                             stepCount: count, tokensComputed: computed, steps: steps, now: now)
     }
 

@@ -45,12 +45,30 @@ public struct WorkerStatus: Sendable {
         }
     }
 
+    /// What the process holds in memory, and the size of the checkpoint it serves (a quantised model's weights
+    /// are about its file's size; a float32 expansion is several times more).
+    public struct Memory: Sendable {
+        /// Bytes of the weights this process holds (encoded rows mapped from the file count too).
+        public var weightBytes: Int
+        /// Bytes of the KV pool.
+        public var kvCacheBytes: Int
+        /// Bytes of the checkpoint's files.
+        public var modelFileBytes: Int
+
+        public init(weightBytes: Int, kvCacheBytes: Int, modelFileBytes: Int) {
+            self.weightBytes = weightBytes
+            self.kvCacheBytes = kvCacheBytes
+            self.modelFileBytes = modelFileBytes
+        }
+    }
+
     public var rank: Int
     public var role: Role
     public var model: String
     /// How the linear weights are held (`fp32`, or `fp8` with per-channel scales); activations are float32.
     public var dtype: String
     public var tensorParallelSize: Int
+    public var memory: Memory
     public var pid = Int(getpid())
     public var uptimeSeconds: Double
     /// Steps this process has run.
@@ -62,13 +80,14 @@ public struct WorkerStatus: Sendable {
     /// When the status was taken (monotonic seconds, the same clock as `steps`).
     public var now: Double
 
-    public init(rank: Int, role: Role, model: String, dtype: String, tensorParallelSize: Int, uptimeSeconds: Double,
-                stepCount: Int, tokensComputed: Int, steps: StepStatistics, now: Double) {
+    public init(rank: Int, role: Role, model: String, dtype: String, tensorParallelSize: Int, memory: Memory,
+                uptimeSeconds: Double, stepCount: Int, tokensComputed: Int, steps: StepStatistics, now: Double) {
         self.rank = rank
         self.role = role
         self.model = model
         self.dtype = dtype
         self.tensorParallelSize = tensorParallelSize
+        self.memory = memory
         self.uptimeSeconds = uptimeSeconds
         self.stepCount = stepCount
         self.tokensComputed = tokensComputed
@@ -87,6 +106,7 @@ public struct WorkerStatus: Sendable {
             "rate_window_s": steps.windowSeconds, "steps_per_s": rounded(rates.steps, 3),
             "computed_tokens_per_s": rounded(rates.computed, 3), "step_time_samples": steps.sampleCount,
             "step_time_p50_ms": milliseconds(50), "step_time_p90_ms": milliseconds(90), "step_time_p99_ms": milliseconds(99),
+            "weight_bytes": memory.weightBytes, "kv_cache_bytes": memory.kvCacheBytes, "model_file_bytes": memory.modelFileBytes,
         ]
         switch role {
         case .scheduler(let state):
@@ -124,6 +144,9 @@ public struct WorkerStatus: Sendable {
         func format(_ value: Double) -> String {
             value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(format: "%.2f", value)
         }
+        func size(_ key: String) -> String {
+            (json[key] as? NSNumber).map { ByteSize(bytes: $0.intValue).description } ?? "-"
+        }
         func percent(_ key: String) -> String {
             (json[key] as? NSNumber).map { String(format: "%.1f%%", $0.doubleValue * 100) } ?? "-"
         }
@@ -135,6 +158,7 @@ public struct WorkerStatus: Sendable {
             ("tensor parallel size", text("tp_size")),
             ("pid", text("pid")),
             ("uptime", "\(text("uptime_s")) s"),
+            ("memory", "weights \(size("weight_bytes")), KV cache \(size("kv_cache_bytes")) (model file \(size("model_file_bytes")))"),
         ]
         let stepTimes: [(String, String)] = [
             ("steps/s", "\(text("steps_per_s")) (last \(text("rate_window_s")) s)"),

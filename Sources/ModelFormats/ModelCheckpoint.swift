@@ -33,6 +33,13 @@ public struct ModelCheckpoint: Sendable {
         try checkShapes()
     }
 
+    /// Bytes of the files the tensors are read from (the GGUF file, or every safetensors shard).
+    public var fileBytes: Int {
+        var files: [ObjectIdentifier: Int] = [:]
+        for tensor in tensors.values { files[ObjectIdentifier(tensor.file)] = tensor.file.size }
+        return files.values.reduce(0, +)
+    }
+
     /// A short name for the model: the directory or file name.
     public var modelID: String {
         let name = URL(fileURLWithPath: path).lastPathComponent
@@ -71,32 +78,58 @@ public struct ModelCheckpoint: Sendable {
     }
 
     /// Decodes rows `rows` (all rows when nil) of `weight` to float32 in HuggingFace layout into `destination`.
-    /// GGUF stores the rows of Q and K permuted for llama.cpp's interleaved RoPE; they are put back here, head by
-    /// head, so that the engine sees one layout. Row ranges must then start and end on head boundaries.
+    /// GGUF stores the rows of Q and K permuted for llama.cpp's interleaved RoPE; they are put back here (see
+    /// `fileRow`), so that the engine sees one layout. Row ranges must then start and end on head boundaries.
     public func decode(_ weight: WeightName, rows: Range<Int>? = nil, into destination: UnsafeMutablePointer<Float>) throws(ModelFormatError) {
         let t = try tensor(weight)
         let shape = expectedShape(weight)
         guard shape.count == 2 else { t.decode(into: destination); return }
         let rows = rows ?? 0..<shape[0]
-        let headCount: Int? = switch (format, weight) {
-        case (.gguf, .query): config.headCount
-        case (.gguf, .key): config.kvHeadCount
-        default: nil
+        guard isRowPermuted(weight) else { t.decodeRows(rows, into: destination); return }
+        for (i, row) in rows.enumerated() {
+            let source = try fileRow(weight, row)
+            t.decodeRows(source..<(source + 1), into: destination + i * shape[1])
         }
-        guard let headCount else { t.decodeRows(rows, into: destination); return }
-        let headDim = shape[0] / headCount, half = headDim / 2, columns = shape[1]
-        precondition(rows.lowerBound % headDim == 0 && rows.count % headDim == 0, "Q/K row slices must cover whole heads")
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: headDim * columns)
-        defer { scratch.deallocate() }
-        for (h, headStart) in stride(from: rows.lowerBound, to: rows.upperBound, by: headDim).enumerated() {
-            t.decodeRows(headStart..<(headStart + headDim), into: scratch)
-            // llama.cpp row 2j+i holds HuggingFace row i*half + j of the same head.
-            for j in 0..<half {
-                for i in 0..<2 {
-                    (destination + (h * headDim + i * half + j) * columns).update(from: scratch + (2 * j + i) * columns, count: columns)
-                }
-            }
+    }
+
+    /// The rows of a 2-D weight as stored, still encoded: the tensor's type and a pointer to the bytes of each of
+    /// `rows` (all when nil) in HuggingFace order, each restricted to `columns` (all when nil), which must start
+    /// and end on block boundaries. What a kernel computing on the file's own encoding reads.
+    public func storedRows(_ weight: WeightName, rows: Range<Int>? = nil, columns: Range<Int>? = nil) throws(ModelFormatError) -> StoredRows {
+        let t = try tensor(weight)
+        let shape = expectedShape(weight)
+        precondition(shape.count == 2, "stored rows of a 1-D weight")
+        let columns = columns ?? 0..<shape[1]
+        let blockElements = t.type.blockElements
+        guard columns.lowerBound % blockElements == 0 && columns.count % blockElements == 0 else {
+            throw .unalignedSlice(path: t.file.path, tensor: t.name, columns: columns, blockElements: blockElements)
         }
+        let rowBytes = t.type.byteCount(elements: shape[1])!
+        let columnOffset = columns.lowerBound / blockElements * t.type.blockBytes
+        var pointers: [UnsafeRawPointer] = []
+        for row in rows ?? 0..<shape[0] {
+            pointers.append(t.bytes.baseAddress! + (try fileRow(weight, row)) * rowBytes + columnOffset)
+        }
+        return StoredRows(type: t.type, columns: columns.count, pointers: pointers, file: t.file)
+    }
+
+    /// Whether the file stores `weight`'s rows in another order than HuggingFace: Q and K of a GGUF, permuted for
+    /// llama.cpp's interleaved RoPE.
+    private func isRowPermuted(_ weight: WeightName) -> Bool {
+        switch (format, weight) {
+        case (.gguf, .query), (.gguf, .key): return true
+        default: return false
+        }
+    }
+
+    /// The file row holding HuggingFace row `row` of `weight`. In a GGUF's Q and K, llama.cpp row 2j+i of a head
+    /// holds HuggingFace row i·(headDim/2) + j of the same head.
+    private func fileRow(_ weight: WeightName, _ row: Int) throws(ModelFormatError) -> Int {
+        guard isRowPermuted(weight) else { return row }
+        let headCount = if case .query = weight { config.headCount } else { config.kvHeadCount }
+        let headDim = expectedShape(weight)[0] / headCount, half = headDim / 2
+        let head = row / headDim, offset = row % headDim
+        return head * headDim + 2 * (offset % half) + offset / half
     }
 
     /// Convenience: the whole weight as a float32 array in HuggingFace layout.

@@ -70,7 +70,14 @@ struct WorkerCommand: ParsableCommand {
         if let advice = OpenBLASEnvironment.advice(), rank == 0 { log.warning("\(advice)") }
         let started = Date()
         let precision = engineOptions.dtypeOption.dtype
+        let availableMemory = ByteSize.availableMemory()
         let llama = try LlamaModel(checkpoint: checkpoint, precision: precision, shard: shard)
+        // Weights held (mapped ones are paged in by the first steps) and the KV pool (touched as requests arrive)
+        // must fit in what was available before loading, or the worker would be killed mid-request.
+        do {
+            try EngineConfigurationError.checkMemory(weightBytes: llama.weightBytes, kvCacheBytes: configuration.kvCacheBytes,
+                                                     availableBytes: availableMemory)
+        } catch { throw ValidationError("rank \(rank): \(error.description)") }
         let adminPath = adminSocket ?? socket + ".admin"
         // A rank > 0 binds its own admin socket before joining, so that a bad path fails the group's start.
         var follower: TensorParallelFollower?
@@ -109,7 +116,7 @@ struct WorkerCommand: ParsableCommand {
             }
         }
         let engine = try Engine(model: llama, configuration: configuration, group: tpGroup)
-        log.info("loaded \(path) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: \(precision) weights \(ByteSize(bytes: llama.weightBytes)), BLAS core \(Gemm.coreName)")
+        log.info("loaded \(path) (\(ByteSize(bytes: checkpoint.fileBytes)) file) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: \(precision) weights \(ByteSize(bytes: llama.weightBytes)) held, KV cache \(ByteSize(bytes: engine.cache.bytes)), BLAS core \(Gemm.coreName)")
         log.info("KV cache: \(engine.cache.blockCount) blocks of \(engine.cache.layout.blockSize) tokens = \(engine.tokensCapacity) tokens (\(ByteSize(bytes: engine.cache.bytes))), prefix caching \(configuration.prefixCaching ? "on" : "off"), at most \(configuration.scheduler.maxBatchedTokens) tokens and \(configuration.scheduler.maxSequences) sequences per step")
 
         let server = try WorkerServer(engine: engine, modelID: checkpoint.modelID, socketPath: socket, adminSocketPath: adminPath)

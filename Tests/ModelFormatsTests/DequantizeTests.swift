@@ -107,6 +107,9 @@ final class DequantizeTests: XCTestCase {
         XCTAssertEqual(TensorType.bf16.byteCount(elements: 3), 6)
         XCTAssertNil(TensorType.f32.byteCount(elements: Int.max))
         XCTAssertEqual(TensorType(ggmlType: 3), .q4_1)
-        XCTAssertNil(TensorType(ggmlType: 12))   // Q4_K: not supported
+        XCTAssertEqual(TensorType(ggmlType: 12), .q4_K)
+        XCTAssertEqual(TensorType.q4_K.byteCount(elements: 512), 288)
+        XCTAssertNil(TensorType.q4_K.byteCount(elements: 32))
+        XCTAssertNil(TensorType(ggmlType: 15))   // Q8_K: an activation type, not read from files
     }
 }

@@ -54,6 +54,31 @@ void scalellm_fp8_packed_linear(const uint8_t *codes, const float *scales, size_
 /// panel layout): `decode(code) * scale`, bit for bit whichever level does it.
 void scalellm_fp8_unpack_panel(const uint8_t *codes, const float *scales, size_t k, float *out, int level);
 
+/// Linear layers over GGUF-quantised weights, computed on the integers (see CGGUFQuants.h for the formats). Each
+/// weight row stays in its file's encoding (`rows[j]` points at row j's blocks, `types[j]` is its ggml type, so
+/// the rows of Q, K and V of different types can form one matrix). A thread unpacks 8 rows at a time (a tile) into
+/// signed bytes with one float scale and min per 16 weights, interleaved 4 weights of each row at a time, and
+/// multiplies that tile by every activation row; activations are quantised beforehand to signed bytes per 32
+/// (`scalellm_q8_quantize_rows`, like ggml's Q8_0). A group of 16 contributes
+/// `scale · x_scale · Σ q·xq + min · x_sum`, the sum exact in 32-bit integers.
+#define SCALELLM_QUANT_TILE_ROWS 8
+
+/// Quantises `m` rows of `k` floats (k a multiple of 32) as ggml's Q8_0 does (per 32 values `d = max|x| / 127`,
+/// `q = round(x / d)`): `q` gets `m × k` bytes; for every group of 16 values, `x_scale` gets its block's `d` and
+/// `x_sum` gets `d · Σ q` over the group (`m × k / 16` floats each).
+void scalellm_q8_quantize_rows(const float *x, size_t m, size_t k, int8_t *q, float *x_scale, float *x_sum);
+
+/// `y[r * ldy + j] (+)= Σ_i W[j][i] · xq[r][i]` (the quantised forms above) for the rows j of tiles `first_tile
+/// ..< first_tile + tile_count` (j < n) and activation rows r < m, with instruction-set `level` (at most
+/// `scalellm_quant_level()`).
+void scalellm_quant_linear(const void *const *rows, const uint8_t *types, size_t n, size_t k, size_t first_tile,
+                           size_t tile_count, const int8_t *xq, const float *x_scale, const float *x_sum, size_t m,
+                           float *y, size_t ldy, int accumulate, int level);
+
+/// The best level of the quantised kernel this CPU supports (SCALELLM_LEVEL_AVX2 needs AVX2 and FMA; there is
+/// no AVX-512 variant yet, so an AVX-512 CPU runs the AVX2 one).
+int scalellm_quant_level(void);
+
 /// The gated activation of the Llama MLP, `out[r][i] = silu(gate[i]) * up[i]` with `silu(g) = g / (1 + e^-g)`,
 /// where each of the `rows` rows of `gate_up` holds `width` gate values followed by `width` up values; the
 /// exponentials 16 at a time (within a few ulp of `expf`).
