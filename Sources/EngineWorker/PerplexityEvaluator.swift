@@ -11,7 +11,7 @@ import ModelFormats
 ///
 /// Not thread-safe (it drives `LlamaModel.forward`, like the engine thread does); use one evaluator per model.
 public struct PerplexityEvaluator {
-    public let model: LlamaModel
+    let model: LlamaModel
     /// Tokens per window.
     public let context: Int
     private let chunkTokens: Int
