@@ -9,7 +9,7 @@ struct ScaleLLMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scalellm",
         abstract: "ScaleLLM: a resource-frugal LLM server with an OpenAI-compatible API.",
-        subcommands: [ServeCommand.self, GenerateCommand.self, BenchCommand.self, AdminCommand.self])
+        subcommands: [ServeCommand.self, GenerateCommand.self, PerplexityCommand.self, BenchCommand.self, AdminCommand.self])
 
     static func main() { mainWithTunedBLAS() }
 }

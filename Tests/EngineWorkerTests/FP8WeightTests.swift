@@ -136,31 +136,20 @@ final class FP8WeightTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(Double(decodeVsPrefill) / Double(total), 0.97, "the two fp8 kernels compute the same products")
     }
 
-    /// exp(mean next-token NLL) over the fixed text, from the log-softmax of every position's logits.
+    /// exp(mean next-token NLL) over the fixed text as one window (`PerplexityEvaluator`).
     func testPerplexity() throws {
         let (fp32, fp8, checkpoint) = try loadedModels()
         let tokens = try Tokenizer.load(checkpoint: checkpoint).encode(Self.perplexityText)
         XCTAssertGreaterThan(tokens.count, 250)
         XCTAssertLessThan(tokens.count, 400)
-        let p32 = perplexity(fp32, tokens), p8 = perplexity(fp8, tokens)
+        let p32 = try perplexity(fp32, tokens), p8 = try perplexity(fp8, tokens)
         print(String(format: "perplexity over %d tokens: fp32 %.4f, fp8 %.4f (%+.2f%%)", tokens.count, p32, p8, 100 * (p8 / p32 - 1)))
         XCTAssertTrue(p32.isFinite && p32 > 1, "fp32 perplexity \(p32)")
         XCTAssertLessThanOrEqual(abs(p8 / p32 - 1), 0.15, "fp8 perplexity \(p8) vs fp32 \(p32)")
     }
 
-    private func perplexity(_ model: LlamaModel, _ tokens: [Int32]) -> Double {
-        let vocab = model.config.vocabSize
-        let logits = allLogits(model, tokens)
-        var nll = 0.0
-        logits.withUnsafeBufferPointer { all in
-            for i in 0..<(tokens.count - 1) {
-                let row = all.baseAddress! + i * vocab
-                let top = Double(row[VectorMath.argmax(row, count: vocab)])
-                var sum = 0.0
-                for v in 0..<vocab { sum += exp(Double(row[v]) - top) }
-                nll += top + log(sum) - Double(row[Int(tokens[i + 1])])
-            }
-        }
-        return exp(nll / Double(tokens.count - 1))
+    private func perplexity(_ model: LlamaModel, _ tokens: [Int32]) throws -> Double {
+        try PerplexityEvaluator(model: model, context: tokens.count, configuration: EngineConfiguration(kvCacheBytes: 0))
+            .evaluate(tokens).perplexity
     }
 }
