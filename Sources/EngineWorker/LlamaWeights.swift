@@ -89,11 +89,14 @@ struct LlamaWeights: @unchecked Sendable {
             }
             return (buffer, outputs, inputs)
         }
-        /// Float32 rows held as `precision` says.
+        /// Float32 rows held as `precision` says (rows that are not whole blocks of 32 cannot be quantised into
+        /// GGUF blocks and stay float32, as llama.cpp's quantiser falls back for such tensors too).
         func held(_ values: FloatBuffer, outputs: Int, inputs: Int) -> LinearWeight {
             withExtendedLifetime(values) {
                 switch precision {
                 case .auto, .fp32: return LinearWeight(fp32: values, outputs: outputs, inputs: inputs)
+                case .q8_0 where inputs % 32 != 0, .q4_0 where inputs % 32 != 0:
+                    return LinearWeight(fp32: values, outputs: outputs, inputs: inputs)
                 case .fp8: return LinearWeight(fp8: FP8Matrix(rows: outputs, columns: inputs, values: values.pointer))
                 case .q8_0, .q4_0:
                     return LinearWeight(quantized: QuantizedMatrix(quantizing: values.pointer, rows: outputs, columns: inputs,

@@ -83,6 +83,20 @@ final class CLIErrorTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/w.sock"), "refused before listening")
     }
 
+    /// Weights and a KV pool beyond the memory available are refused at start with the sizes (the pool is allocated
+    /// untouched, so the worker would otherwise be killed for memory once requests fill it).
+    func testWorkerRefusesAKVPoolBeyondAvailableMemory() throws {
+        let scratch = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let outcome = try CommandRun.run(["--model", SharedData.storiesDirectory, "--socket", scratch + "/w.sock",
+                                          "--kv-cache-memory", "100000GiB"], executable: "scalellm-worker")
+        XCTAssertTrue(outcome.exitedInTime)
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertTrue(outcome.stderr.contains("and the KV cache (100000.00 GiB) need"), outcome.stderr)
+        XCTAssertTrue(outcome.stderr.contains("of memory is available; lower --kv-cache-memory"), outcome.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/w.sock"), "refused before listening")
+    }
+
     func testGreedyGenerationPrintsGoldenPrefix() throws {
         let scratch = try makeScratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: scratch) }

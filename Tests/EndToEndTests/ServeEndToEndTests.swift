@@ -11,8 +11,10 @@ final class ServeEndToEndTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: directory) }
         let socket = directory.appendingPathComponent("worker.sock").path
 
+        // fp32: the exact path, which reproduces HuggingFace's float32 continuations token for token (the default,
+        // auto, computes on the file's Q4_1 blocks with 8-bit activations and drifts from them after a while).
         let server = try ServerProcess(arguments: ["serve", "--model", SharedData.smolLMGGUF, "--port", "0", "--socket", socket,
-                                                   "--kv-cache-memory", "64MiB"])
+                                                   "--kv-cache-memory", "64MiB", "--dtype", "fp32"])
         defer { server.stop() }
         let port = try server.waitForPort()
         _ = try server.waitForLine(containing: "worker ready")

@@ -123,7 +123,14 @@ final class TensorParallelWorkerTests: XCTestCase {
         XCTAssertEqual((follower["tp_size"] as? NSNumber)?.intValue, 2)
         XCTAssertEqual((follower["pid"] as? NSNumber)?.intValue, Int(worker.pids[1]))
         XCTAssertEqual(follower["model"] as? String, scheduler["model"] as? String)
-        XCTAssertEqual(follower["dtype"] as? String, "fp32")
+        XCTAssertEqual(follower["dtype"] as? String, "auto")
+        // Memory: each rank holds its own weights and KV pool; both serve the same 1 MB safetensors file.
+        let fileBytes = try FileManager.default.attributesOfItem(atPath: SharedData.storiesDirectory + "/model.safetensors")[.size] as! Int
+        for status in [scheduler, follower] {
+            XCTAssertEqual((status["model_file_bytes"] as? NSNumber)?.intValue, fileBytes)
+            XCTAssertGreaterThan((status["weight_bytes"] as? NSNumber)?.intValue ?? 0, 0)
+            XCTAssertGreaterThan((status["kv_cache_bytes"] as? NSNumber)?.intValue ?? 0, 0)
+        }
         XCTAssertEqual(follower["scheduler_admin_socket"] as? String, worker.adminPaths[0])
         // The follower's own counters: it ran rank 0's steps (the last one may still be recording as rank 0 answers).
         let followerSteps = try XCTUnwrap((follower["steps"] as? NSNumber)?.intValue)

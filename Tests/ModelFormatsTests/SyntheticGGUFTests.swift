@@ -161,9 +161,9 @@ final class SyntheticGGUFTests: XCTestCase {
 
     func testUnsupportedGGMLType() throws {
         var w = Self.writer()
-        w.tensors[9].ggmlType = 12   // Q4_K
+        w.tensors[9].ggmlType = 16   // IQ2_XXS: not read
         XCTAssertEqual(try openError(w.bytes()),
-                       .unsupportedTensorType(path: directory + "/model.gguf", tensor: "blk.0.ffn_up.weight", type: "ggml type 12"))
+                       .unsupportedTensorType(path: directory + "/model.gguf", tensor: "blk.0.ffn_up.weight", type: "ggml type 16"))
     }
 
     func testTruncatedTensorData() throws {
