@@ -193,8 +193,10 @@ UNPACK_BLOCK(unpack_iq4_xs) {
     }
 }
 
-void scalellm_ggml_unpack_row(int type, const void *row, size_t k, int8_t *q, float *scale, float *min,
-                              size_t stride) {
+// Built for AVX2 too (picked at load time by the dynamic linker), where the byte loops take 32 bytes at a time.
+__attribute__((target_clones("avx2", "default"))) void scalellm_ggml_unpack_row(int type, const void *row, size_t k,
+                                                                                 int8_t *q, float *scale, float *min,
+                                                                                 size_t stride) {
     size_t elements = scalellm_ggml_block_elements(type), bytes = scalellm_ggml_block_bytes(type);
     const uint8_t *block = row;
     // One loop per type with the block's code inlined: a call per block of 32 would cost more than the block.

@@ -4,11 +4,11 @@ import Kernels
 
 /// `scalellm bench linear`: the linear layers of a SmolLM2-135M-shaped model (30 layers of QKV, output, gate/up
 /// and down, plus the LM head; random weights, each matrix allocated separately so that nothing stays in cache)
-/// multiplied with fp32 weights (packed panels, or OpenBLAS on the row-major weights) and with fp8 weights (packed
-/// panels decoded inside the product), for decode steps of a few sequences and a prefill chunk: how the kernels
-/// compare with OpenBLAS and with the memory they read.
+/// multiplied with fp32 weights (packed panels, or OpenBLAS on the row-major weights), with fp8 weights (packed
+/// panels decoded inside the product) and with Q4_0 / Q8_0 GGUF blocks (the integer kernel), for decode steps of a
+/// few sequences and a prefill chunk: how the kernels compare with OpenBLAS and with the memory they read.
 struct LinearBenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "linear", abstract: "fp32 vs fp8 linear layers of a 135M model.")
+    static let configuration = CommandConfiguration(commandName: "linear", abstract: "fp32, fp8 and quantised linear layers of a 135M model.")
 
     @Option(help: "Activation rows (tokens) to measure: decode steps of 1..8 sequences and a prefill chunk.")
     var rows: [Int] = [1, 2, 4, 8, 256]
@@ -29,6 +29,11 @@ struct LinearBenchCommand: ParsableCommand {
         }
         let packed = zip(shapes, fp32).map { shape, values in PackedMatrix(rows: shape.0, columns: shape.1, values: values) }
         let fp8 = zip(shapes, fp32).map { shape, values in FP8Matrix(rows: shape.0, columns: shape.1, values: values) }
+        let quantized = [(name: "q4_0", type: UInt32(2)), (name: "q8_0", type: UInt32(8))].map { format in
+            (format.name, zip(shapes, fp32).map { shape, values in
+                QuantizedMatrix(quantizing: values, rows: shape.0, columns: shape.1, ggmlType: format.type)
+            })
+        }
         let fp32Bytes = shapes.reduce(0) { $0 + $1.0 * $1.1 * 4 }, fp8Bytes = fp8.reduce(0) { $0 + $1.bytes }
         let maxWidth = 2 * intermediate + vocab
         let maxRows = rows.max() ?? 1
@@ -52,6 +57,10 @@ struct LinearBenchCommand: ParsableCommand {
             }, bytes: fp32Bytes)
             report("fp32 packed", sweep { i, _ in packed[i].multiplyTransposed(x, rows: m, into: y) }, bytes: fp32Bytes)
             report("fp8 packed", sweep { i, _ in FP8Linear.multiplyTransposed(x, rows: m, weight: fp8[i], into: y) }, bytes: fp8Bytes)
+            for (name, matrices) in quantized {
+                report("\(name) integer (\(QuantizedInstructionSet.best))", sweep { i, _ in matrices[i].multiplyTransposed(x, rows: m, into: y) },
+                       bytes: matrices.reduce(0) { $0 + $1.bytes })
+            }
         }
         // Decoding alone, one thread: the floor under any fp8 step.
         let panel = UnsafeMutablePointer<Float>.allocate(capacity: FP8Matrix.panelRows * 2 * intermediate)
