@@ -24,16 +24,19 @@ struct ModelRunner {
         } else {
             logits = model.forward(batch, cache: cache)
         }
+        // Each sequence samples with its own sampler (no state is shared), so the samples of a batch are spread
+        // over the cores.
         let vocab = model.config.vocabSize
-        var sampled: [(SequenceState, SampledToken)] = []
-        var row = 0
-        logits.withUnsafeBufferPointer { all in
-            for entry in plan.entries where entry.samples {
-                let token = entry.sequence.sampler.next(all.baseAddress! + row * vocab, count: vocab)
-                sampled.append((entry.sequence, token))
-                row += 1
+        let sequences = plan.entries.filter(\.samples).map(\.sequence)
+        let tokens = logits.withUnsafeBufferPointer { all in
+            [SampledToken](unsafeUninitializedCapacity: sequences.count) { buffer, initialized in
+                let out = buffer.baseAddress!
+                ParallelLoop.forEachRange(of: sequences.count, minimumPerRange: 4) { range in
+                    for row in range { (out + row).initialize(to: sequences[row].sampler.next(all.baseAddress! + row * vocab, count: vocab)) }
+                }
+                initialized = sequences.count
             }
         }
-        return sampled
+        return Array(zip(sequences, tokens))
     }
 }

@@ -86,27 +86,30 @@ public struct Sampler: Sendable {
             if hasPenalties { generatedCounts[id, default: 0] += 1 }
             guard let topCount = parameters.topLogprobs else { return SampledToken(id: id, logprob: nil, top: []) }
             // log-softmax of the penalised logits (before temperature), as OpenAI reports them.
-            let maxLogit = adjusted[VectorMath.argmax(adjusted, count: count)]
-            var sum: Double = 0
-            for i in 0..<count { sum += Double(expf(adjusted[i] - maxLogit)) }
-            let logNormaliser = maxLogit + Float(log(sum))
-            var top: [(id: Int32, logprob: Float)] = []
-            if topCount > 0 {
-                let best = (0..<count).sorted { adjusted[$0] != adjusted[$1] ? adjusted[$0] > adjusted[$1] : $0 < $1 }.prefix(topCount)
-                top = best.map { (Int32($0), adjusted[$0] - logNormaliser) }
-            }
+            let softmax = SoftmaxMass(adjusted, count: count, temperature: 1)
+            let logNormaliser = softmax.maxLogit + Float(log(softmax.total))
+            let top = TopTokens.largest(topCount, of: adjusted, count: count).map { (Int32($0), adjusted[$0] - logNormaliser) }
             return SampledToken(id: id, logprob: adjusted[Int(id)] - logNormaliser, top: top)
         }
     }
 
-    /// The next token id given `count` logits (no penalties applied here).
+    /// The next token id given `count` logits (no penalties applied here). Nothing sorts the vocabulary: top-k
+    /// keeps `TopTokens` and draws from them most likely first; without top-k the draw runs in id order over the
+    /// `SoftmaxMass` blocks, or over the `Nucleus` for top-p. One number from the generator per token either way.
     public mutating func sample(_ logits: UnsafePointer<Float>, count: Int) -> Int32 {
         if parameters.isGreedy { return Int32(VectorMath.argmax(logits, count: count)) }
-        // Candidates sorted by logit, descending; ties keep the lower id first so results do not depend on sort stability.
-        var candidates = Array(0..<count)
-        let limit = parameters.topK > 0 ? min(parameters.topK, count) : count
-        candidates.sort { logits[$0] != logits[$1] ? logits[$0] > logits[$1] : $0 < $1 }
-        candidates.removeSubrange(limit...)
+        let uniform = Double(generator.next() >> 11) * 0x1p-53
+        if parameters.topK > 0 && parameters.topK < count {
+            return Int32(draw(uniform, from: TopTokens.largest(parameters.topK, of: logits, count: count), logits))
+        }
+        let softmax = SoftmaxMass(logits, count: count, temperature: parameters.temperature)
+        guard parameters.topP < 1 else { return Int32(softmax.token(at: uniform * softmax.total, logits, count: count)) }
+        let nucleus = Nucleus(logits, count: count, softmax: softmax, p: parameters.topP)
+        return Int32(nucleus.token(at: uniform * nucleus.mass))
+    }
+
+    /// Draws from `candidates` (most likely first) after temperature and top-p.
+    private func draw(_ uniform: Double, from candidates: [Int], _ logits: UnsafePointer<Float>) -> Int {
         let maxLogit = logits[candidates[0]]
         var probabilities = candidates.map { expf((logits[$0] - maxLogit) / parameters.temperature) }
         let total = probabilities.reduce(0, +)
@@ -120,11 +123,11 @@ public struct Sampler: Sendable {
             }
         }
         let mass = probabilities[..<kept].reduce(0, +)
-        var draw = Float(Double(generator.next() >> 11) * 0x1p-53) * mass
+        var remaining = Float(uniform) * mass
         for i in 0..<kept {
-            draw -= probabilities[i]
-            if draw < 0 { return Int32(candidates[i]) }
+            remaining -= probabilities[i]
+            if remaining < 0 { return candidates[i] }
         }
-        return Int32(candidates[kept - 1])
+        return candidates[kept - 1]
     }
 }

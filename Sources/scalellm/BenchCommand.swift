@@ -10,7 +10,8 @@ import Tokenizers
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Run benchmarks and print tables.",
                                                     subcommands: [MachineCommand.self, GenerateBenchCommand.self, EngineBenchCommand.self,
-                                                                  ServeBenchCommand.self, GatewayBenchCommand.self, LinearBenchCommand.self])
+                                                                  ServeBenchCommand.self, GatewayBenchCommand.self, LinearBenchCommand.self,
+                                                                  SamplerBenchCommand.self])
 
     /// `scalellm bench machine`: the machine's sgemm and memory-bandwidth ceilings.
     struct MachineCommand: ParsableCommand {

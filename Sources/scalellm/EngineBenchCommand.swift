@@ -17,6 +17,7 @@ struct EngineBenchCommand: ParsableCommand {
     @Option(help: "Prompt length in tokens.") var promptTokens: Int = 64
     @Option(help: "Tokens generated per sequence (EOS ignored).") var outputTokens: Int = 64
     @Option(help: "Runs per batch size; the median is reported.") var runs: Int = 3
+    @Option(help: "Sampling temperature (0: greedy; the API default is 1).") var temperature: Float = 0
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
 
     func run() throws {
@@ -42,7 +43,8 @@ struct EngineBenchCommand: ParsableCommand {
                     scheduler: SchedulerConfiguration(maxBatchedTokens: max(512, batch), maxSequences: batch)))
                 for i in 0..<batch {
                     let prompt = (0..<promptTokens).map { text[($0 + 7 * i) % text.count] }
-                    try engine.add(GenerationRequest(id: UInt64(i + 1), promptTokens: prompt, maxTokens: outputTokens))
+                    try engine.add(GenerationRequest(id: UInt64(i + 1), promptTokens: prompt, maxTokens: outputTokens,
+                                                     sampling: SamplingParameters(temperature: temperature, seed: UInt64(i + 1))))
                 }
                 var generated = 0, steps = 0
                 let seconds = time {
@@ -60,7 +62,7 @@ struct EngineBenchCommand: ParsableCommand {
         let machine = MachineBenchmark(repetitions: 3).run(threads: threadCount)
         let bounds = ThroughputBounds(config: c, weightBytes: model.weightBytesReadPerStep, machine: machine)
 
-        print("model: \(checkpoint.modelID), \(model.precision) weights \(ByteSize(bytes: model.weightBytes)) (\(ByteSize(bytes: model.weightBytesReadPerStep)) read per step); prompt \(promptTokens) + output \(outputTokens) tokens per sequence; \(runs) runs; \(threadCount) BLAS threads (\(Gemm.coreName))")
+        print("model: \(checkpoint.modelID), \(model.precision) weights \(ByteSize(bytes: model.weightBytes)) (\(ByteSize(bytes: model.weightBytesReadPerStep)) read per step); prompt \(promptTokens) + output \(outputTokens) tokens per sequence; temperature \(temperature); \(runs) runs; \(threadCount) BLAS threads (\(Gemm.coreName))")
         print(String(format: "machine: sgemm %.1f GFLOP/s, read bandwidth %.1f GB/s", machine.sgemmGFLOPS, machine.readBandwidth / 1e9))
         print("")
         print("| batch | output tokens/s (median) | runs | × batch 1 | mean step ms | decode bound tokens/s | % of bound |")

@@ -84,6 +84,17 @@ int scalellm_quant_level(void);
 /// exponentials 16 at a time (within a few ulp of `expf`).
 void scalellm_swiglu(const float *gate_up, size_t rows, size_t width, float *out);
 
+/// The unnormalised softmax of one row of sampling logits at temperature `1 / scale`, summed per block: returns
+/// the largest logit `max` and writes `sums[b] = Σ e^((logits[i] - max) · scale)` over `i` in block `b` (`block`
+/// logits each, the last possibly fewer; `⌈n / block⌉` sums). The mass of a row without writing its `n`
+/// probabilities anywhere, so that a sampler can find the block a draw falls in and recompute only that block;
+/// the exponentials 16 at a time (within a few ulp of `expf`).
+float scalellm_softmax_block_sums(const float *logits, size_t n, float scale, size_t block, float *sums);
+
+/// The part of that mass held by the logits at or above `threshold`: `Σ e^((logits[i] - max) · scale)` over
+/// `logits[i] ≥ threshold`, without listing them (how far down a top-p nucleus can reach).
+float scalellm_softmax_mass_above(const float *logits, size_t n, float max, float scale, float threshold);
+
 /// Causal attention of `query_count` query rows (positions `first_position...`) over a paged KV cache, one KV
 /// block (tile) at a time with an online softmax; see `PagedAttention` in Kernels for the layout.
 void scalellm_paged_attention(const float *query, size_t query_stride, size_t query_count, size_t first_position,
