@@ -138,7 +138,7 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
         let now = monotonicSeconds()
         let (state, steps) = lock.withLock { (schedulerState, stepStatistics) }
         return WorkerStatus(rank: engine.group?.rank ?? 0, role: .scheduler(state), model: modelID, dtype: engine.model.precision.rawValue,
-                            tensorParallelSize: engine.group?.size ?? 1, uptimeSeconds: now - startTime,
+                            kvCacheDType: engine.cache.layout.dtype.rawValue, tensorParallelSize: engine.group?.size ?? 1, uptimeSeconds: now - startTime,
                             stepCount: state.engine.steps, tokensComputed: state.engine.tokensComputed, steps: steps, now: now)
     }
 
