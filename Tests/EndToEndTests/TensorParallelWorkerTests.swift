@@ -124,6 +124,7 @@ final class TensorParallelWorkerTests: XCTestCase {
         XCTAssertEqual((follower["pid"] as? NSNumber)?.intValue, Int(worker.pids[1]))
         XCTAssertEqual(follower["model"] as? String, scheduler["model"] as? String)
         XCTAssertEqual(follower["dtype"] as? String, "fp32")
+        XCTAssertEqual(follower["kv_cache_dtype"] as? String, "f32")
         XCTAssertEqual(follower["scheduler_admin_socket"] as? String, worker.adminPaths[0])
         // The follower's own counters: it ran rank 0's steps (the last one may still be recording as rank 0 answers).
         let followerSteps = try XCTUnwrap((follower["steps"] as? NSNumber)?.intValue)
