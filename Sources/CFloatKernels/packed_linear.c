@@ -14,23 +14,6 @@
 /// 1.2 MB and stay in a core's L2 cache while every panel meets them; a longer prefill chunk takes several passes.
 #define ROW_CHUNK 192
 
-typedef uint8_t v16u8 __attribute__((vector_size(16)));
-typedef uint16_t v16u16 __attribute__((vector_size(32)));
-typedef int16_t v16s16 __attribute__((vector_size(32)));
-typedef _Float16 v16h __attribute__((vector_size(32)));
-
-/// 16 E4M3 codes → their values times 2^-8. The code `s eeee mmm` shifted into an IEEE half as `s 0eeee mmm0000000`
-/// is exactly its value times 2^-8 (subnormals included), which the hardware converts to float (vcvtph2ps with
-/// F16C; a library call in the baseline build). NaN codes (0x7F, 0xFF) are not handled specially: quantisation
-/// never produces them from finite weights.
-SIMD16_INLINE v16f decode16(const uint8_t *codes) {
-    v16u8 bytes;
-    memcpy(&bytes, codes, sizeof bytes);
-    v16u16 high = __builtin_convertvector(bytes, v16u16) << 8;            // the code in the high byte
-    v16s16 half = ((v16s16)high >> 1) & (int16_t)0xBFFF;                  // sign copied into bit 14, then cleared
-    return __builtin_convertvector((v16h)half, v16f);
-}
-
 /// The 32 weights of column i of a panel, as two vectors: floats, or decoded codes (times 2^-8; the caller
 /// applies `256 · scale` to the sums).
 SIMD16_INLINE void load_column(const float *panel, const uint8_t *codes, size_t i, v16f *w0, v16f *w1) {

@@ -1,15 +1,21 @@
 #ifndef SCALELLM_SIMD16_H
 #define SCALELLM_SIMD16_H
 
+#include <stdint.h>
 #include <string.h>
 
 // 16-float vectors (one AVX-512 register, two AVX2, four SSE) for the kernels of this target. The helpers take and
 // return vectors, whose calling convention differs between instruction sets; they are always inlined into each
-// `target_clones` clone, so no call crosses that boundary and the warning does not apply.
+// per-instruction-set instantiation, so no call crosses that boundary and the warning does not apply.
 #pragma clang diagnostic ignored "-Wpsabi"
 
 typedef float v16f __attribute__((vector_size(64)));
 typedef int v16i __attribute__((vector_size(64)));
+typedef uint8_t v16u8 __attribute__((vector_size(16)));
+typedef uint32_t v16u32 __attribute__((vector_size(64)));
+typedef uint16_t v16u16 __attribute__((vector_size(32)));
+typedef int16_t v16s16 __attribute__((vector_size(32)));
+typedef _Float16 v16h __attribute__((vector_size(32)));
 
 #define SIMD16_INLINE static inline __attribute__((always_inline))
 
@@ -40,6 +46,18 @@ SIMD16_INLINE v16f exp16(v16f x) {
     v16f e = p * (r * r) + r + 1.0f;
     v16i bits = ((v16i)shifted - 0x4B400000 + 127) << 23;
     return (v16f)((v16i)(e * (v16f)bits) & ~below);
+}
+
+/// 16 E4M3 codes → their values times 2^-8. The code `s eeee mmm` shifted into an IEEE half as `s 0eeee mmm0000000`
+/// is exactly its value times 2^-8 (subnormals included), which the hardware converts to float (vcvtph2ps with
+/// F16C; a library call in the baseline build). NaN codes (0x7F, 0xFF) are not handled specially: quantisation
+/// never produces them from finite weights.
+SIMD16_INLINE v16f decode16(const uint8_t *codes) {
+    v16u8 bytes;
+    memcpy(&bytes, codes, sizeof bytes);
+    v16u16 high = __builtin_convertvector(bytes, v16u16) << 8;            // the code in the high byte
+    v16s16 half = ((v16s16)high >> 1) & (int16_t)0xBFFF;                  // sign copied into bit 14, then cleared
+    return __builtin_convertvector((v16h)half, v16f);
 }
 
 SIMD16_INLINE float sum16(v16f v) {

@@ -9,6 +9,7 @@ public struct EngineOptions: ParsableArguments {
     @Option(help: "KV-cache memory: bytes (512MiB, 2GiB) or a fraction of available memory (0.2).")
     public var kvCacheMemory: String = "256MiB"
     @Option(help: "Tokens per KV-cache block.") public var blockSize: Int = 16
+    @OptionGroup public var kvCacheDTypeOption: KVCacheDTypeOption
     @Option(help: "Most tokens computed in one engine step (decode tokens plus prefill chunks).")
     public var maxNumBatchedTokens: Int = 512
     @Option(help: "Most sequences running at once.") public var maxNumSeqs: Int = 64
@@ -30,14 +31,16 @@ public struct EngineOptions: ParsableArguments {
     }
 
     public var configuration: EngineConfiguration {
-        EngineConfiguration(kvCacheBytes: ByteSize(parsing: kvCacheMemory)!.bytes, blockSize: blockSize, prefixCaching: !noPrefixCaching,
+        EngineConfiguration(kvCacheBytes: ByteSize(parsing: kvCacheMemory)!.bytes, blockSize: blockSize,
+                            kvCacheDType: kvCacheDTypeOption.kvCacheDType, prefixCaching: !noPrefixCaching,
                             scheduler: SchedulerConfiguration(maxBatchedTokens: maxNumBatchedTokens, maxSequences: maxNumSeqs,
                                                               maxWaiting: maxWaitingSeqs))
     }
 
     /// The same settings as worker command-line arguments.
     public var arguments: [String] {
-        ["--kv-cache-memory", kvCacheMemory, "--block-size", String(blockSize), "--max-num-batched-tokens", String(maxNumBatchedTokens),
+        ["--kv-cache-memory", kvCacheMemory, "--block-size", String(blockSize), "--kv-cache-dtype", kvCacheDTypeOption.kvCacheDType.rawValue,
+         "--max-num-batched-tokens", String(maxNumBatchedTokens),
          "--max-num-seqs", String(maxNumSeqs), "--max-waiting-seqs", String(maxWaitingSeqs), "--dtype", dtypeOption.dtype.rawValue] + (noPrefixCaching ? ["--no-prefix-caching"] : [])
             + (tensorParallelSize == 1 ? [] : ["--tensor-parallel-size", String(tensorParallelSize)])
             + (unevenTensorParallel ? ["--uneven-tensor-parallel"] : [])

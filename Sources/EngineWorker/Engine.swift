@@ -1,17 +1,20 @@
 import Kernels
 import ModelFormats
 
-/// How an engine is set up: KV-cache memory and block size, prefix caching, and the scheduler's per-step bounds.
+/// How an engine is set up: KV-cache memory, block size and element type, prefix caching, and the scheduler's
+/// per-step bounds.
 public struct EngineConfiguration: Sendable {
     public var kvCacheBytes: Int
     public var blockSize: Int
+    public var kvCacheDType: KVCacheDTypeChoice
     public var prefixCaching: Bool
     public var scheduler: SchedulerConfiguration
 
-    public init(kvCacheBytes: Int, blockSize: Int = 16, prefixCaching: Bool = true,
+    public init(kvCacheBytes: Int, blockSize: Int = 16, kvCacheDType: KVCacheDTypeChoice = .auto, prefixCaching: Bool = true,
                 scheduler: SchedulerConfiguration = SchedulerConfiguration()) {
         self.kvCacheBytes = kvCacheBytes
         self.blockSize = blockSize
+        self.kvCacheDType = kvCacheDType
         self.prefixCaching = prefixCaching
         self.scheduler = scheduler
     }
@@ -75,21 +78,25 @@ public final class Engine: @unchecked Sendable {
         runner = ModelRunner(model: model, cache: cache, group: group)
     }
 
-    /// The KV cache of `model` (its shard's KV heads) within `configuration.kvCacheBytes`.
+    /// The KV cache of `model` (its shard's KV heads) within `configuration.kvCacheBytes`, its element type
+    /// resolved for the model's weight precision.
     static func makeCache(model: LlamaModel, configuration: EngineConfiguration) throws(EngineConfigurationError) -> KVCache {
         let c = model.config
-        let layout = PagedKVLayout(blockSize: configuration.blockSize, kvHeadCount: model.shard.kvHeadCount, headDim: c.headDim)
-        let blockCount = try kvBlockCount(config: c, shard: model.shard, configuration: configuration)
+        let dtype = configuration.kvCacheDType.resolved(for: model.precision)
+        let layout = PagedKVLayout(blockSize: configuration.blockSize, kvHeadCount: model.shard.kvHeadCount, headDim: c.headDim,
+                                   dtype: dtype)
+        let blockCount = try kvBlockCount(config: c, shard: model.shard, configuration: configuration, precision: model.precision)
         return KVCache(layerCount: c.layerCount, layout: layout, blockCount: blockCount)
     }
 
-    /// How many KV blocks `configuration.kvCacheBytes` holds for `config` split as `shard` (at least one, or it
-    /// throws). With tensor parallelism the budget is per rank, and every rank gets the same block count — sized by
-    /// the largest shard, since uneven shards hold different numbers of KV heads but share the scheduler's block
-    /// ids. Callable before the weights are loaded, to refuse a bad setting early.
-    public static func kvBlockCount(config c: LlamaConfig, shard: TensorParallelShard,
-                                    configuration: EngineConfiguration) throws(EngineConfigurationError) -> Int {
-        let largest = PagedKVLayout(blockSize: configuration.blockSize, kvHeadCount: shard.largestKVHeadCount, headDim: c.headDim)
+    /// How many KV blocks `configuration.kvCacheBytes` holds for `config` split as `shard` beside weights held in
+    /// `precision` (at least one, or it throws). With tensor parallelism the budget is per rank, and every rank gets
+    /// the same block count — sized by the largest shard, since uneven shards hold different numbers of KV heads but
+    /// share the scheduler's block ids. Callable before the weights are loaded, to refuse a bad setting early.
+    public static func kvBlockCount(config c: LlamaConfig, shard: TensorParallelShard, configuration: EngineConfiguration,
+                                    precision: WeightPrecision) throws(EngineConfigurationError) -> Int {
+        let largest = PagedKVLayout(blockSize: configuration.blockSize, kvHeadCount: shard.largestKVHeadCount, headDim: c.headDim,
+                                    dtype: configuration.kvCacheDType.resolved(for: precision))
         let bytesPerBlock = KVCache.bytesPerBlock(layerCount: c.layerCount, layout: largest)
         let blockCount = configuration.kvCacheBytes / bytesPerBlock
         guard blockCount >= 1 else {
@@ -199,9 +206,9 @@ extension Engine {
         return .cancelled
     }
 
-    /// KV-cache bytes that hold `tokens` tokens of one sequence (rounded up to whole blocks).
-    public static func kvBytes(forTokens tokens: Int, config: LlamaConfig, blockSize: Int = 16) -> Int {
-        let layout = PagedKVLayout(blockSize: blockSize, kvHeadCount: config.kvHeadCount, headDim: config.headDim)
+    /// KV-cache bytes that hold `tokens` tokens of one sequence in `dtype` elements (rounded up to whole blocks).
+    public static func kvBytes(forTokens tokens: Int, config: LlamaConfig, dtype: KVCacheDType, blockSize: Int = 16) -> Int {
+        let layout = PagedKVLayout(blockSize: blockSize, kvHeadCount: config.kvHeadCount, headDim: config.headDim, dtype: dtype)
         return (tokens + blockSize - 1) / blockSize * KVCache.bytesPerBlock(layerCount: config.layerCount, layout: layout)
     }
 }

@@ -103,7 +103,7 @@ public final class LlamaModel: @unchecked Sendable {
                     let first = qkv + chunk.tokenOffset * qkvWidth
                     cache.layout.store(keys: first + queryDim, values: first + queryDim + kvDim, sourceStride: qkvWidth,
                                        count: chunk.tokenCount, firstPosition: chunk.firstPosition, blockTable: table.baseAddress!,
-                                       keyPool: cache.keys[l].pointer, valuePool: cache.values[l].pointer)
+                                       keyPool: cache.keys[l], valuePool: cache.values[l])
                 }
             }
             ParallelLoop.run(attentionSlices.count) { index in
@@ -112,7 +112,7 @@ public final class LlamaModel: @unchecked Sendable {
                 chunk.blockTable.withUnsafeBufferPointer { table in
                     PagedAttention.run(query: qkv + row * qkvWidth, queryStride: qkvWidth, queryCount: slice.queries.count,
                                        firstPosition: chunk.firstPosition + slice.queries.lowerBound, headCount: headCount,
-                                       layout: cache.layout, keyPool: cache.keys[l].pointer, valuePool: cache.values[l].pointer,
+                                       layout: cache.layout, keyPool: cache.keys[l], valuePool: cache.values[l],
                                        blockTable: table.baseAddress!,
                                        output: attention + row * queryDim, outputStride: queryDim)
                 }

@@ -36,7 +36,9 @@ public struct PerplexityEvaluator {
         self.context = context
         chunkTokens = configuration.scheduler.maxBatchedTokens
         var window = configuration
-        window.kvCacheBytes = Engine.kvBytes(forTokens: context, config: model.config, blockSize: configuration.blockSize)
+        window.kvCacheBytes = Engine.kvBytes(forTokens: context, config: model.config,
+                                             dtype: configuration.kvCacheDType.resolved(for: model.precision),
+                                             blockSize: configuration.blockSize)
         cache = try! Engine.makeCache(model: model, configuration: window) // holds `context` tokens, so at least one block
         blockTable = (0..<Int32(cache.blockCount)).map { $0 }
     }

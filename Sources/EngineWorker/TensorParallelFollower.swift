@@ -4,10 +4,10 @@ import WireProtocol
 /// A tensor-parallel rank other than 0: executes rank 0's step plans on its shard until a stop plan arrives.
 /// It keeps its own KV cache for its KV heads, addressed by the same block tables as rank 0's.
 ///
-/// With an admin socket it answers `status` with its rank, role `follower`, model, dtype, group size and its own
-/// step statistics (steps, tokens computed, steps/s, step-time percentiles); `drain` and `shutdown` are refused
-/// with the code `not_scheduler` and a message naming rank 0's admin socket, since only rank 0 admits requests
-/// and stops the group.
+/// With an admin socket it answers `status` with its rank, role `follower`, model, dtype, KV-cache dtype, group
+/// size and its own step statistics (steps, tokens computed, steps/s, step-time percentiles); `drain` and
+/// `shutdown` are refused with the code `not_scheduler` and a message naming rank 0's admin socket, since only
+/// rank 0 admits requests and stops the group.
 public final class TensorParallelFollower: AdminTarget, @unchecked Sendable {
     /// This rank's admin socket and rank 0's (named in the refusals of `drain` and `shutdown`).
     public struct AdminSocket: Sendable {
@@ -75,7 +75,8 @@ public final class TensorParallelFollower: AdminTarget, @unchecked Sendable {
         let now = monotonicSeconds()
         let (steps, count, computed) = lock.withLock { (stepStatistics, stepCount, tokensComputed) }
         return WorkerStatus(rank: model.shard.rank, role: .follower(schedulerAdminSocket: schedulerAdminSocket), model: modelID,
-                            dtype: model.precision.rawValue, tensorParallelSize: model.shard.size,
+                            dtype: model.precision.rawValue, kvCacheDType: cache.layout.dtype.rawValue,
+                            tensorParallelSize: model.shard.size,
                             memory: .init(weightBytes: model.weightBytes, kvCacheBytes: cache.bytes, modelFileBytes: model.checkpointBytes),
                             uptimeSeconds: now - startTime,
                             stepCount: count, tokensComputed: computed, steps: steps, now: now)

@@ -138,7 +138,7 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
         let now = monotonicSeconds()
         let (state, steps) = lock.withLock { (schedulerState, stepStatistics) }
         return WorkerStatus(rank: engine.group?.rank ?? 0, role: .scheduler(state), model: modelID, dtype: engine.model.precision.rawValue,
-                            tensorParallelSize: engine.group?.size ?? 1,
+                            kvCacheDType: engine.cache.layout.dtype.rawValue, tensorParallelSize: engine.group?.size ?? 1,
                             memory: .init(weightBytes: engine.model.weightBytes, kvCacheBytes: engine.cache.bytes,
                                           modelFileBytes: engine.model.checkpointBytes),
                             uptimeSeconds: now - startTime,

@@ -3,7 +3,7 @@ import Foundation
 /// What the admin socket's `status` command reports about one worker process, and how `scalellm admin` shows it.
 /// The JSON keys below are the interface operators' scripts rely on: add keys, do not rename them.
 ///
-/// Every process reports who it is (rank, role, model, dtype, tensor-parallel size) and its own steps: how many
+/// Every process reports who it is (rank, role, model, dtype, KV-cache dtype, tensor-parallel size) and its own steps: how many
 /// it ran, the tokens it ran through its model, steps/s and step-time percentiles. Only rank 0 schedules, so only
 /// its status has sequences, KV blocks, the prefix cache, drain state and generated tokens/s; a follower's names
 /// rank 0's admin socket instead.
@@ -67,6 +67,8 @@ public struct WorkerStatus: Sendable {
     public var model: String
     /// How the linear weights are held (`fp32`, or `fp8` with per-channel scales); activations are float32.
     public var dtype: String
+    /// The KV cache's element type (`f32`, `f16`, `bf16`, `fp8`).
+    public var kvCacheDType: String
     public var tensorParallelSize: Int
     public var memory: Memory
     public var pid = Int(getpid())
@@ -80,12 +82,14 @@ public struct WorkerStatus: Sendable {
     /// When the status was taken (monotonic seconds, the same clock as `steps`).
     public var now: Double
 
-    public init(rank: Int, role: Role, model: String, dtype: String, tensorParallelSize: Int, memory: Memory,
+    public init(rank: Int, role: Role, model: String, dtype: String, kvCacheDType: String, tensorParallelSize: Int,
+                memory: Memory,
                 uptimeSeconds: Double, stepCount: Int, tokensComputed: Int, steps: StepStatistics, now: Double) {
         self.rank = rank
         self.role = role
         self.model = model
         self.dtype = dtype
+        self.kvCacheDType = kvCacheDType
         self.tensorParallelSize = tensorParallelSize
         self.memory = memory
         self.uptimeSeconds = uptimeSeconds
@@ -101,7 +105,7 @@ public struct WorkerStatus: Sendable {
         let rates = steps.rates(now: now)
         func milliseconds(_ p: Double) -> Any { steps.stepTime(percentile: p).map { rounded($0 * 1000, 3) } ?? NSNull() }
         var object: [String: Any] = [
-            "rank": rank, "role": role.name, "model": model, "dtype": dtype, "tp_size": tensorParallelSize, "pid": pid,
+            "rank": rank, "role": role.name, "model": model, "dtype": dtype, "kv_cache_dtype": kvCacheDType, "tp_size": tensorParallelSize, "pid": pid,
             "uptime_s": rounded(uptimeSeconds, 3), "steps": stepCount, "tokens_computed": tokensComputed,
             "rate_window_s": steps.windowSeconds, "steps_per_s": rounded(rates.steps, 3),
             "computed_tokens_per_s": rounded(rates.computed, 3), "step_time_samples": steps.sampleCount,
@@ -155,6 +159,7 @@ public struct WorkerStatus: Sendable {
             ("role", text("role")),
             ("model", text("model")),
             ("dtype", text("dtype")),
+            ("KV cache dtype", text("kv_cache_dtype")),
             ("tensor parallel size", text("tp_size")),
             ("pid", text("pid")),
             ("uptime", "\(text("uptime_s")) s"),

@@ -98,8 +98,9 @@ public final class FP8Matrix: @unchecked Sendable {
     }
 }
 
-/// Which vector instructions decode E4M3 codes inside the packed kernel (`scalellm_packed_level`): picked at run
-/// time from CPUID; a lower level can be asked for (tests run every level the machine has).
+/// Which vector instructions decode E4M3 codes inside the packed kernel, and the KV cache's elements in paged
+/// attention (`scalellm_packed_level`): picked at run time from CPUID; a lower level can be asked for (tests run
+/// every level the machine has).
 public enum FP8InstructionSet: Int32, Sendable, CaseIterable, CustomStringConvertible {
     case portable = 0
     case avx2 = 1

@@ -8,17 +8,20 @@ public enum PagedAttention {
     /// - Parameters:
     ///   - query: `queryCount` rows, row `i` at `query + i * queryStride`, each `headCount × headDim` floats; row
     ///     `i` is the token at position `firstPosition + i`, whose keys/values must already be in the cache.
+    ///   - keyPool, valuePool: one layer's pools in `layout` (elements of `layout.dtype`).
     ///   - output: `queryCount` rows of `headCount × headDim`, `outputStride` apart.
+    ///   - instructionSet: the kernel build to run (tests ask for every level the machine has).
     public static func run(query: UnsafePointer<Float>, queryStride: Int, queryCount: Int, firstPosition: Int,
                            headCount: Int, layout: PagedKVLayout,
-                           keyPool: UnsafePointer<Float>, valuePool: UnsafePointer<Float>, blockTable: UnsafePointer<Int32>,
-                           output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        // In C (`scalellm_paged_attention`), built per instruction set: a tile's 16 scores are one vector (16
-        // dot products reduced together), its exponentials are computed 16 at once, and the weighted sums of
-        // values stay in registers, shared by the query heads of one KV head; Swift would use SSE2 and call
-        // `expf` once per score.
+                           keyPool: UnsafeRawPointer, valuePool: UnsafeRawPointer, blockTable: UnsafePointer<Int32>,
+                           output: UnsafeMutablePointer<Float>, outputStride: Int, instructionSet: FP8InstructionSet = .best) {
+        // In C (`scalellm_paged_attention`), built per instruction set and per KV element type: a tile's 16 scores
+        // are one vector (16 dot products reduced together), its exponentials are computed 16 at once, and the
+        // weighted sums of values stay in registers, shared by the query heads of one KV head; 16-bit keys and
+        // values are converted in hardware as they are loaded (F16C, or a shift for bf16). Swift would use SSE2
+        // and call `expf` once per score.
         scalellm_paged_attention(query, queryStride, queryCount, firstPosition, headCount, layout.kvHeadCount,
-                                 layout.headDim, layout.blockSize, keyPool, valuePool, blockTable, output,
-                                 outputStride)
+                                 layout.headDim, layout.blockSize, layout.dtype.code, keyPool, valuePool, blockTable,
+                                 output, outputStride, instructionSet.rawValue)
     }
 }

@@ -1,36 +1,37 @@
+import CFloatKernels
+
 /// Where the key (or value) vector of one token lives in the paged KV cache. The cache of one layer is a pool of
-/// fixed-size blocks, each `blockSize` tokens × `kvHeadCount` heads × `headDim` floats; a sequence owns a list of
-/// blocks (its block table), so token `p` lives in block `table[p / blockSize]` at slot `p % blockSize`.
+/// fixed-size blocks, each `blockSize` tokens × `kvHeadCount` heads × `headDim` elements of `dtype` (for fp8
+/// followed by the block's scales, one float per token and head); a sequence owns a list of blocks (its block
+/// table), so token `p` lives in block `table[p / blockSize]` at slot `p % blockSize`.
 public struct PagedKVLayout: Sendable, Equatable {
     public let blockSize: Int
     public let kvHeadCount: Int
     public let headDim: Int
+    public let dtype: KVCacheDType
 
-    public init(blockSize: Int, kvHeadCount: Int, headDim: Int) {
+    public init(blockSize: Int, kvHeadCount: Int, headDim: Int, dtype: KVCacheDType = .f32) {
         self.blockSize = blockSize
         self.kvHeadCount = kvHeadCount
         self.headDim = headDim
+        self.dtype = dtype
     }
 
-    /// Floats per token (all KV heads) and per block.
+    /// Elements per token (all KV heads).
     public var tokenStride: Int { kvHeadCount * headDim }
-    public var blockStride: Int { blockSize * tokenStride }
 
-    /// Offset, in floats from the start of a layer's pool, of token `position` of the sequence with `blockTable`.
-    @inline(__always)
-    public func offset(position: Int, blockTable: UnsafePointer<Int32>) -> Int {
-        Int(blockTable[position / blockSize]) * blockStride + (position % blockSize) * tokenStride
-    }
+    /// Bytes of one block of one layer's key (or value) pool, scales included.
+    public var blockBytes: Int { scalellm_kv_block_bytes(blockSize, kvHeadCount, headDim, dtype.code) }
 
-    /// Copies the keys and values of `count` tokens (each `tokenStride` floats, rows `stride` apart in the source)
-    /// into the cache at positions `firstPosition ..< firstPosition + count`.
+    /// Converts the keys and values of `count` tokens (each `tokenStride` floats, rows `stride` apart in the
+    /// source) to `dtype` and stores them in the cache at positions `firstPosition ..< firstPosition + count`.
     public func store(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, sourceStride stride: Int, count: Int,
                       firstPosition: Int, blockTable: UnsafePointer<Int32>,
-                      keyPool: UnsafeMutablePointer<Float>, valuePool: UnsafeMutablePointer<Float>) {
-        for t in 0..<count {
-            let at = offset(position: firstPosition + t, blockTable: blockTable)
-            (keyPool + at).update(from: keys + t * stride, count: tokenStride)
-            (valuePool + at).update(from: values + t * stride, count: tokenStride)
-        }
+                      keyPool: UnsafeMutableRawPointer, valuePool: UnsafeMutableRawPointer,
+                      instructionSet: FP8InstructionSet = .best) {
+        scalellm_kv_store(keys, stride, count, firstPosition, blockTable, blockSize, kvHeadCount, headDim, dtype.code,
+                          keyPool, instructionSet.rawValue)
+        scalellm_kv_store(values, stride, count, firstPosition, blockTable, blockSize, kvHeadCount, headDim, dtype.code,
+                          valuePool, instructionSet.rawValue)
     }
 }

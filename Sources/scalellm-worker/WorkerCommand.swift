@@ -41,8 +41,10 @@ struct WorkerCommand: ParsableCommand {
         }
         // A KV budget below one block is refused before any rank is started or any weight loaded.
         let configuration = engineOptions.configuration
+        let precision = engineOptions.dtypeOption.dtype
         do {
-            _ = try Engine.kvBlockCount(config: checkpoint.config, shard: shard ?? .whole(checkpoint.config), configuration: configuration)
+            _ = try Engine.kvBlockCount(config: checkpoint.config, shard: shard ?? .whole(checkpoint.config), configuration: configuration,
+                                        precision: precision)
         } catch { throw ValidationError(error.description) }
         // Each rank of a group pins itself to its share of the allowed cores (when there are enough) and uses that
         // many BLAS threads. Ranks are spawned before rank 0 pins itself, so all start from the same allowed set.
@@ -69,7 +71,6 @@ struct WorkerCommand: ParsableCommand {
         defer { reap(ranks, log: log) }
         if let advice = OpenBLASEnvironment.advice(), rank == 0 { log.warning("\(advice)") }
         let started = Date()
-        let precision = engineOptions.dtypeOption.dtype
         let availableMemory = ByteSize.availableMemory()
         let llama = try LlamaModel(checkpoint: checkpoint, precision: precision, shard: shard)
         // Weights held (mapped ones are paged in by the first steps) and the KV pool (touched as requests arrive)
@@ -116,8 +117,8 @@ struct WorkerCommand: ParsableCommand {
             }
         }
         let engine = try Engine(model: llama, configuration: configuration, group: tpGroup)
-        log.info("loaded \(path) (\(ByteSize(bytes: checkpoint.fileBytes)) file) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: \(precision) weights \(ByteSize(bytes: llama.weightBytes)) held, KV cache \(ByteSize(bytes: engine.cache.bytes)), BLAS core \(Gemm.coreName)")
-        log.info("KV cache: \(engine.cache.blockCount) blocks of \(engine.cache.layout.blockSize) tokens = \(engine.tokensCapacity) tokens (\(ByteSize(bytes: engine.cache.bytes))), prefix caching \(configuration.prefixCaching ? "on" : "off"), at most \(configuration.scheduler.maxBatchedTokens) tokens and \(configuration.scheduler.maxSequences) sequences per step")
+        log.info("loaded \(path) (\(ByteSize(bytes: checkpoint.fileBytes)) file) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: \(precision) weights \(ByteSize(bytes: llama.weightBytes)) held, BLAS core \(Gemm.coreName)")
+        log.info("KV cache: \(engine.cache.layout.dtype), \(engine.cache.blockCount) blocks of \(engine.cache.layout.blockSize) tokens = \(engine.tokensCapacity) tokens (\(ByteSize(bytes: engine.cache.bytes))), prefix caching \(configuration.prefixCaching ? "on" : "off"), at most \(configuration.scheduler.maxBatchedTokens) tokens and \(configuration.scheduler.maxSequences) sequences per step")
 
         let server = try WorkerServer(engine: engine, modelID: checkpoint.modelID, socketPath: socket, adminSocketPath: adminPath)
         signal(SIGPIPE, SIG_IGN)

@@ -37,6 +37,7 @@ struct GenerateBenchCommand: ParsableCommand {
 
     @OptionGroup var modelOption: ModelOption
     @OptionGroup var dtypeOption: DTypeOption
+    @OptionGroup var kvCacheDTypeOption: KVCacheDTypeOption
     @Option(help: "Prompt length in tokens.") var promptTokens: Int = 256
     @Option(help: "Tokens to generate (EOS ignored).") var outputTokens: Int = 128
     @Option(help: "Number of runs; the median is reported.") var runs: Int = 5
@@ -51,8 +52,10 @@ struct GenerateBenchCommand: ParsableCommand {
         let c = model.config
         let prompt = benchmarkPrompt(tokenizer: tokenizer, length: promptTokens)
         // Prefix caching off: every run must prefill the whole prompt, not find it cached by the run before.
+        let kvDType = kvCacheDTypeOption.kvCacheDType.resolved(for: model.precision)
         let engine = try Engine(model: model, configuration: EngineConfiguration(
-            kvCacheBytes: Engine.kvBytes(forTokens: promptTokens + outputTokens, config: c), prefixCaching: false))
+            kvCacheBytes: Engine.kvBytes(forTokens: promptTokens + outputTokens, config: c, dtype: kvDType),
+            kvCacheDType: .fixed(kvDType), prefixCaching: false))
         let request = GenerationRequest(id: 1, promptTokens: prompt, maxTokens: outputTokens)
         do { try engine.validate(request) } catch { throw ValidationError(error.description) }
 
@@ -72,7 +75,7 @@ struct GenerateBenchCommand: ParsableCommand {
         let prefill = median(prefillRates), decode = median(decodeRates)
 
         print("model: \(checkpoint.modelID) (\(c.layerCount) layers, hidden \(c.hiddenSize)), \(model.precision) weights: "
-              + "\(ByteSize(bytes: model.weightBytes)) held, \(ByteSize(bytes: model.weightBytesReadPerStep)) read per decode step")
+              + "\(ByteSize(bytes: model.weightBytes)) held, \(ByteSize(bytes: model.weightBytesReadPerStep)) read per decode step, \(kvDType) KV cache")
         print("prompt \(prompt.count) tokens, \(outputTokens) generated, \(runs) runs, \(threadCount) BLAS threads, BLAS core \(Gemm.coreName)")
         print("")
         print("| phase | median tokens/s | runs (tokens/s) | bound tokens/s | bound from | % of bound |")

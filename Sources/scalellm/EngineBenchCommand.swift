@@ -13,6 +13,7 @@ struct EngineBenchCommand: ParsableCommand {
 
     @OptionGroup var modelOption: ModelOption
     @OptionGroup var dtypeOption: DTypeOption
+    @OptionGroup var kvCacheDTypeOption: KVCacheDTypeOption
     @Option(help: "Batch sizes (concurrent sequences), comma-separated.") var batchSizes: String = "1,2,4,8,16,32,64"
     @Option(help: "Prompt length in tokens.") var promptTokens: Int = 64
     @Option(help: "Tokens generated per sequence (EOS ignored).") var outputTokens: Int = 64
@@ -28,6 +29,7 @@ struct EngineBenchCommand: ParsableCommand {
         let (checkpoint, tokenizer) = try loadModel(modelOption.resolvedPath())
         let model = try LlamaModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
         let c = model.config
+        let kvDType = kvCacheDTypeOption.kvCacheDType.resolved(for: model.precision)
         let text = tokenizer.encode("""
             Once upon a time, in a village between two hills, a baker and a blacksmith argued every morning about \
             whose work woke the town first. The children listened from the well and kept score in chalk.
@@ -39,7 +41,8 @@ struct EngineBenchCommand: ParsableCommand {
             for _ in 0..<runs {
                 // Prefix caching off and distinct prompts, so every sequence really computes its prompt.
                 let engine = try Engine(model: model, configuration: EngineConfiguration(
-                    kvCacheBytes: batch * Engine.kvBytes(forTokens: promptTokens + outputTokens, config: c), prefixCaching: false,
+                    kvCacheBytes: batch * Engine.kvBytes(forTokens: promptTokens + outputTokens, config: c, dtype: kvDType),
+                    kvCacheDType: .fixed(kvDType), prefixCaching: false,
                     scheduler: SchedulerConfiguration(maxBatchedTokens: max(512, batch), maxSequences: batch)))
                 for i in 0..<batch {
                     let prompt = (0..<promptTokens).map { text[($0 + 7 * i) % text.count] }
@@ -62,7 +65,7 @@ struct EngineBenchCommand: ParsableCommand {
         let machine = MachineBenchmark(repetitions: 3).run(threads: threadCount)
         let bounds = ThroughputBounds(config: c, weightBytes: model.weightBytesReadPerStep, machine: machine)
 
-        print("model: \(checkpoint.modelID), \(model.precision) weights \(ByteSize(bytes: model.weightBytes)) (\(ByteSize(bytes: model.weightBytesReadPerStep)) read per step); prompt \(promptTokens) + output \(outputTokens) tokens per sequence; temperature \(temperature); \(runs) runs; \(threadCount) BLAS threads (\(Gemm.coreName))")
+        print("model: \(checkpoint.modelID), \(model.precision) weights \(ByteSize(bytes: model.weightBytes)) (\(ByteSize(bytes: model.weightBytesReadPerStep)) read per step), \(kvDType) KV cache; prompt \(promptTokens) + output \(outputTokens) tokens per sequence; temperature \(temperature); \(runs) runs; \(threadCount) BLAS threads (\(Gemm.coreName))")
         print(String(format: "machine: sgemm %.1f GFLOP/s, read bandwidth %.1f GB/s", machine.sgemmGFLOPS, machine.readBandwidth / 1e9))
         print("")
         print("| batch | output tokens/s (median) | runs | × batch 1 | mean step ms | decode bound tokens/s | % of bound |")

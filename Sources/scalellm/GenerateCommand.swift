@@ -13,6 +13,7 @@ struct GenerateCommand: ParsableCommand {
 
     @OptionGroup var modelOption: ModelOption
     @OptionGroup var dtypeOption: DTypeOption
+    @OptionGroup var kvCacheDTypeOption: KVCacheDTypeOption
     @Option(help: "The prompt text.") var prompt: String
     @Option(help: "Maximum number of tokens to generate.") var maxTokens: Int = 64
     @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Float = 0
@@ -33,7 +34,10 @@ struct GenerateCommand: ParsableCommand {
         let (checkpoint, tokenizer) = try loadModel(modelOption.resolvedPath())
         let model = try LlamaModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
         let promptTokens = tokenizer.encode(prompt)
-        let engine = try Engine(model: model, configuration: EngineConfiguration(kvCacheBytes: Engine.kvBytes(forTokens: promptTokens.count + maxTokens, config: model.config)))
+        let kvDType = kvCacheDTypeOption.kvCacheDType.resolved(for: model.precision)
+        let engine = try Engine(model: model, configuration: EngineConfiguration(
+            kvCacheBytes: Engine.kvBytes(forTokens: promptTokens.count + maxTokens, config: model.config, dtype: kvDType),
+            kvCacheDType: .fixed(kvDType)))
         let request = GenerationRequest(
             id: 1, promptTokens: promptTokens, maxTokens: maxTokens,
             sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed),

@@ -13,6 +13,7 @@ struct PerplexityCommand: ParsableCommand {
 
     @OptionGroup var modelOption: ModelOption
     @OptionGroup var dtypeOption: DTypeOption
+    @OptionGroup var kvCacheDTypeOption: KVCacheDTypeOption
     @Option(help: "The text file to score (UTF-8).") var file: String
     @Option(help: "Tokens per window (default: the whole text if it fits in the model's context length, else that length); each window's first token is not scored.")
     var context: Int?
@@ -28,7 +29,7 @@ struct PerplexityCommand: ParsableCommand {
         let window = context ?? PerplexityEvaluator.defaultContext(tokenCount: tokens.count, config: model.config)
         // The engine's defaults (block size, chunk size); the evaluator sizes the KV cache for one window itself.
         let evaluator = try PerplexityEvaluator(model: model, context: window,
-                                                configuration: EngineConfiguration(kvCacheBytes: 0))
+                                                configuration: EngineConfiguration(kvCacheBytes: 0, kvCacheDType: kvCacheDTypeOption.kvCacheDType))
         let start = DispatchTime.now().uptimeNanoseconds
         let result = try evaluator.evaluate(tokens)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

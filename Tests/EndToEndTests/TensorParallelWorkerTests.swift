@@ -124,6 +124,7 @@ final class TensorParallelWorkerTests: XCTestCase {
         XCTAssertEqual((follower["pid"] as? NSNumber)?.intValue, Int(worker.pids[1]))
         XCTAssertEqual(follower["model"] as? String, scheduler["model"] as? String)
         XCTAssertEqual(follower["dtype"] as? String, "auto")
+        XCTAssertEqual(follower["kv_cache_dtype"] as? String, "f16")
         // Memory: each rank holds its own weights and KV pool; both serve the same 1 MB safetensors file.
         let fileBytes = try FileManager.default.attributesOfItem(atPath: SharedData.storiesDirectory + "/model.safetensors")[.size] as! Int
         for status in [scheduler, follower] {

@@ -85,6 +85,7 @@ final class AdminServerTests: XCTestCase {
         XCTAssertEqual(status["role"] as? String, "scheduler")
         XCTAssertEqual(status["model"] as? String, "stories260K")
         XCTAssertEqual(status["dtype"] as? String, "fp32")
+        XCTAssertEqual(status["kv_cache_dtype"] as? String, "f32", "auto is f32 beside fp32 weights")
         XCTAssertEqual(status["draining"] as? Bool, false)
         XCTAssertEqual(try number(status, "rank"), 0)
         XCTAssertEqual(try number(status, "tp_size"), 1)

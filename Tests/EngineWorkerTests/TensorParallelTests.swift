@@ -84,6 +84,24 @@ final class TensorParallelTests: XCTestCase {
         }
     }
 
+    /// With an f16 cache every rank stores its own KV heads as halves: TP=2 gives TP=1's tokens with that cache.
+    func testTwoRanksWithF16CacheGenerateTheSameTokensAsOne() throws {
+        let checkpoint = try ModelCheckpoint(path: SharedData.storiesDirectory)
+        let configuration = EngineConfiguration(kvCacheBytes: 1 << 20, kvCacheDType: .fixed(.f16),
+                                                scheduler: SchedulerConfiguration(maxBatchedTokens: 64))
+        let cases = try SharedData.goldenCases("stories260K", "generation.json")
+        let prompts = cases.map { $0.tokenIDs("prompt_token_ids") }
+        let engine = try Engine(model: LlamaModel(checkpoint: checkpoint), configuration: configuration)
+        XCTAssertEqual(engine.cache.layout.dtype, .f16)
+        let single = try Self.generateAll(engine, prompts)
+        let parallel = try runTwoRanks(checkpoint, configuration, prompts, allowUneven: false)
+        for (i, goldenCase) in cases.enumerated() {
+            let id = goldenCase["id"] as! String
+            let versusSingle = GoldenTokens.mustAgree(model: "stories260K", caseID: id, parallel[i], single[i])
+            XCTAssertEqual(versusSingle.generated, versusSingle.reference, "\(id): TP=2 differs from TP=1 with an f16 cache")
+        }
+    }
+
     /// The default model split unevenly (2 + 1 KV groups) still produces HuggingFace's tokens, on every golden prompt.
     func testUnevenSplitOfTheDefaultModelMatchesGolden() throws {
         let checkpoint = try ModelCheckpoint(path: SharedData.smolLMGGUF)

@@ -4,9 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// Float32 kernels (and the fp8 linear layers, whose weights are decoded to floats inside the product) in C because
-/// Swift compiles for the baseline x86-64 (SSE2) only: each function is built for AVX-512, AVX2 and the baseline,
-/// and the best for the CPU is picked at run time.
+/// Float32 kernels (and the fp8 linear layers and 16- and 8-bit KV caches, whose elements are decoded to floats
+/// inside the kernels) in C because Swift compiles for the baseline x86-64 (SSE2) only: each function is built for
+/// AVX-512, AVX2 and the baseline, and the best for the CPU is picked at run time.
 
 #ifdef __cplusplus
 extern "C" {
@@ -95,12 +95,35 @@ float scalellm_softmax_block_sums(const float *logits, size_t n, float scale, si
 /// `logits[i] ≥ threshold`, without listing them (how far down a top-p nucleus can reach).
 float scalellm_softmax_mass_above(const float *logits, size_t n, float max, float scale, float threshold);
 
-/// Causal attention of `query_count` query rows (positions `first_position...`) over a paged KV cache, one KV
-/// block (tile) at a time with an online softmax; see `PagedAttention` in Kernels for the layout.
+
+/// Element types of the paged KV cache (`KVCacheDType` in Kernels). One layer's key (or value) pool is a run of
+/// blocks; a block holds `block_size` tokens, each `kv_head_count × head_dim` elements (head by head). An fp8 block
+/// (E4M3 codes) is followed by its scales, one float per token and KV head (`block_size × kv_head_count`, token by
+/// token): element = decode(code) × scale, scale = max |x| / 448 over that token's head.
+enum {
+    SCALELLM_KV_F32 = 0,
+    SCALELLM_KV_F16 = 1,    // IEEE half
+    SCALELLM_KV_BF16 = 2,   // the top 16 bits of a float
+    SCALELLM_KV_FP8 = 3,    // E4M3 (OCP float8_e4m3fn) with a float scale per token and KV head
+};
+
+/// Bytes of one block of one layer's key (or value) pool.
+size_t scalellm_kv_block_bytes(size_t block_size, size_t kv_head_count, size_t head_dim, int kv_dtype);
+
+/// Stores `count` tokens, each `kv_head_count × head_dim` floats (rows `row_stride` apart), at positions
+/// `first_position...` of the sequence with `block_table` in `pool`, converted to `kv_dtype` rounding to nearest
+/// even (f16 saturates at ±65504), with the instruction-set `level` given (at most `scalellm_packed_level()`).
+void scalellm_kv_store(const float *rows, size_t row_stride, size_t count, size_t first_position,
+                       const int32_t *block_table, size_t block_size, size_t kv_head_count, size_t head_dim,
+                       int kv_dtype, void *pool, int level);
+
+/// Causal attention of `query_count` query rows (positions `first_position...`) over a paged KV cache of
+/// `kv_dtype` elements, one KV block (tile) at a time with an online softmax, with the instruction-set `level`
+/// given; see `PagedAttention` in Kernels for the layout.
 void scalellm_paged_attention(const float *query, size_t query_stride, size_t query_count, size_t first_position,
                               size_t head_count, size_t kv_head_count, size_t head_dim, size_t block_size,
-                              const float *key_pool, const float *value_pool, const int32_t *block_table,
-                              float *output, size_t output_stride);
+                              int kv_dtype, const void *key_pool, const void *value_pool, const int32_t *block_table,
+                              float *output, size_t output_stride, int level);
 
 #ifdef __cplusplus
 }
