@@ -13,10 +13,19 @@
 #define GROUP SCALELLM_UNPACK_GROUP
 
 /// The signature of a block's unpacker: block bytes `b` in; its weights `q`, and per group of 16 `scale` and
-/// `min`, `stride` floats apart, out.
+/// `min`, `stride` floats apart, out. `f16c` (a constant once inlined) says whether halves convert by instruction.
 #define UNPACK_BLOCK(NAME)                                                                                             \
-    static inline void NAME(const uint8_t *restrict b, int8_t *restrict q, float *restrict scale,                     \
-                            float *restrict min, size_t stride)
+    static inline __attribute__((always_inline)) void NAME(const uint8_t *restrict b, int8_t *restrict q,             \
+                                                           float *restrict scale, float *restrict min,                \
+                                                           size_t stride, int f16c)
+
+/// The half at `p` as a float: F16C's conversion where the caller is built for it, else integer arithmetic.
+static inline __attribute__((always_inline)) float half(const void *p, int f16c) {
+    if (!f16c) return half_to_float(p);
+    _Float16 h;
+    memcpy(&h, p, 2);
+    return (float)h;
+}
 
 /// The 16 values of IQ4_NL / IQ4_XS nibbles (ggml's kvalues_iq4nl).
 static const int8_t iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
@@ -43,7 +52,7 @@ UNPACK_BLOCK(unpack_q4_0) {
         q[j] = (int8_t)((b[2 + j] & 0x0F) - 8);
         q[j + 16] = (int8_t)((b[2 + j] >> 4) - 8);
     }
-    block32_scales(scale, min, stride, half_to_float(b), 0);
+    block32_scales(scale, min, stride, half(b, f16c), 0);
 }
 
 UNPACK_BLOCK(unpack_q4_1) {
@@ -51,7 +60,7 @@ UNPACK_BLOCK(unpack_q4_1) {
         q[j] = (int8_t)(b[4 + j] & 0x0F);
         q[j + 16] = (int8_t)(b[4 + j] >> 4);
     }
-    block32_scales(scale, min, stride, half_to_float(b), half_to_float(b + 2));
+    block32_scales(scale, min, stride, half(b, f16c), half(b + 2, f16c));
 }
 
 /// Q5_0 and Q5_1: 32 high bits then 16 bytes of low nibbles, at `bits`; `offset` is 16 for Q5_0, 0 for Q5_1.
@@ -67,17 +76,17 @@ static inline void unpack_5bit(const uint8_t *restrict bits, int offset, int8_t 
 
 UNPACK_BLOCK(unpack_q5_0) {
     unpack_5bit(b + 2, 16, q);
-    block32_scales(scale, min, stride, half_to_float(b), 0);
+    block32_scales(scale, min, stride, half(b, f16c), 0);
 }
 
 UNPACK_BLOCK(unpack_q5_1) {
     unpack_5bit(b + 4, 0, q);
-    block32_scales(scale, min, stride, half_to_float(b), half_to_float(b + 2));
+    block32_scales(scale, min, stride, half(b, f16c), half(b + 2, f16c));
 }
 
 UNPACK_BLOCK(unpack_q8_0) {
     memcpy(q, b + 2, 32);
-    block32_scales(scale, min, stride, half_to_float(b), 0);
+    block32_scales(scale, min, stride, half(b, f16c), 0);
 }
 
 UNPACK_BLOCK(unpack_iq4_nl) {
@@ -85,12 +94,12 @@ UNPACK_BLOCK(unpack_iq4_nl) {
         q[j] = iq4nl_values[b[2 + j] & 0x0F];
         q[j + 16] = iq4nl_values[b[2 + j] >> 4];
     }
-    block32_scales(scale, min, stride, half_to_float(b), 0);
+    block32_scales(scale, min, stride, half(b, f16c), 0);
 }
 
 UNPACK_BLOCK(unpack_q2_k) {
     const uint8_t *scales = b, *qs = b + 16;
-    float d = half_to_float(b + 80), dmin = half_to_float(b + 82);
+    float d = half(b + 80, f16c), dmin = half(b + 82, f16c);
     int is = 0;
     for (int n = 0; n < 256; n += 128, qs += 32) {
         for (int shift = 0; shift < 8; shift += 2) {
@@ -106,7 +115,7 @@ UNPACK_BLOCK(unpack_q2_k) {
 
 UNPACK_BLOCK(unpack_q3_k) {
     const uint8_t *hmask = b, *qs = b + 32;
-    float d = half_to_float(b + 108);
+    float d = half(b + 108, f16c);
     // The 16 6-bit scales: low nibbles in bytes 0-7, high 2-bit pairs in bytes 8-11 (ggml's kmask shuffle).
     uint32_t aux[4];
     memcpy(aux, b + 96, 12);
@@ -134,10 +143,12 @@ UNPACK_BLOCK(unpack_q3_k) {
 }
 
 /// Q4_K and Q5_K: 8 groups of 32 (`high` is NULL for Q4_K, the 32 bytes of fifth bits for Q5_K).
-static inline void unpack_k_nibbles(const uint8_t *restrict b, const uint8_t *restrict high,
-                                    const uint8_t *restrict ql, int8_t *restrict q, float *restrict scale,
-                                    float *restrict min, size_t stride) {
-    float d = half_to_float(b), dmin = half_to_float(b + 2);
+static inline __attribute__((always_inline)) void unpack_k_nibbles(const uint8_t *restrict b,
+                                                                    const uint8_t *restrict high,
+                                                                    const uint8_t *restrict ql, int8_t *restrict q,
+                                                                    float *restrict scale, float *restrict min,
+                                                                    size_t stride, int f16c) {
+    float d = half(b, f16c), dmin = half(b + 2, f16c);
     const uint8_t *packed = b + 4;
     for (int j = 0, is = 0; j < 256; j += 64, is += 2, ql += 32) {
         uint8_t sc, m;
@@ -154,17 +165,17 @@ static inline void unpack_k_nibbles(const uint8_t *restrict b, const uint8_t *re
 }
 
 UNPACK_BLOCK(unpack_q4_k) {
-    unpack_k_nibbles(b, NULL, b + 16, q, scale, min, stride);
+    unpack_k_nibbles(b, NULL, b + 16, q, scale, min, stride, f16c);
 }
 
 UNPACK_BLOCK(unpack_q5_k) {
-    unpack_k_nibbles(b, b + 16, b + 48, q, scale, min, stride);
+    unpack_k_nibbles(b, b + 16, b + 48, q, scale, min, stride, f16c);
 }
 
 UNPACK_BLOCK(unpack_q6_k) {
     const uint8_t *ql = b, *qh = b + 128;
     const int8_t *sc = (const int8_t *)(b + 192);
-    float d = half_to_float(b + 208);
+    float d = half(b + 208, f16c);
     for (int g = 0; g < 16; g++) {
         scale[g * stride] = d * sc[g];
         min[g * stride] = 0;
@@ -180,7 +191,7 @@ UNPACK_BLOCK(unpack_q6_k) {
 }
 
 UNPACK_BLOCK(unpack_iq4_xs) {
-    float d = half_to_float(b);
+    float d = half(b, f16c);
     uint16_t scales_h = (uint16_t)(b[2] | (b[3] << 8));
     const uint8_t *scales_l = b + 4, *qs = b + 8;
     for (int ib = 0; ib < 8; ib++, qs += 16) {
@@ -193,16 +204,15 @@ UNPACK_BLOCK(unpack_iq4_xs) {
     }
 }
 
-// Built for AVX2 too (picked at load time by the dynamic linker), where the byte loops take 32 bytes at a time.
-__attribute__((target_clones("avx2", "default"))) void scalellm_ggml_unpack_row(int type, const void *row, size_t k,
-                                                                                 int8_t *q, float *scale, float *min,
-                                                                                 size_t stride) {
+/// One row, type by type: one loop per type with the block's code inlined (a call per block of 32 would cost more
+/// than the block).
+static inline __attribute__((always_inline)) void unpack_row(int type, const void *row, size_t k, int8_t *q,
+                                                             float *scale, float *min, size_t stride, int f16c) {
     size_t elements = scalellm_ggml_block_elements(type), bytes = scalellm_ggml_block_bytes(type);
     const uint8_t *block = row;
-    // One loop per type with the block's code inlined: a call per block of 32 would cost more than the block.
 #define UNPACK(FUNCTION)                                                                                               \
     for (size_t i = 0; i < k; i += elements, block += bytes)                                                          \
-        FUNCTION(block, q + i, scale + i / GROUP * stride, min + i / GROUP * stride, stride);                         \
+        FUNCTION(block, q + i, scale + i / GROUP * stride, min + i / GROUP * stride, stride, f16c);                   \
     return;
     switch (type) {
     case SCALELLM_GGML_Q4_0: UNPACK(unpack_q4_0)
@@ -220,4 +230,23 @@ __attribute__((target_clones("avx2", "default"))) void scalellm_ggml_unpack_row(
     default: return;
     }
 #undef UNPACK
+}
+
+// Built twice: for AVX2 with F16C (32-byte byte loops, halves converted by instruction) and for every x86-64.
+__attribute__((target("avx2,f16c"))) static void unpack_row_avx2(int type, const void *row, size_t k, int8_t *q,
+                                                                  float *scale, float *min, size_t stride) {
+    unpack_row(type, row, k, q, scale, min, stride, 1);
+}
+
+static void unpack_row_baseline(int type, const void *row, size_t k, int8_t *q, float *scale, float *min,
+                                size_t stride) {
+    unpack_row(type, row, k, q, scale, min, stride, 0);
+}
+
+void scalellm_ggml_unpack_row(int type, const void *row, size_t k, int8_t *q, float *scale, float *min,
+                              size_t stride) {
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c"))
+        unpack_row_avx2(type, row, k, q, scale, min, stride);
+    else
+        unpack_row_baseline(type, row, k, q, scale, min, stride);
 }
