@@ -40,14 +40,47 @@ void scalellm_q8_quantize_rows(const float *x, size_t m, size_t k, int8_t *q, fl
     }
 }
 
+/// The offset that makes a type's unpacked values non-negative and at most 31 (Q4_0's q − 8 + 8, Q5_0's q − 16 + 16,
+/// …), or -1 for the types whose values span a whole byte (Q6_K's 6 bits, Q8_0, the IQ4 tables). A tile of such
+/// "small" rows takes the faster unsigned product (`tile_rows_avx2`).
+static int small_offset(int type) {
+    switch (type) {
+    case SCALELLM_GGML_Q4_1: case SCALELLM_GGML_Q5_1: case SCALELLM_GGML_Q2_K: case SCALELLM_GGML_Q4_K:
+    case SCALELLM_GGML_Q5_K: return 0;
+    case SCALELLM_GGML_Q3_K: return 4;
+    case SCALELLM_GGML_Q4_0: return 8;
+    case SCALELLM_GGML_Q5_0: return 16;
+    default: return -1;
+    }
+}
+
 /// Unpacks rows `first ..< first + 8` (rows past n repeat row n - 1; their outputs are dropped) one after the
 /// other into `row_q` (8 × k bytes), and their scales and mins straight into the tile's (group by group, 8 rows
-/// each).
-static void unpack_rows(const void *const *rows, const uint8_t *types, size_t n, size_t k, size_t first,
-                        int8_t *row_q, float *scales, float *mins) {
+/// each). When every row's type has a small offset, each row's values are shifted by it (its mins take
+/// `− offset · scale`) and the tile is reported small (returns 1).
+static int unpack_rows(const void *const *rows, const uint8_t *types, size_t n, size_t k, size_t first,
+                       int8_t *row_q, float *scales, float *mins) {
+    int small = 1;
+    for (size_t t = 0; t < TILE; t++) small &= small_offset(types[first + t < n ? first + t : n - 1]) >= 0;
     for (size_t t = 0; t < TILE; t++) {
         size_t j = first + t < n ? first + t : n - 1;
-        scalellm_ggml_unpack_row(types[j], rows[j], k, row_q + t * k, scales + t, mins + t, TILE);
+        int8_t *q = row_q + t * k;
+        scalellm_ggml_unpack_row(types[j], rows[j], k, q, scales + t, mins + t, TILE);
+        int offset = small ? small_offset(types[j]) : 0;
+        if (offset == 0) continue;
+        for (size_t i = 0; i < k; i++) q[i] = (int8_t)(q[i] + offset);
+        for (size_t g = 0; g < k / GROUP; g++) mins[g * TILE + t] -= (float)offset * scales[g * TILE + t];
+    }
+    return small;
+}
+
+/// Asks for the encoded rows of the tile starting at row `first` to be brought into the caches while the current
+/// tile is computed: a batch-1 step would otherwise wait for memory at the start of every row, reading the
+/// weights at half the bandwidth the machine has.
+static void prefetch_tile(const void *const *rows, const uint8_t *types, size_t n, size_t k, size_t first) {
+    for (size_t j = first; j < first + TILE && j < n; j++) {
+        size_t bytes = k / scalellm_ggml_block_elements(types[j]) * scalellm_ggml_block_bytes(types[j]);
+        for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch((const char *)rows[j] + offset, 0, 2);
     }
 }
 
@@ -101,13 +134,15 @@ static void tile_rows_portable(const int8_t *codes, const float *scales, const f
     }
 }
 
-/// AVX2: `rows` (≤ 4, a constant in each instantiation) activation rows against one tile. Products of signed
-/// bytes use vpmaddubsw, which multiplies unsigned by signed bytes: the weights' magnitudes times the activations
-/// with the weights' signs (|w| ≤ 128 and |x| ≤ 127, so a pair's sum, at most 32 512, never saturates 16 bits).
+/// AVX2: `rows` (≤ 4, a constant in each instantiation) activation rows against one tile, with vpmaddubsw, which
+/// multiplies unsigned by signed bytes and adds pairs into 16 bits. Signed weights go in as their magnitudes, the
+/// activations taking the weights' signs (|w| ≤ 128 and |x| ≤ 127, so a pair's sum, at most 32 512, never
+/// saturates); each step's pairs are widened to 32 bits at once. A `small` tile (weights in 0…31) goes in as it
+/// is, and its 4 steps of a group add up in 16 bits before one widening (4 · 2 · 31 · 127 = 31 496 < 2¹⁵).
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 tile_rows_avx2_block(const int8_t *codes, const float *scales, const float *mins, size_t k, const int8_t *xq,
                      const float *x_scale, const float *x_sum, size_t rows, float *y, size_t ldy, size_t columns,
-                     int accumulate) {
+                     int accumulate, int small) {
     size_t groups = k / GROUP;
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[ROW_BLOCK];
@@ -120,14 +155,23 @@ tile_rows_avx2_block(const int8_t *codes, const float *scales, const float *mins
 #pragma clang loop unroll(full)
         for (size_t step = 0; step < GROUP / 4; step++) {
             __m256i w = _mm256_load_si256((const __m256i *)(codes + (g * 4 + step) * TILE * 4));
-            __m256i magnitude = _mm256_sign_epi8(w, w);
+            __m256i magnitude = small ? w : _mm256_sign_epi8(w, w);
 #pragma clang loop unroll(full)
             for (size_t r = 0; r < rows; r++) {
                 int32_t x4;
                 memcpy(&x4, xq + r * k + g * GROUP + step * 4, 4);
-                __m256i x = _mm256_sign_epi8(_mm256_set1_epi32(x4), w);
-                dot[r] = _mm256_add_epi32(dot[r], _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, x), ones));
+                __m256i x = _mm256_set1_epi32(x4);
+                if (small) {
+                    dot[r] = _mm256_add_epi16(dot[r], _mm256_maddubs_epi16(w, x));
+                } else {
+                    x = _mm256_sign_epi8(x, w);
+                    dot[r] = _mm256_add_epi32(dot[r], _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, x), ones));
+                }
             }
+        }
+        if (small) {
+#pragma clang loop unroll(full)
+            for (size_t r = 0; r < rows; r++) dot[r] = _mm256_madd_epi16(dot[r], ones);
         }
         __m256 scale = _mm256_load_ps(scales + g * TILE), min = _mm256_load_ps(mins + g * TILE);
 #pragma clang loop unroll(full)
@@ -145,24 +189,36 @@ tile_rows_avx2_block(const int8_t *codes, const float *scales, const float *mins
     }
 }
 
-__attribute__((target("avx2,fma"))) static void tile_rows_avx2(const int8_t *codes, const float *scales,
-                                                                const float *mins, size_t k, const int8_t *xq,
-                                                                const float *x_scale, const float *x_sum, size_t m,
-                                                                float *y, size_t ldy, size_t columns, int accumulate) {
+/// Every activation row against one tile, 4 rows at a time, then the rest (one instantiation per leftover row
+/// count and per kind of tile, so that every accumulator lives in a register).
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+tile_rows_avx2_kind(const int8_t *codes, const float *scales, const float *mins, size_t k, const int8_t *xq,
+                    const float *x_scale, const float *x_sum, size_t m, float *y, size_t ldy, size_t columns,
+                    int accumulate, int small) {
     size_t groups = k / GROUP, r = 0;
     for (; r + ROW_BLOCK <= m; r += ROW_BLOCK)
         tile_rows_avx2_block(codes, scales, mins, k, xq + r * k, x_scale + r * groups, x_sum + r * groups, ROW_BLOCK,
-                             y + r * ldy, ldy, columns, accumulate);
-    // One instantiation per leftover row count, so that every accumulator lives in a register.
+                             y + r * ldy, ldy, columns, accumulate, small);
     const int8_t *xr = xq + r * k;
     const float *sr = x_scale + r * groups, *ur = x_sum + r * groups;
     float *yr = y + r * ldy;
     switch (m - r) {
-    case 1: tile_rows_avx2_block(codes, scales, mins, k, xr, sr, ur, 1, yr, ldy, columns, accumulate); break;
-    case 2: tile_rows_avx2_block(codes, scales, mins, k, xr, sr, ur, 2, yr, ldy, columns, accumulate); break;
-    case 3: tile_rows_avx2_block(codes, scales, mins, k, xr, sr, ur, 3, yr, ldy, columns, accumulate); break;
+    case 1: tile_rows_avx2_block(codes, scales, mins, k, xr, sr, ur, 1, yr, ldy, columns, accumulate, small); break;
+    case 2: tile_rows_avx2_block(codes, scales, mins, k, xr, sr, ur, 2, yr, ldy, columns, accumulate, small); break;
+    case 3: tile_rows_avx2_block(codes, scales, mins, k, xr, sr, ur, 3, yr, ldy, columns, accumulate, small); break;
     default: break;
     }
+}
+
+__attribute__((target("avx2,fma"))) static void tile_rows_avx2(const int8_t *codes, const float *scales,
+                                                                const float *mins, size_t k, const int8_t *xq,
+                                                                const float *x_scale, const float *x_sum, size_t m,
+                                                                float *y, size_t ldy, size_t columns, int accumulate,
+                                                                int small) {
+    if (small)
+        tile_rows_avx2_kind(codes, scales, mins, k, xq, x_scale, x_sum, m, y, ldy, columns, accumulate, 1);
+    else
+        tile_rows_avx2_kind(codes, scales, mins, k, xq, x_scale, x_sum, m, y, ldy, columns, accumulate, 0);
 }
 
 int scalellm_quant_level(void) {
@@ -183,10 +239,11 @@ void scalellm_quant_linear(const void *const *rows, const uint8_t *types, size_t
     int8_t *row_q = (int8_t *)(scratch + tile_bytes);
     for (size_t tile = first_tile; tile < first_tile + tile_count; tile++) {
         size_t first = tile * TILE, columns = n - first < TILE ? n - first : TILE;
-        unpack_rows(rows, types, n, k, first, row_q, scales, mins);
+        if (tile + 1 < first_tile + tile_count) prefetch_tile(rows, types, n, k, first + TILE);
+        int small = unpack_rows(rows, types, n, k, first, row_q, scales, mins);
         if (level >= SCALELLM_LEVEL_AVX2) {
             interleave_avx2(row_q, k, codes);
-            tile_rows_avx2(codes, scales, mins, k, xq, x_scale, x_sum, m, y + first, ldy, columns, accumulate);
+            tile_rows_avx2(codes, scales, mins, k, xq, x_scale, x_sum, m, y + first, ldy, columns, accumulate, small);
         } else {
             interleave_portable(row_q, k, codes);
             tile_rows_portable(codes, scales, mins, k, xq, x_scale, x_sum, m, y + first, ldy, columns, accumulate);

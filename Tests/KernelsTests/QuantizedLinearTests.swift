@@ -11,9 +11,9 @@ import XCTest
 ///
 /// The bound: each group of 16 contributes `fl(fl(s · d) · I) + fl(m · fl(d · Σq))` with `I` the exact integer
 /// dot product (exact in float32 too, |I| < 2²⁴), and the k/16 contributions are summed in float32 (FMA or not).
-/// Every rounding is a relative error of at most u = 2⁻²⁴ on a term bounded by `T = Σ_i (|s q_i| + |m|) · |a_i|`,
-/// and the decoded reference weights themselves carry one rounding of `s q + m`; so
-/// `|y − reference| ≤ (k/16 + 6) · u · T`.
+/// Every rounding is a relative error of at most u = 2⁻²⁴ on a term bounded by `T = Σ_i (|s| (|q_i| + 32) + |m|) ·
+/// |a_i|` (the kernel may shift a type's values by up to 16 and its mins by as many scales), and the decoded
+/// reference weights themselves carry one rounding of `s q + m`; so `|y − reference| ≤ (k/16 + 6) · u · T`.
 final class QuantizedLinearTests: XCTestCase {
     private static let quantizedTypes = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K",
                                          "IQ4_NL", "IQ4_XS"]
@@ -44,7 +44,7 @@ final class QuantizedLinearTests: XCTestCase {
         }
     }
 
-    /// Decoded weights, and per weight the magnitude `|s q| + |m|` of its unpacked form.
+    /// Decoded weights, and per weight the magnitude `|s| (|q| + 32) + |m|` of its unpacked form.
     private func decoded(_ row: EncodedRow, k: Int) -> (values: [Float], magnitudes: [Double]) {
         var values = [Float](repeating: 0, count: k), q = [Int8](repeating: 0, count: k)
         var scale = [Float](repeating: 0, count: k / 16), min = [Float](repeating: 0, count: k / 16)
@@ -52,7 +52,10 @@ final class QuantizedLinearTests: XCTestCase {
             scalellm_ggml_decode(Int32(row.type), $0.baseAddress!, k, &values)
             scalellm_ggml_unpack_row(Int32(row.type), $0.baseAddress!, k, &q, &scale, &min, 1)
         }
-        let magnitudes = (0..<k).map { abs(Double(scale[$0 / 16]) * Double(q[$0])) + abs(Double(min[$0 / 16])) }
+        let magnitudes = (0..<k).map { (i: Int) -> Double in
+            let s = abs(Double(scale[i / 16])), m = abs(Double(min[i / 16]))
+            return s * (abs(Double(q[i])) + 32) + m
+        }
         return (values, magnitudes)
     }
 
