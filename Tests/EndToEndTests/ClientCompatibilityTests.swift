@@ -17,8 +17,9 @@ final class ClientCompatibilityTests: XCTestCase {
         let keyFile = directory.appendingPathComponent("keys").path
         try "client-key\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
 
+        // fp32: the exact path, whose greedy text is HuggingFace's golden text token for token.
         let server = try ServerProcess(arguments: ["serve", "--model", SharedData.smolLMGGUF, "--port", "0", "--api-keys", keyFile,
-                                                   "--kv-cache-memory", "128MiB"])
+                                                   "--kv-cache-memory", "128MiB", "--dtype", "fp32"])
         defer { server.stop() }
         let port = try server.waitForPort()
         _ = try server.waitForLine(containing: "worker ready")
