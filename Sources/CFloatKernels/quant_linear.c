@@ -263,11 +263,6 @@ __attribute__((target("avx2,fma,f16c"))) static float row_dot_avx2(int type, con
     return sums[0] + sums[1] + sums[2] + sums[3] + sums[4] + sums[5] + sums[6] + sums[7] + min_sum;
 }
 
-int scalellm_quant_level(void) {
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SCALELLM_LEVEL_AVX2;
-    return SCALELLM_LEVEL_BASELINE;
-}
-
 void scalellm_quant_linear(const void *const *rows, const uint8_t *types, size_t n, size_t k, size_t first_tile,
                            size_t tile_count, const int8_t *xq, const float *x_scale, const float *x_sum, size_t m,
                            float *y, size_t ldy, int accumulate, int level) {

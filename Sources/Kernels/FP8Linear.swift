@@ -9,7 +9,7 @@ public enum FP8Linear {
     /// `instructionSet` (tests ask for every level the machine has).
     public static func multiplyTransposed(_ x: UnsafePointer<Float>, rows m: Int, weight w: FP8Matrix,
                                           into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
-                                          instructionSet: FP8InstructionSet = .best) {
+                                          instructionSet: InstructionSet = .best) {
         ParallelLoop.forEachRange(of: w.panelCount, minimumPerRange: 2) { panels in
             scalellm_fp8_packed_linear(w.codes, w.scales, panels.lowerBound, panels.count, w.rows, w.columns, x, m, y,
                                        w.rows, accumulate ? 1 : 0, instructionSet.rawValue)

@@ -72,7 +72,7 @@ public final class FP8Matrix: @unchecked Sendable {
     /// Decodes panel `panel` into `destination` (`32 × columns` floats in the fp32 panel layout): `decode(code) ·
     /// scale`, bit for bit `FP8E4M3.decode(code) * scale` whichever instruction set does it.
     public func dequantizePanel(_ panel: Int, into destination: UnsafeMutablePointer<Float>,
-                                instructionSet: FP8InstructionSet = .best) {
+                                instructionSet: InstructionSet = .best) {
         precondition((0..<panelCount).contains(panel))
         scalellm_fp8_unpack_panel(codes + panel * Self.panelRows * columns, scales + panel * Self.panelRows, columns,
                                   destination, instructionSet.rawValue)
@@ -81,7 +81,7 @@ public final class FP8Matrix: @unchecked Sendable {
     /// Dequantises rows `range` into `destination` (`range.count × columns` floats, row-major), panel by panel
     /// through `dequantizePanel`: the reference the tests compare the linear kernel against.
     public func dequantizeRows(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>,
-                               instructionSet: FP8InstructionSet = .best) {
+                               instructionSet: InstructionSet = .best) {
         precondition(range.lowerBound >= 0 && range.upperBound <= rows)
         guard !range.isEmpty else { return }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.panelRows * columns) { buffer in
@@ -94,29 +94,6 @@ public final class FP8Matrix: @unchecked Sendable {
                     for c in 0..<columns { out[c] = panelValues[c * Self.panelRows + lane] }
                 }
             }
-        }
-    }
-}
-
-/// Which vector instructions decode E4M3 codes inside the packed kernel, and the KV cache's elements in paged
-/// attention (`scalellm_packed_level`): picked at run time from CPUID; a lower level can be asked for (tests run
-/// every level the machine has).
-public enum FP8InstructionSet: Int32, Sendable, CaseIterable, CustomStringConvertible {
-    case portable = 0
-    case avx2 = 1
-    case avx512 = 2
-
-    /// The best level this CPU and OS support.
-    public static let best = FP8InstructionSet(rawValue: scalellm_packed_level()) ?? .portable
-
-    /// Levels this machine can run, lowest first.
-    public static var available: [FP8InstructionSet] { allCases.filter { $0.rawValue <= best.rawValue } }
-
-    public var description: String {
-        switch self {
-        case .portable: return "baseline x86-64"
-        case .avx2: return "AVX2+F16C"
-        case .avx512: return "AVX-512"
         }
     }
 }

@@ -14,7 +14,7 @@ public enum PagedAttention {
     public static func run(query: UnsafePointer<Float>, queryStride: Int, queryCount: Int, firstPosition: Int,
                            headCount: Int, layout: PagedKVLayout,
                            keyPool: UnsafeRawPointer, valuePool: UnsafeRawPointer, blockTable: UnsafePointer<Int32>,
-                           output: UnsafeMutablePointer<Float>, outputStride: Int, instructionSet: FP8InstructionSet = .best) {
+                           output: UnsafeMutablePointer<Float>, outputStride: Int, instructionSet: InstructionSet = .best) {
         // In C (`scalellm_paged_attention`), built per instruction set and per KV element type: a tile's 16 scores
         // are one vector (16 dot products reduced together), its exponentials are computed 16 at once, and the
         // weighted sums of values stay in registers, shared by the query heads of one KV head; 16-bit keys and

@@ -28,7 +28,7 @@ public struct PagedKVLayout: Sendable, Equatable {
     public func store(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, sourceStride stride: Int, count: Int,
                       firstPosition: Int, blockTable: UnsafePointer<Int32>,
                       keyPool: UnsafeMutableRawPointer, valuePool: UnsafeMutableRawPointer,
-                      instructionSet: FP8InstructionSet = .best) {
+                      instructionSet: InstructionSet = .best) {
         scalellm_kv_store(keys, stride, count, firstPosition, blockTable, blockSize, kvHeadCount, headDim, dtype.code,
                           keyPool, instructionSet.rawValue)
         scalellm_kv_store(values, stride, count, firstPosition, blockTable, blockSize, kvHeadCount, headDim, dtype.code,

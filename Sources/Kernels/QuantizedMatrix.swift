@@ -65,7 +65,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// `y[m × rows] = x[m × columns] · Wᵀ` (+ `y` when `accumulate`): `x` quantised to bytes per 32 values, then
     /// the tiles split over the process's cores, with the instruction-set `level` given (tests ask for each).
     public func multiplyTransposed(_ x: UnsafePointer<Float>, rows m: Int, into y: UnsafeMutablePointer<Float>,
-                                   accumulate: Bool = false, level: QuantizedInstructionSet = .best) {
+                                   accumulate: Bool = false, level: InstructionSet = .best) {
         let groups = columns / Int(SCALELLM_UNPACK_GROUP)
         let quantized = QuantizedActivations(rows: m, columns: columns, groups: groups)
         scalellm_q8_quantize_rows(x, m, columns, quantized.values, quantized.scales, quantized.sums)
@@ -94,25 +94,5 @@ private final class QuantizedActivations {
         values.deallocate()
         scales.deallocate()
         sums.deallocate()
-    }
-}
-
-/// Which vector instructions the quantised kernel uses: picked at run time from CPUID; a lower level can be asked
-/// for (tests run every level the machine has).
-public enum QuantizedInstructionSet: Int32, Sendable, CaseIterable, CustomStringConvertible {
-    case portable = 0
-    case avx2 = 1
-
-    /// The best level this CPU supports.
-    public static let best = QuantizedInstructionSet(rawValue: scalellm_quant_level()) ?? .portable
-
-    /// Levels this machine can run, lowest first.
-    public static var available: [QuantizedInstructionSet] { allCases.filter { $0.rawValue <= best.rawValue } }
-
-    public var description: String {
-        switch self {
-        case .portable: return "portable C"
-        case .avx2: return "AVX2 (vpmaddubsw)"
-        }
     }
 }

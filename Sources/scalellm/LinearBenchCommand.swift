@@ -44,7 +44,7 @@ struct LinearBenchCommand: ParsableCommand {
         func sweep(_ body: (Int, (Int, Int)) -> Void) -> Double {
             median((0..<runs).map { _ in time { for (i, s) in shapes.enumerated() { body(i, s) } } })
         }
-        print("weights: fp32 \(fp32Bytes / 1_000_000) MB, fp8 \(fp8Bytes / 1_000_000) MB; \(threadCount) BLAS threads, BLAS core \(Gemm.coreName); fp8 decoding: \(FP8InstructionSet.best)")
+        print("weights: fp32 \(fp32Bytes / 1_000_000) MB, fp8 \(fp8Bytes / 1_000_000) MB; \(threadCount) BLAS threads, BLAS core \(Gemm.coreName); fp8 decoding: \(InstructionSet.best)")
         print("")
         print("| m | variant | ms per model pass | weight GB/s (of its own format) |")
         print("|---:|---|---:|---:|")
@@ -58,13 +58,13 @@ struct LinearBenchCommand: ParsableCommand {
             report("fp32 packed", sweep { i, _ in packed[i].multiplyTransposed(x, rows: m, into: y) }, bytes: fp32Bytes)
             report("fp8 packed", sweep { i, _ in FP8Linear.multiplyTransposed(x, rows: m, weight: fp8[i], into: y) }, bytes: fp8Bytes)
             for (name, matrices) in quantized {
-                report("\(name) integer (\(QuantizedInstructionSet.best))", sweep { i, _ in matrices[i].multiplyTransposed(x, rows: m, into: y) },
+                report("\(name) integer (\(InstructionSet.best))", sweep { i, _ in matrices[i].multiplyTransposed(x, rows: m, into: y) },
                        bytes: matrices.reduce(0) { $0 + $1.bytes })
             }
         }
         // Decoding alone, one thread: the floor under any fp8 step.
         let panel = UnsafeMutablePointer<Float>.allocate(capacity: FP8Matrix.panelRows * 2 * intermediate)
-        for isa in FP8InstructionSet.available {
+        for isa in InstructionSet.available {
             let seconds = sweep { i, _ in for p in 0..<fp8[i].panelCount { fp8[i].dequantizePanel(p, into: panel, instructionSet: isa) } }
             print(String(format: "decoding alone (%@, 1 thread, panel by panel): %.2f ms per model pass = %.2f G weights/s",
                          isa.description, seconds * 1e3, Double(shapes.reduce(0) { $0 + $1.0 * $1.1 }) / seconds / 1e9))

@@ -120,7 +120,7 @@ final class FP8MatrixTests: XCTestCase {
         let rows = 45, columns = 37
         let values = (0..<(rows * columns)).map { _ in rng.float(-3, 3) }
         let m = values.withUnsafeBufferPointer { FP8Matrix(rows: rows, columns: columns, values: $0.baseAddress!) }
-        for isa in FP8InstructionSet.available {
+        for isa in InstructionSet.available {
             var out = [Float](repeating: 0, count: 40 * columns)
             m.dequantizeRows(2..<42, into: &out, instructionSet: isa)
             for r in 0..<40 {
@@ -135,8 +135,8 @@ final class FP8MatrixTests: XCTestCase {
     /// Every non-NaN code (subnormals and both zeros included) decodes exactly with every instruction set.
     func testAllCodesDecodeExactlyWithEveryInstructionSet() {
         let codes = (0..<512).map { UInt8($0 % 256) }.filter { !FP8E4M3.isNaN($0) }   // 508: past the vector body
-        print("fp8 instruction sets on this machine: \(FP8InstructionSet.available), best \(FP8InstructionSet.best)")
-        for isa in FP8InstructionSet.available {
+        print("fp8 instruction sets on this machine: \(InstructionSet.available), best \(InstructionSet.best)")
+        for isa in InstructionSet.available {
             for scale: Float in [1, 0.37, 3e-5] {
                 var out = [Float](repeating: .nan, count: codes.count)
                 codes.withUnsafeBufferPointer { c in
@@ -177,7 +177,7 @@ final class FP8LinearTests: XCTestCase {
                 for accumulate in [false, true] {
                     var expected = y0
                     Gemm.multiplyTransposed(x, rows: m, inner: k, weight: dequantised, outputs: n, into: &expected, accumulate: accumulate)
-                    for isa in FP8InstructionSet.available {
+                    for isa in InstructionSet.available {
                         var y = y0
                         FP8Linear.multiplyTransposed(x, rows: m, weight: w, into: &y, accumulate: accumulate, instructionSet: isa)
                         for i in 0..<(m * n) where abs(y[i] - expected[i]) > 1e-5 * (magnitude[i] + abs(y0[i])) + 1e-30 {

@@ -119,7 +119,7 @@ final class PagedAttentionTests: XCTestCase {
             let overRounded = attention(heads(keys) { KVRounding.round($0, dtype) }, heads(values) { KVRounding.round($0, dtype) })
             let u = KVRounding.unitRoundoff(dtype)
             let layout = PagedKVLayout(blockSize: c.blockSize, kvHeadCount: c.kvHeadCount, headDim: c.headDim, dtype: dtype)
-            for isa in FP8InstructionSet.available {
+            for isa in InstructionSet.available {
                 let context = "\(c), \(s), \(dtype), \(isa)"
                 var keyPool = [UInt8](repeating: 0xFF, count: poolBlocks * layout.blockBytes)
                 var valuePool = keyPool
@@ -184,14 +184,14 @@ final class PagedKVLayoutTests: XCTestCase {
 
     func testStoreRoundTripsThroughShuffledTable() {
         for dtype in KVCacheDType.allCases {
-            for isa in FP8InstructionSet.available {
+            for isa in InstructionSet.available {
                 // 40 = 16 + 16 + 8: both the vector and the padded-tail paths of the encoders.
                 for headDim in [8, 40] { roundTrip(dtype, isa, headDim: headDim) }
             }
         }
     }
 
-    private func roundTrip(_ dtype: KVCacheDType, _ isa: FP8InstructionSet, headDim: Int) {
+    private func roundTrip(_ dtype: KVCacheDType, _ isa: InstructionSet, headDim: Int) {
         var random = TestRandom(seed: 2024)
         let layout = PagedKVLayout(blockSize: 4, kvHeadCount: 3, headDim: headDim, dtype: dtype)
         let context = "\(dtype), \(isa), head \(headDim)"
@@ -254,7 +254,7 @@ final class PagedKVLayoutTests: XCTestCase {
              [1, 1 + 0x1p-6, 70_144, -0.0, .nan, .infinity, 3, -1 - 0x1p-7]),
         ]
         for (dtype, input, expected) in cases {
-            for isa in FP8InstructionSet.available {
+            for isa in InstructionSet.available {
                 let layout = PagedKVLayout(blockSize: 1, kvHeadCount: 1, headDim: input.count, dtype: dtype)
                 var keyPool = [UInt8](repeating: 0, count: layout.blockBytes), valuePool = keyPool
                 keyPool.withUnsafeMutableBytes { kp in

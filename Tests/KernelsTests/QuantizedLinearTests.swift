@@ -86,7 +86,7 @@ final class QuantizedLinearTests: XCTestCase {
             for m in [1, 2, 3, 4, 5, 7, 9] {
                 let x = random.floats(m * k, -2, 2)
                 let a = quantizedActivations(x, k: k)
-                for level in QuantizedInstructionSet.available {
+                for level in InstructionSet.available {
                     for accumulate in [false, true] {
                         let y0 = random.floats(m * n)
                         var y = accumulate ? y0 : [Float](repeating: .nan, count: m * n)

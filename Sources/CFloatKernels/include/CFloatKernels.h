@@ -70,14 +70,10 @@ void scalellm_q8_quantize_rows(const float *x, size_t m, size_t k, int8_t *q, fl
 
 /// `y[r * ldy + j] (+)= Σ_i W[j][i] · xq[r][i]` (the quantised forms above) for the rows j of tiles `first_tile
 /// ..< first_tile + tile_count` (j < n) and activation rows r < m, with instruction-set `level` (at most
-/// `scalellm_quant_level()`).
+/// `scalellm_packed_level()`; there is no AVX-512 variant: that level runs the AVX2 code).
 void scalellm_quant_linear(const void *const *rows, const uint8_t *types, size_t n, size_t k, size_t first_tile,
                            size_t tile_count, const int8_t *xq, const float *x_scale, const float *x_sum, size_t m,
                            float *y, size_t ldy, int accumulate, int level);
-
-/// The best level of the quantised kernel this CPU supports (SCALELLM_LEVEL_AVX2 needs AVX2 and FMA; there is
-/// no AVX-512 variant yet, so an AVX-512 CPU runs the AVX2 one).
-int scalellm_quant_level(void);
 
 /// The gated activation of the Llama MLP, `out[r][i] = silu(gate[i]) * up[i]` with `silu(g) = g / (1 + e^-g)`,
 /// where each of the `rows` rows of `gate_up` holds `width` gate values followed by `width` up values; the
