@@ -16,7 +16,7 @@
 #define GROUP SCALELLM_UNPACK_GROUP
 /// Activation rows a tile meets at once: the AVX2 kernel keeps 2 vectors per row in registers (the integer sum of
 /// the group and the float sum of the row).
-#define ROW_BLOCK 4
+#define ROW_BLOCK 6
 
 void scalellm_q8_quantize_rows(const float *x, size_t m, size_t k, int8_t *q, float *x_scale, float *x_sum) {
     for (size_t r = 0; r < m; r++) {
@@ -134,7 +134,7 @@ static void tile_rows_portable(const int8_t *codes, const float *scales, const f
     }
 }
 
-/// AVX2: `rows` (≤ 4, a constant in each instantiation) activation rows against one tile, with vpmaddubsw, which
+/// AVX2: `rows` (≤ 6, a constant in each instantiation) activation rows against one tile, with vpmaddubsw, which
 /// multiplies unsigned by signed bytes and adds pairs into 16 bits. Signed weights go in as their magnitudes, the
 /// activations taking the weights' signs (|w| ≤ 128 and |x| ≤ 127, so a pair's sum, at most 32 512, never
 /// saturates); each step's pairs are widened to 32 bits at once. A `small` tile (weights in 0…31) goes in as it
@@ -189,7 +189,7 @@ tile_rows_avx2_block(const int8_t *codes, const float *scales, const float *mins
     }
 }
 
-/// Every activation row against one tile, 4 rows at a time, then the rest (one instantiation per leftover row
+/// Every activation row against one tile, 6 rows at a time, then the rest (one instantiation per leftover row
 /// count and per kind of tile, so that every accumulator lives in a register).
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 tile_rows_avx2_kind(const int8_t *codes, const float *scales, const float *mins, size_t k, const int8_t *xq,
@@ -206,6 +206,8 @@ tile_rows_avx2_kind(const int8_t *codes, const float *scales, const float *mins,
     case 1: tile_rows_avx2_block(codes, scales, mins, k, xr, sr, ur, 1, yr, ldy, columns, accumulate, small); break;
     case 2: tile_rows_avx2_block(codes, scales, mins, k, xr, sr, ur, 2, yr, ldy, columns, accumulate, small); break;
     case 3: tile_rows_avx2_block(codes, scales, mins, k, xr, sr, ur, 3, yr, ldy, columns, accumulate, small); break;
+    case 4: tile_rows_avx2_block(codes, scales, mins, k, xr, sr, ur, 4, yr, ldy, columns, accumulate, small); break;
+    case 5: tile_rows_avx2_block(codes, scales, mins, k, xr, sr, ur, 5, yr, ldy, columns, accumulate, small); break;
     default: break;
     }
 }
