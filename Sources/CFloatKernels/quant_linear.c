@@ -40,36 +40,27 @@ void scalellm_q8_quantize_rows(const float *x, size_t m, size_t k, int8_t *q, fl
     }
 }
 
-/// The offset that makes a type's unpacked values non-negative and at most 31 (Q4_0's q − 8 + 8, Q5_0's q − 16 + 16,
-/// …), or -1 for the types whose values span a whole byte (Q6_K's 6 bits, Q8_0, the IQ4 tables). A tile of such
+/// Whether a type's values, in their shifted form (`scalellm_ggml_unpack_row`), lie in 0…31: a tile of such
 /// "small" rows takes the faster unsigned product (`tile_rows_avx2`).
-static int small_offset(int type) {
+static int is_small_type(int type) {
     switch (type) {
-    case SCALELLM_GGML_Q4_1: case SCALELLM_GGML_Q5_1: case SCALELLM_GGML_Q2_K: case SCALELLM_GGML_Q4_K:
-    case SCALELLM_GGML_Q5_K: return 0;
-    case SCALELLM_GGML_Q3_K: return 4;
-    case SCALELLM_GGML_Q4_0: return 8;
-    case SCALELLM_GGML_Q5_0: return 16;
-    default: return -1;
+    case SCALELLM_GGML_Q4_0: case SCALELLM_GGML_Q4_1: case SCALELLM_GGML_Q5_0: case SCALELLM_GGML_Q5_1:
+    case SCALELLM_GGML_Q2_K: case SCALELLM_GGML_Q3_K: case SCALELLM_GGML_Q4_K: case SCALELLM_GGML_Q5_K: return 1;
+    default: return 0;
     }
 }
 
 /// Unpacks rows `first ..< first + 8` (rows past n repeat row n - 1; their outputs are dropped) one after the
 /// other into `row_q` (8 × k bytes), and their scales and mins straight into the tile's (group by group, 8 rows
-/// each). When every row's type has a small offset, each row's values are shifted by it (its mins take
-/// `− offset · scale`) and the tile is reported small (returns 1).
+/// each). When every row's type is small, the rows are unpacked in their shifted form and the tile is reported
+/// small (returns 1).
 static int unpack_rows(const void *const *rows, const uint8_t *types, size_t n, size_t k, size_t first,
                        int8_t *row_q, float *scales, float *mins) {
     int small = 1;
-    for (size_t t = 0; t < TILE; t++) small &= small_offset(types[first + t < n ? first + t : n - 1]) >= 0;
+    for (size_t t = 0; t < TILE; t++) small &= is_small_type(types[first + t < n ? first + t : n - 1]);
     for (size_t t = 0; t < TILE; t++) {
         size_t j = first + t < n ? first + t : n - 1;
-        int8_t *q = row_q + t * k;
-        scalellm_ggml_unpack_row(types[j], rows[j], k, q, scales + t, mins + t, TILE);
-        int offset = small ? small_offset(types[j]) : 0;
-        if (offset == 0) continue;
-        for (size_t i = 0; i < k; i++) q[i] = (int8_t)(q[i] + offset);
-        for (size_t g = 0; g < k / GROUP; g++) mins[g * TILE + t] -= (float)offset * scales[g * TILE + t];
+        scalellm_ggml_unpack_row(types[j], rows[j], k, row_q + t * k, scales + t, mins + t, TILE, small);
     }
     return small;
 }

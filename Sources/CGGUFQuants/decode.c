@@ -43,7 +43,7 @@ void scalellm_ggml_decode(int type, const void *source, size_t count, float *out
     int8_t q[CHUNK];
     float scale[CHUNK / SCALELLM_UNPACK_GROUP], min[CHUNK / SCALELLM_UNPACK_GROUP];
     for (size_t start = 0; start < count; start += elements, bytes += bytes_per_block) {
-        scalellm_ggml_unpack_row(type, bytes, elements, q, scale, min, 1);
+        scalellm_ggml_unpack_row(type, bytes, elements, q, scale, min, 1, 0);
         float *o = out + start;
         for (size_t i = 0; i < elements; i++) {
             float s = scale[i / SCALELLM_UNPACK_GROUP];

@@ -13,11 +13,13 @@
 #define GROUP SCALELLM_UNPACK_GROUP
 
 /// The signature of a block's unpacker: block bytes `b` in; its weights `q`, and per group of 16 `scale` and
-/// `min`, `stride` floats apart, out. `f16c` (a constant once inlined) says whether halves convert by instruction.
+/// `min`, `stride` floats apart, out. `f16c` (a constant once inlined) says whether halves convert by instruction;
+/// `shifted` asks Q4_0, Q5_0 and Q3_K for their non-negative form (values without their offset, the offset times
+/// the scale as a min), which the integer kernel multiplies faster.
 #define UNPACK_BLOCK(NAME)                                                                                             \
     static inline __attribute__((always_inline)) void NAME(const uint8_t *restrict b, int8_t *restrict q,             \
                                                            float *restrict scale, float *restrict min,                \
-                                                           size_t stride, int f16c)
+                                                           size_t stride, int f16c, int shifted)
 
 /// The half at `p` as a float: F16C's conversion where the caller is built for it, else integer arithmetic.
 static inline __attribute__((always_inline)) float half(const void *p, int f16c) {
@@ -48,11 +50,13 @@ static inline void k4_scale_min(int j, const uint8_t *q, uint8_t *d, uint8_t *m)
 }
 
 UNPACK_BLOCK(unpack_q4_0) {
+    int offset = shifted ? 0 : 8;
     for (int j = 0; j < 16; j++) {
-        q[j] = (int8_t)((b[2 + j] & 0x0F) - 8);
-        q[j + 16] = (int8_t)((b[2 + j] >> 4) - 8);
+        q[j] = (int8_t)((b[2 + j] & 0x0F) - offset);
+        q[j + 16] = (int8_t)((b[2 + j] >> 4) - offset);
     }
-    block32_scales(scale, min, stride, half(b, f16c), 0);
+    float d = half(b, f16c);
+    block32_scales(scale, min, stride, d, shifted ? -(8 * d) : 0);
 }
 
 UNPACK_BLOCK(unpack_q4_1) {
@@ -75,8 +79,9 @@ static inline void unpack_5bit(const uint8_t *restrict bits, int offset, int8_t 
 }
 
 UNPACK_BLOCK(unpack_q5_0) {
-    unpack_5bit(b + 2, 16, q);
-    block32_scales(scale, min, stride, half(b, f16c), 0);
+    unpack_5bit(b + 2, shifted ? 0 : 16, q);
+    float d = half(b, f16c);
+    block32_scales(scale, min, stride, d, shifted ? -(16 * d) : 0);
 }
 
 UNPACK_BLOCK(unpack_q5_1) {
@@ -131,11 +136,12 @@ UNPACK_BLOCK(unpack_q3_k) {
     for (int n = 0; n < 256; n += 128, qs += 32) {
         for (int shift = 0; shift < 8; shift += 2, m <<= 1) {
             for (int half = 0; half < 2; half++, is++) {
-                scale[is * stride] = d * (scales[is] - 32);
-                min[is * stride] = 0;
+                float dl = d * (scales[is] - 32);
+                scale[is * stride] = dl;
+                min[is * stride] = shifted ? -(4 * dl) : 0;
                 for (int l = 0; l < 16; l++) {
                     int i = 16 * half + l;
-                    q[is * 16 + l] = (int8_t)(((qs[i] >> shift) & 3) - ((hmask[i] & m) ? 0 : 4));
+                    q[is * 16 + l] = (int8_t)(((qs[i] >> shift) & 3) + ((hmask[i] & m) ? 4 : 0) - (shifted ? 0 : 4));
                 }
             }
         }
@@ -207,12 +213,13 @@ UNPACK_BLOCK(unpack_iq4_xs) {
 /// One row, type by type: one loop per type with the block's code inlined (a call per block of 32 would cost more
 /// than the block).
 static inline __attribute__((always_inline)) void unpack_row(int type, const void *row, size_t k, int8_t *q,
-                                                             float *scale, float *min, size_t stride, int f16c) {
+                                                             float *scale, float *min, size_t stride, int f16c,
+                                                             int shifted) {
     size_t elements = scalellm_ggml_block_elements(type), bytes = scalellm_ggml_block_bytes(type);
     const uint8_t *block = row;
 #define UNPACK(FUNCTION)                                                                                               \
     for (size_t i = 0; i < k; i += elements, block += bytes)                                                          \
-        FUNCTION(block, q + i, scale + i / GROUP * stride, min + i / GROUP * stride, stride, f16c);                   \
+        FUNCTION(block, q + i, scale + i / GROUP * stride, min + i / GROUP * stride, stride, f16c, shifted);          \
     return;
     switch (type) {
     case SCALELLM_GGML_Q4_0: UNPACK(unpack_q4_0)
@@ -234,19 +241,20 @@ static inline __attribute__((always_inline)) void unpack_row(int type, const voi
 
 // Built twice: for AVX2 with F16C (32-byte byte loops, halves converted by instruction) and for every x86-64.
 __attribute__((target("avx2,f16c"))) static void unpack_row_avx2(int type, const void *row, size_t k, int8_t *q,
-                                                                  float *scale, float *min, size_t stride) {
-    unpack_row(type, row, k, q, scale, min, stride, 1);
+                                                                  float *scale, float *min, size_t stride,
+                                                                  int shifted) {
+    unpack_row(type, row, k, q, scale, min, stride, 1, shifted);
 }
 
 static void unpack_row_baseline(int type, const void *row, size_t k, int8_t *q, float *scale, float *min,
-                                size_t stride) {
-    unpack_row(type, row, k, q, scale, min, stride, 0);
+                                size_t stride, int shifted) {
+    unpack_row(type, row, k, q, scale, min, stride, 0, shifted);
 }
 
 void scalellm_ggml_unpack_row(int type, const void *row, size_t k, int8_t *q, float *scale, float *min,
-                              size_t stride) {
+                              size_t stride, int shifted) {
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c"))
-        unpack_row_avx2(type, row, k, q, scale, min, stride);
+        unpack_row_avx2(type, row, k, q, scale, min, stride, shifted);
     else
-        unpack_row_baseline(type, row, k, q, scale, min, stride);
+        unpack_row_baseline(type, row, k, q, scale, min, stride, shifted);
 }

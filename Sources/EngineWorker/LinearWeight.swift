@@ -1,4 +1,5 @@
 import Kernels
+import ModelFormats
 
 /// How the weights of the linear layers (QKV, attention output, gate/up, down, LM head) are held in memory and
 /// computed on. Norm weights are always float32.
@@ -21,8 +22,8 @@ public enum WeightPrecision: String, Sendable, CaseIterable, CustomStringConvert
     /// The GGUF type a float weight is quantised into at load, for the precisions that do that.
     var quantizedType: UInt32? {
         switch self {
-        case .q8_0: return 8
-        case .q4_0: return 2
+        case .q8_0: return TensorType.q8_0.ggmlType
+        case .q4_0: return TensorType.q4_0.ggmlType
         case .auto, .fp32, .fp8: return nil
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Kernels
+import ModelFormats
 
 /// `scalellm bench linear`: the linear layers of a SmolLM2-135M-shaped model (30 layers of QKV, output, gate/up
 /// and down, plus the LM head; random weights, each matrix allocated separately so that nothing stays in cache)
@@ -29,9 +30,9 @@ struct LinearBenchCommand: ParsableCommand {
         }
         let packed = zip(shapes, fp32).map { shape, values in PackedMatrix(rows: shape.0, columns: shape.1, values: values) }
         let fp8 = zip(shapes, fp32).map { shape, values in FP8Matrix(rows: shape.0, columns: shape.1, values: values) }
-        let quantized = [(name: "q4_0", type: UInt32(2)), (name: "q8_0", type: UInt32(8))].map { format in
-            (format.name, zip(shapes, fp32).map { shape, values in
-                QuantizedMatrix(quantizing: values, rows: shape.0, columns: shape.1, ggmlType: format.type)
+        let quantized = [TensorType.q4_0, .q8_0].map { type in
+            (type.rawValue, zip(shapes, fp32).map { shape, values in
+                QuantizedMatrix(quantizing: values, rows: shape.0, columns: shape.1, ggmlType: type.ggmlType)
             })
         }
         let fp32Bytes = shapes.reduce(0) { $0 + $1.0 * $1.1 * 4 }, fp8Bytes = fp8.reduce(0) { $0 + $1.bytes }

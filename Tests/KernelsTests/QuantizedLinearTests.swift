@@ -50,7 +50,7 @@ final class QuantizedLinearTests: XCTestCase {
         var scale = [Float](repeating: 0, count: k / 16), min = [Float](repeating: 0, count: k / 16)
         row.bytes.withUnsafeBytes {
             scalellm_ggml_decode(Int32(row.type), $0.baseAddress!, k, &values)
-            scalellm_ggml_unpack_row(Int32(row.type), $0.baseAddress!, k, &q, &scale, &min, 1)
+            scalellm_ggml_unpack_row(Int32(row.type), $0.baseAddress!, k, &q, &scale, &min, 1, 0)
         }
         let magnitudes = (0..<k).map { (i: Int) -> Double in
             let s = abs(Double(scale[i / 16])), m = abs(Double(min[i / 16]))
@@ -131,7 +131,7 @@ final class QuantizedLinearTests: XCTestCase {
             var scale = [Float](repeating: 0, count: 64), min = [Float](repeating: 0, count: 64)
             row.bytes.withUnsafeBytes {
                 scalellm_ggml_decode(Int32(row.type), $0.baseAddress!, 1024, &values)
-                scalellm_ggml_unpack_row(Int32(row.type), $0.baseAddress!, 1024, &q, &scale, &min, 1)
+                scalellm_ggml_unpack_row(Int32(row.type), $0.baseAddress!, 1024, &q, &scale, &min, 1, 0)
             }
             for i in 0..<1024 {
                 let product = scale[i / 16] * Float(q[i])

@@ -54,8 +54,12 @@ void scalellm_ggml_decode(int type, const void *source, size_t count, float *out
 /// Unpacks one row of `k` weights (a whole number of blocks; k a multiple of 32) of a quantised `type`: `q[i]`
 /// (k values) and, for group g (k / 16 of them), `scale[g * stride]` and `min[g * stride]` (a stride > 1 writes
 /// straight into a kernel's interleaved layout), with weight i equal to `scale[i / 16] * q[i] + min[i / 16]` — in
-/// float32 the very value `scalellm_ggml_decode` gives.
-void scalellm_ggml_unpack_row(int type, const void *row, size_t k, int8_t *q, float *scale, float *min, size_t stride);
+/// float32 the very value `scalellm_ggml_decode` gives. With `shifted`, the types stored with an offset (Q4_0's
+/// q − 8, Q5_0's q − 16, Q3_K's q − 4) give their values without it and the offset times the scale as a negative
+/// min instead: every value is then in 0…31 for all types but Q6_K, Q8_0, IQ4_NL and IQ4_XS (the same weights, no
+/// longer bit for bit ggml's in float32).
+void scalellm_ggml_unpack_row(int type, const void *row, size_t k, int8_t *q, float *scale, float *min, size_t stride,
+                              int shifted);
 
 /// Quantises `count` floats (a multiple of 32) to Q8_0 or Q4_0 blocks at `out` as ggml's reference quantisers
 /// (`quantize_row_q8_0_ref`, `quantize_row_q4_0_ref`) do: round to nearest, the scale stored as fp16.
