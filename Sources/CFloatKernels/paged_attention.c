@@ -34,6 +34,12 @@ SIMD16_INLINE v16f fold1(v16f a, v16f b) {
 /// The fold tree leaves the sum of input j in lane bitreverse4(j), so keys go in in that order to land in lane t.
 static const int fold_order[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
 
+/// Scores of lanes past `count` back to -inf (also after a transformation that moved them).
+SIMD16_INLINE v16f mask_past(v16f s, size_t count) {
+    v16i live = (v16i){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15} < (int)count;
+    return (v16f)(((v16i)s & live) | ((v16i)splat(-INFINITY) & ~live));
+}
+
 /// Dot products of q with `count` (1...16) keys of type `dtype`, key t at element `k + t * stride` of `block`, as one
 /// vector: lane t for key t, -inf past `count`. One accumulator per key, all reduced together, instead of a
 /// horizontal sum per key.
@@ -60,8 +66,7 @@ SIMD16_INLINE v16f key_scores(const float *q, const void *block, size_t k, size_
     for (int j = 0; j < 2; j++) acc[j] = fold2(acc[2 * j], acc[2 * j + 1]);
     v16f s = fold1(acc[0], acc[1]);
     if (head_dim % 16) s += load16(tail);
-    v16i live = (v16i){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15} < (int)count;
-    return (v16f)(((v16i)s & live) | ((v16i)splat(-INFINITY) & ~live));
+    return mask_past(s, count);
 }
 
 /// y = y * scale + w * x over n floats, x elements `i...` of `block`.
@@ -89,11 +94,18 @@ typedef struct {
     size_t block_size, block_bytes, token_stride, kv_head_count, head;
 } KVHead;
 
-/// `heads` (1...3) query heads sharing one KV head, head_dim apart in q and out, over positions 0...position: up to 16
-/// keys at a time, an online softmax per head, each key and value vector loaded (and converted from `dtype`) once
+/// What a query sees and how its scores are formed: `scale`, the soft-cap (0: none) and the first visible
+/// position below the query's (`window` positions up to and including its own; 0: all).
+typedef struct {
+    float scale, soft_cap;
+    size_t window;
+} ScoreRule;
+
+/// `heads` (1...3) query heads sharing one KV head, head_dim apart in q and out, over the positions the rule lets
+/// the query at `position` see (0...position, or the last `window` of them): up to 16 keys at a time, an online softmax per head, each key and value vector loaded (and converted from `dtype`) once
 /// for all the heads. The first 16 * min(head_dim / 16, 16) floats of each output accumulate in vectors (registers
 /// when head_dim and heads are constants) written out once at the end; any rest accumulates in `out`.
-SIMD16_INLINE void attend(const float *q, const KVHead *kv, size_t position, float scale, float *out, size_t head_dim,
+SIMD16_INLINE void attend(const float *q, const KVHead *kv, size_t position, ScoreRule rule, float *out, size_t head_dim,
                           size_t heads, int dtype) {
     size_t vectors = head_dim / 16 < 16 ? head_dim / 16 : 16, rest = head_dim - 16 * vectors;
     size_t block_size = kv->block_size, token_stride = kv->token_stride;
@@ -104,11 +116,12 @@ SIMD16_INLINE void attend(const float *q, const KVHead *kv, size_t position, flo
         running_max[g] = splat(-INFINITY);
         running_sum[g] = splat(0);
     }
-    for (size_t start = 0; start <= position; start += block_size) {
+    size_t lowest = rule.window && position + 1 > rule.window ? position + 1 - rule.window : 0;
+    for (size_t start = lowest / block_size * block_size; start <= position; start += block_size) {
         size_t tile = position + 1 - start < block_size ? position + 1 - start : block_size;
         size_t block_offset = (size_t)kv->block_table[start / block_size] * kv->block_bytes;
         const char *key_block = kv->keys + block_offset, *value_block = kv->values + block_offset;
-        for (size_t first = 0; first < tile; first += 16) {
+        for (size_t first = start < lowest ? lowest - start : 0; first < tile; first += 16) {
             size_t count = tile - first < 16 ? tile - first : 16;
             size_t at = first * token_stride + kv->head * head_dim;   // element of the tile's first key and value
             v16f p[3], correction[3], key_scales = splat(1), value_scales = splat(1);
@@ -120,7 +133,8 @@ SIMD16_INLINE void attend(const float *q, const KVHead *kv, size_t position, flo
             for (size_t g = 0; g < heads; g++) {
                 v16f s = key_scores(q + g * head_dim, key_block, at, token_stride, count, head_dim, dtype);
                 if (dtype == SCALELLM_KV_FP8) s *= key_scales;
-                s = s * scale;
+                s = s * rule.scale;
+                if (rule.soft_cap > 0) s = mask_past(rule.soft_cap * tanh16(s / rule.soft_cap), count);
                 v16f new_max = __builtin_elementwise_max(running_max[g], max_all(s));
                 correction[g] = exp16(running_max[g] - new_max);
                 p[g] = exp16(s - new_max);   // 0 in the lanes past count
@@ -151,23 +165,22 @@ SIMD16_INLINE void attend(const float *q, const KVHead *kv, size_t position, flo
 }
 
 /// `attend` with `heads` as a constant, for a constant head_dim.
-SIMD16_INLINE void attend_heads(const float *q, const KVHead *kv, size_t position, float scale, float *out,
+SIMD16_INLINE void attend_heads(const float *q, const KVHead *kv, size_t position, ScoreRule rule, float *out,
                                 size_t head_dim, size_t heads, int dtype) {
     if (heads == 3)
-        attend(q, kv, position, scale, out, head_dim, 3, dtype);
+        attend(q, kv, position, rule, out, head_dim, 3, dtype);
     else if (heads == 2)
-        attend(q, kv, position, scale, out, head_dim, 2, dtype);
+        attend(q, kv, position, rule, out, head_dim, 2, dtype);
     else
-        attend(q, kv, position, scale, out, head_dim, 1, dtype);
+        attend(q, kv, position, rule, out, head_dim, 1, dtype);
 }
 
 SIMD16_INLINE void attention(const float *query, size_t query_stride, size_t query_count, size_t first_position,
                              size_t head_count, size_t kv_head_count, size_t head_dim, size_t block_size,
-                             const void *key_pool, const void *value_pool, const int32_t *block_table, float *output,
-                             size_t output_stride, int dtype) {
+                             const void *key_pool, const void *value_pool, const int32_t *block_table, ScoreRule rule,
+                             float *output, size_t output_stride, int dtype) {
     size_t group = head_count / kv_head_count;
     size_t heads = group % 3 == 0 ? 3 : group % 2 == 0 ? 2 : 1;   // query heads taken together; divides group
-    float scale = 1.0f / sqrtf((float)head_dim);
     KVHead kv = {key_pool, value_pool, block_table, block_size,
                  scalellm_kv_block_bytes(block_size, kv_head_count, head_dim, dtype), kv_head_count * head_dim,
                  kv_head_count, 0};
@@ -179,11 +192,11 @@ SIMD16_INLINE void attention(const float *query, size_t query_stride, size_t que
             kv.head = h / group;
             // Common head sizes as constants, so the query and output vectors stay in registers.
             if (head_dim == 64)
-                attend_heads(q, &kv, position, scale, out, 64, heads, dtype);
+                attend_heads(q, &kv, position, rule, out, 64, heads, dtype);
             else if (head_dim == 128)
-                attend_heads(q, &kv, position, scale, out, 128, heads, dtype);
+                attend_heads(q, &kv, position, rule, out, 128, heads, dtype);
             else
-                attend(q, &kv, position, scale, out, head_dim, heads, dtype);
+                attend(q, &kv, position, rule, out, head_dim, heads, dtype);
         }
     }
 }
@@ -192,12 +205,12 @@ SIMD16_INLINE void attention(const float *query, size_t query_stride, size_t que
 // are the same bits as before the KV cache had other element types.
 #define ATTENTION(T)                                                                                                   \
     attention(query, query_stride, query_count, first_position, head_count, kv_head_count, head_dim, block_size,       \
-              key_pool, value_pool, block_table, output, output_stride, T)
+              key_pool, value_pool, block_table, rule, output, output_stride, T)
 #define INSTANTIATE(NAME, TARGET)                                                                                      \
     TARGET static void NAME(const float *query, size_t query_stride, size_t query_count, size_t first_position,       \
                             size_t head_count, size_t kv_head_count, size_t head_dim, size_t block_size, int dtype,   \
-                            const void *key_pool, const void *value_pool, const int32_t *block_table, float *output,  \
-                            size_t output_stride) {                                                                  \
+                            const void *key_pool, const void *value_pool, const int32_t *block_table, ScoreRule rule, \
+                            float *output, size_t output_stride) {                                                   \
         WITH_KV_DTYPE(dtype, ATTENTION)                                                                              \
     }
 INSTANTIATE(attention_avx512, __attribute__((target("avx512f,f16c"))))
@@ -209,19 +222,21 @@ INSTANTIATE(attention_baseline, )
 void scalellm_paged_attention(const float *query, size_t query_stride, size_t query_count, size_t first_position,
                               size_t head_count, size_t kv_head_count, size_t head_dim, size_t block_size,
                               int kv_dtype, const void *key_pool, const void *value_pool, const int32_t *block_table,
-                              float *output, size_t output_stride, int level) {
+                              float scale, float soft_cap, size_t window, float *output, size_t output_stride,
+                              int level) {
+    ScoreRule rule = {scale, soft_cap, window};
     switch (level) {
     case SCALELLM_LEVEL_AVX512:
         attention_avx512(query, query_stride, query_count, first_position, head_count, kv_head_count, head_dim,
-                         block_size, kv_dtype, key_pool, value_pool, block_table, output, output_stride);
+                         block_size, kv_dtype, key_pool, value_pool, block_table, rule, output, output_stride);
         break;
     case SCALELLM_LEVEL_AVX2:
         attention_avx2(query, query_stride, query_count, first_position, head_count, kv_head_count, head_dim,
-                       block_size, kv_dtype, key_pool, value_pool, block_table, output, output_stride);
+                       block_size, kv_dtype, key_pool, value_pool, block_table, rule, output, output_stride);
         break;
     default:
         attention_baseline(query, query_stride, query_count, first_position, head_count, kv_head_count, head_dim,
-                           block_size, kv_dtype, key_pool, value_pool, block_table, output, output_stride);
+                           block_size, kv_dtype, key_pool, value_pool, block_table, rule, output, output_stride);
         break;
     }
 }

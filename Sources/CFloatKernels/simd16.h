@@ -48,6 +48,12 @@ SIMD16_INLINE v16f exp16(v16f x) {
     return (v16f)((v16i)(e * (v16f)bits) & ~below);
 }
 
+/// 1 / (1 + e^-x) in 16 lanes: 0 for very negative x, 1 for large x, no cancellation in between.
+SIMD16_INLINE v16f sigmoid16(v16f x) { return 1.0f / (1.0f + exp16(-x)); }
+
+/// tanh in 16 lanes as 2·sigmoid(2x) − 1: within ~1e-7 absolute of tanhf, exactly ±1 in the tails.
+SIMD16_INLINE v16f tanh16(v16f x) { return 2.0f * sigmoid16(2.0f * x) - 1.0f; }
+
 /// 16 E4M3 codes → their values times 2^-8. The code `s eeee mmm` shifted into an IEEE half as `s 0eeee mmm0000000`
 /// is exactly its value times 2^-8 (subnormals included), which the hardware converts to float (vcvtph2ps with
 /// F16C; a library call in the baseline build). NaN codes (0x7F, 0xFF) are not handled specially: quantisation

@@ -50,7 +50,7 @@ public struct EngineStatistics: Sendable, Equatable {
 /// waiting ones), the model runner execute it, and returns the tokens sampled. Not thread-safe: one engine thread
 /// drives it.
 public final class Engine: @unchecked Sendable {
-    public let model: LlamaModel
+    public let model: DecoderModel
     public let cache: KVCache
     public let configuration: EngineConfiguration
     private let scheduler: Scheduler
@@ -66,7 +66,7 @@ public final class Engine: @unchecked Sendable {
     /// With `group`, `model` is rank 0's shard and every step is also run by the group's other ranks
     /// (`TensorParallelFollower`); use `checkedStep()` then, which reports a failed group. Throws when
     /// `configuration.kvCacheBytes` does not hold a single KV block of this model.
-    public init(model: LlamaModel, configuration: EngineConfiguration, group: TensorParallelGroup? = nil) throws(EngineConfigurationError) {
+    public init(model: DecoderModel, configuration: EngineConfiguration, group: TensorParallelGroup? = nil) throws(EngineConfigurationError) {
         precondition(model.shard.isWhole == (group == nil), "a shard needs its group, and a group a shard")
         self.model = model
         self.configuration = configuration
@@ -80,7 +80,7 @@ public final class Engine: @unchecked Sendable {
 
     /// The KV cache of `model` (its shard's KV heads) within `configuration.kvCacheBytes`, its element type
     /// resolved for the model's weight precision.
-    static func makeCache(model: LlamaModel, configuration: EngineConfiguration) throws(EngineConfigurationError) -> KVCache {
+    static func makeCache(model: DecoderModel, configuration: EngineConfiguration) throws(EngineConfigurationError) -> KVCache {
         let c = model.config
         let dtype = configuration.kvCacheDType.resolved(for: model.precision)
         let layout = PagedKVLayout(blockSize: configuration.blockSize, kvHeadCount: model.shard.kvHeadCount, headDim: c.headDim,
@@ -93,7 +93,7 @@ public final class Engine: @unchecked Sendable {
     /// `precision` (at least one, or it throws). With tensor parallelism the budget is per rank, and every rank gets
     /// the same block count — sized by the largest shard, since uneven shards hold different numbers of KV heads but
     /// share the scheduler's block ids. Callable before the weights are loaded, to refuse a bad setting early.
-    public static func kvBlockCount(config c: LlamaConfig, shard: TensorParallelShard, configuration: EngineConfiguration,
+    public static func kvBlockCount(config c: ModelConfig, shard: TensorParallelShard, configuration: EngineConfiguration,
                                     precision: WeightPrecision) throws(EngineConfigurationError) -> Int {
         let largest = PagedKVLayout(blockSize: configuration.blockSize, kvHeadCount: shard.largestKVHeadCount, headDim: c.headDim,
                                     dtype: configuration.kvCacheDType.resolved(for: precision))
@@ -105,7 +105,7 @@ public final class Engine: @unchecked Sendable {
         return blockCount
     }
 
-    public var config: LlamaConfig { model.config }
+    public var config: ModelConfig { model.config }
     public var tokensCapacity: Int { cache.blockCount * cache.layout.blockSize }
     public var hasWork: Bool { scheduler.hasWork }
 
@@ -207,7 +207,7 @@ extension Engine {
     }
 
     /// KV-cache bytes that hold `tokens` tokens of one sequence in `dtype` elements (rounded up to whole blocks).
-    public static func kvBytes(forTokens tokens: Int, config: LlamaConfig, dtype: KVCacheDType, blockSize: Int = 16) -> Int {
+    public static func kvBytes(forTokens tokens: Int, config: ModelConfig, dtype: KVCacheDType, blockSize: Int = 16) -> Int {
         let layout = PagedKVLayout(blockSize: blockSize, kvHeadCount: config.kvHeadCount, headDim: config.headDim, dtype: dtype)
         return (tokens + blockSize - 1) / blockSize * KVCache.bytesPerBlock(layerCount: config.layerCount, layout: layout)
     }

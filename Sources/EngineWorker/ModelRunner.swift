@@ -5,7 +5,7 @@ import Kernels
 /// sampler. It makes no decisions: what runs was decided by the scheduler. On rank 0 of a tensor-parallel group
 /// it first publishes the batch to the other ranks, which run the same step on their shards.
 struct ModelRunner {
-    let model: LlamaModel
+    let model: DecoderModel
     let cache: KVCache
     var group: TensorParallelGroup? = nil
 

@@ -9,9 +9,9 @@ import ModelFormats
 /// `maxBatchedTokens`, asking the model for the logits of every row (`ForwardBatch.append(allLogits:)`); each
 /// chunk's logits are reduced to negative log-likelihoods at once, so a window's logits never exist whole.
 ///
-/// Not thread-safe (it drives `LlamaModel.forward`, like the engine thread does); use one evaluator per model.
+/// Not thread-safe (it drives `DecoderModel.forward`, like the engine thread does); use one evaluator per model.
 public struct PerplexityEvaluator {
-    let model: LlamaModel
+    let model: DecoderModel
     /// Tokens per window.
     public let context: Int
     private let chunkTokens: Int
@@ -20,14 +20,14 @@ public struct PerplexityEvaluator {
 
     /// The window length when none is asked for: the whole text when it fits in the model's context length,
     /// else that length.
-    public static func defaultContext(tokenCount: Int, config: LlamaConfig) -> Int {
+    public static func defaultContext(tokenCount: Int, config: ModelConfig) -> Int {
         min(max(tokenCount, 2), config.maxPositionEmbeddings)
     }
 
     /// An evaluator with windows of `context` tokens. From `configuration` it takes the block size, the KV-cache
     /// settings and the chunk size (`scheduler.maxBatchedTokens`); the KV-cache budget is replaced by what one
     /// window needs.
-    public init(model: LlamaModel, context: Int, configuration: EngineConfiguration) throws(PerplexityError) {
+    public init(model: DecoderModel, context: Int, configuration: EngineConfiguration) throws(PerplexityError) {
         guard context >= 2 else { throw .contextTooShort(context) }
         guard context <= model.config.maxPositionEmbeddings else {
             throw .contextTooLong(context, modelContext: model.config.maxPositionEmbeddings)

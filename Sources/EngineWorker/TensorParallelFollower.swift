@@ -20,7 +20,7 @@ public final class TensorParallelFollower: AdminTarget, @unchecked Sendable {
         }
     }
 
-    public let model: LlamaModel
+    public let model: DecoderModel
     public let cache: KVCache
     private let modelID: String
     private let admin: AdminServer?
@@ -35,7 +35,7 @@ public final class TensorParallelFollower: AdminTarget, @unchecked Sendable {
     /// budget below one block throws `EngineConfigurationError`, as rank 0's `Engine` does).
     /// `adminSocket` is bound here, so that a bad or busy path fails the start (`WireError`), and served while
     /// `run` runs; its file is removed when `run` returns (or this follower is released without running).
-    public init(model: LlamaModel, configuration: EngineConfiguration, modelID: String, adminSocket: AdminSocket? = nil) throws {
+    public init(model: DecoderModel, configuration: EngineConfiguration, modelID: String, adminSocket: AdminSocket? = nil) throws {
         self.model = model
         self.modelID = modelID
         cache = try Engine.makeCache(model: model, configuration: configuration)

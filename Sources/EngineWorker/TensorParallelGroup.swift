@@ -23,7 +23,7 @@ public final class TensorParallelGroup: @unchecked Sendable {
     /// plan is unlimited (an idle server is not a failure). A rank that dies is noticed within milliseconds
     /// either way by the liveness checks. `spawnedRanks` are the processes rank 0 started (rank → pid), so one that
     /// dies before joining fails the join at once.
-    public static func configuration(group: String, rank: Int, size: Int, config: LlamaConfig, engine: EngineConfiguration,
+    public static func configuration(group: String, rank: Int, size: Int, config: ModelConfig, engine: EngineConfiguration,
                                      connectTimeout: Duration = .seconds(120), spawnedRanks: [Int: Int32] = [:]) -> ProcessGroup.Configuration {
         let s = engine.scheduler
         let tableWords = (config.maxPositionEmbeddings + engine.blockSize - 1) / engine.blockSize + 1

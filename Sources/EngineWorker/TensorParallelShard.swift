@@ -47,14 +47,14 @@ public struct TensorParallelShard: Sendable, Equatable {
     public let largestKVHeadCount: Int
 
     /// The whole model (no tensor parallelism).
-    public static func whole(_ config: LlamaConfig) -> TensorParallelShard {
+    public static func whole(_ config: ModelConfig) -> TensorParallelShard {
         try! TensorParallelShard(rank: 0, size: 1, config: config)
     }
 
     /// Rank `rank` of `size`. Throws `.sizesDoNotDivide`, naming the sizes, unless the KV heads, the query heads
     /// and the intermediate size all divide by `size` — or, with `allowUneven`, unless every rank gets at least
     /// one KV head.
-    public init(rank: Int, size: Int, config c: LlamaConfig, allowUneven: Bool = false) throws(TensorParallelError) {
+    public init(rank: Int, size: Int, config c: ModelConfig, allowUneven: Bool = false) throws(TensorParallelError) {
         guard size >= 1, (0..<size).contains(rank) else { throw .invalidRank(rank: rank, size: size) }
         if allowUneven {
             guard c.kvHeadCount >= size, c.intermediateSize >= size else {

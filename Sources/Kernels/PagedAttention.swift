@@ -9,12 +9,15 @@ public enum PagedAttention {
     ///   - query: `queryCount` rows, row `i` at `query + i * queryStride`, each `headCount × headDim` floats; row
     ///     `i` is the token at position `firstPosition + i`, whose keys/values must already be in the cache.
     ///   - keyPool, valuePool: one layer's pools in `layout` (elements of `layout.dtype`).
+    ///   - scores: how scores are formed and which keys a query sees (default: `head_dim^-0.5`, all earlier keys).
     ///   - output: `queryCount` rows of `headCount × headDim`, `outputStride` apart.
     ///   - instructionSet: the kernel build to run (tests ask for every level the machine has).
     public static func run(query: UnsafePointer<Float>, queryStride: Int, queryCount: Int, firstPosition: Int,
                            headCount: Int, layout: PagedKVLayout,
                            keyPool: UnsafeRawPointer, valuePool: UnsafeRawPointer, blockTable: UnsafePointer<Int32>,
+                           scores: ScoreRule? = nil,
                            output: UnsafeMutablePointer<Float>, outputStride: Int, instructionSet: InstructionSet = .best) {
+        let rule = scores ?? ScoreRule(scale: Float(1 / Double(layout.headDim).squareRoot()))
         // In C (`scalellm_paged_attention`), built per instruction set and per KV element type: a tile's 16 scores
         // are one vector (16 dot products reduced together), its exponentials are computed 16 at once, and the
         // weighted sums of values stay in registers, shared by the query heads of one KV head; 16-bit keys and
@@ -22,6 +25,22 @@ public enum PagedAttention {
         // and call `expf` once per score.
         scalellm_paged_attention(query, queryStride, queryCount, firstPosition, headCount, layout.kvHeadCount,
                                  layout.headDim, layout.blockSize, layout.dtype.code, keyPool, valuePool, blockTable,
-                                 output, outputStride, instructionSet.rawValue)
+                                 rule.scale, rule.softCap ?? 0, rule.window ?? 0, output, outputStride, instructionSet.rawValue)
+    }
+
+    /// How a layer turns `q·k` into the scores its softmax sees, and which keys each query sees.
+    public struct ScoreRule: Sendable, Equatable {
+        /// Scores are `q·k · scale`.
+        public var scale: Float
+        /// Scores become `cap · tanh(score / cap)` (Gemma 2); nil: no cap.
+        public var softCap: Float?
+        /// A query at position p sees keys `p - window + 1 ... p` (sliding-window attention); nil: all of `0...p`.
+        public var window: Int?
+
+        public init(scale: Float, softCap: Float? = nil, window: Int? = nil) {
+            self.scale = scale
+            self.softCap = softCap
+            self.window = window
+        }
     }
 }

@@ -7,11 +7,21 @@ public struct ModelCheckpoint: Sendable {
     public enum Format: Sendable {
         case huggingFace(directory: String)
         case gguf(GGUFFile)
+
+        /// The format without its file, for naming tensors.
+        public enum Kind: Sendable { case huggingFace, gguf }
+
+        public var kind: Kind {
+            switch self {
+            case .huggingFace: return .huggingFace
+            case .gguf: return .gguf
+            }
+        }
     }
 
     public let path: String
     public let format: Format
-    public let config: LlamaConfig
+    public let config: ModelConfig
     /// Tensors by their name in the file.
     private let tensors: [String: TensorData]
 
@@ -21,12 +31,12 @@ public struct ModelCheckpoint: Sendable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .fileNotFound(path: path) }
         self.path = path
         if isDirectory.boolValue {
-            config = try LlamaConfig(huggingFaceDirectory: path)
+            config = try ModelConfig(huggingFaceDirectory: path)
             format = .huggingFace(directory: path)
             tensors = try Self.openSafetensors(directory: path)
         } else {
             let gguf = try GGUFFile(path: path)
-            config = try LlamaConfig(gguf: gguf)
+            config = try ModelConfig(gguf: gguf)
             format = .gguf(gguf)
             tensors = gguf.tensors
         }
@@ -51,41 +61,74 @@ public struct ModelCheckpoint: Sendable {
         let c = config
         switch weight {
         case .tokenEmbedding, .lmHead: return [c.vocabSize, c.hiddenSize]
-        case .finalNorm, .attentionNorm, .mlpNorm: return [c.hiddenSize]
+        case .finalNorm, .attentionNorm, .attentionPostNorm, .mlpNorm, .mlpPostNorm: return [c.hiddenSize]
         case .query: return [c.queryDim, c.hiddenSize]
         case .key, .value: return [c.kvDim, c.hiddenSize]
         case .attentionOutput: return [c.hiddenSize, c.queryDim]
-        case .gate, .up: return [c.intermediateSize, c.hiddenSize]
-        case .down: return [c.hiddenSize, c.intermediateSize]
+        case .queryBias: return [c.queryDim]
+        case .keyBias, .valueBias: return [c.kvDim]
+        case .queryNorm, .keyNorm: return [c.headDim]
+        case .gate, .up, .expertGate, .expertUp: return [c.intermediateSize, c.hiddenSize]
+        case .down, .expertDown: return [c.hiddenSize, c.intermediateSize]
+        case .router: return [c.experts?.expertCount ?? 0, c.hiddenSize]
         }
     }
 
-    /// Every weight the forward pass needs (the LM head only when it is not tied to the embedding).
+    /// Every weight the forward pass of `config` needs (the LM head only when it is not tied to the embedding).
     public var requiredWeights: [WeightName] {
+        let c = config
         var names: [WeightName] = [.tokenEmbedding, .finalNorm]
-        if !config.tieWordEmbeddings { names.append(.lmHead) }
-        for l in 0..<config.layerCount {
+        if !c.tieWordEmbeddings { names.append(.lmHead) }
+        for l in 0..<c.layerCount {
             names += [.attentionNorm(layer: l), .query(layer: l), .key(layer: l), .value(layer: l), .attentionOutput(layer: l),
-                      .mlpNorm(layer: l), .gate(layer: l), .up(layer: l), .down(layer: l)]
+                      .mlpNorm(layer: l)]
+            if c.attentionBias { names += [.queryBias(layer: l), .keyBias(layer: l), .valueBias(layer: l)] }
+            if c.queryKeyNorm { names += [.queryNorm(layer: l), .keyNorm(layer: l)] }
+            if c.sandwichNorms { names += [.attentionPostNorm(layer: l), .mlpPostNorm(layer: l)] }
+            if let experts = c.experts {
+                names.append(.router(layer: l))
+                for e in 0..<experts.expertCount {
+                    names += [.expertGate(layer: l, expert: e), .expertUp(layer: l, expert: e), .expertDown(layer: l, expert: e)]
+                }
+            } else {
+                names += [.gate(layer: l), .up(layer: l), .down(layer: l)]
+            }
         }
         return names
     }
 
-    /// The stored tensor for `weight`.
+    /// The stored tensor holding `weight` (for a fused or stacked tensor, more than the weight: see `location`).
     public func tensor(_ weight: WeightName) throws(ModelFormatError) -> TensorData {
-        guard let t = tensors[fileName(weight)] else { throw .missingTensor(path: path, tensor: fileName(weight)) }
+        let name = location(weight).tensor
+        guard let t = tensors[name] else { throw .missingTensor(path: path, tensor: name) }
         return t
     }
 
+    /// Where the file stores `weight`: its tensor and first row.
+    public func location(_ weight: WeightName) -> WeightName.Location { weight.location(in: format.kind, config: config) }
+
     /// Decodes rows `rows` (all rows when nil) of `weight` to float32 in HuggingFace layout into `destination`.
-    /// GGUF stores the rows of Q and K permuted for llama.cpp's interleaved RoPE; they are put back here (see
-    /// `fileRow`), so that the engine sees one layout. Row ranges must then start and end on head boundaries.
+    /// GGUF's `llama` architecture stores the rows of Q and K permuted for llama.cpp's interleaved RoPE; they are put
+    /// back here (see `fileRow`), so that the engine sees one layout. Row ranges must then start and end on head
+    /// boundaries.
     public func decode(_ weight: WeightName, rows: Range<Int>? = nil, into destination: UnsafeMutablePointer<Float>) throws(ModelFormatError) {
         let t = try tensor(weight)
         let shape = expectedShape(weight)
-        guard shape.count == 2 else { t.decode(into: destination); return }
+        guard shape.count == 2 else {
+            guard isRowPermuted(weight) else { return t.decode(into: destination) }
+            // A permuted bias: one value per row.
+            let stored = [Float](unsafeUninitializedCapacity: t.elementCount) { buffer, count in
+                t.decode(into: buffer.baseAddress!)
+                count = t.elementCount
+            }
+            for row in 0..<shape[0] { destination[row] = stored[try fileRow(weight, row)] }
+            return
+        }
         let rows = rows ?? 0..<shape[0]
-        guard isRowPermuted(weight) else { t.decodeRows(rows, into: destination); return }
+        guard isRowPermuted(weight) else {
+            let first = try fileRow(weight, rows.lowerBound)
+            return t.decodeRows(first..<(first + rows.count), into: destination)
+        }
         for (i, row) in rows.enumerated() {
             let source = try fileRow(weight, row)
             t.decodeRows(source..<(source + 1), into: destination + i * shape[1])
@@ -113,23 +156,21 @@ public struct ModelCheckpoint: Sendable {
         return StoredRows(type: t.type, columns: columns.count, pointers: pointers, file: t.file)
     }
 
-    /// Whether the file stores `weight`'s rows in another order than HuggingFace: Q and K of a GGUF, permuted for
-    /// llama.cpp's interleaved RoPE.
+    /// Whether the file stores `weight`'s rows in another order than HuggingFace: Q and K (and their biases) of a
+    /// `llama`-architecture GGUF, permuted for llama.cpp's interleaved RoPE.
     private func isRowPermuted(_ weight: WeightName) -> Bool {
-        switch (format, weight) {
-        case (.gguf, .query), (.gguf, .key): return true
-        default: return false
-        }
+        format.kind == .gguf && config.family.ggufPermutesQueryKey && weight.isQueryOrKey
     }
 
-    /// The file row holding HuggingFace row `row` of `weight`. In a GGUF's Q and K, llama.cpp row 2j+i of a head
-    /// holds HuggingFace row i·(headDim/2) + j of the same head.
+    /// The row of the file's tensor (viewed as rows of its innermost dimension) holding HuggingFace row `row` of
+    /// `weight`: offset by the weight's first row in a fused or stacked tensor, and in a permuted Q or K, llama.cpp
+    /// row 2j+i of a head holds HuggingFace row i·(headDim/2) + j of the same head.
     private func fileRow(_ weight: WeightName, _ row: Int) throws(ModelFormatError) -> Int {
-        guard isRowPermuted(weight) else { return row }
-        let headCount = if case .query = weight { config.headCount } else { config.kvHeadCount }
-        let headDim = expectedShape(weight)[0] / headCount, half = headDim / 2
+        let first = location(weight).firstRow
+        guard isRowPermuted(weight) else { return first + row }
+        let headDim = config.headDim, half = headDim / 2
         let head = row / headDim, offset = row % headDim
-        return head * headDim + 2 * (offset % half) + offset / half
+        return first + head * headDim + 2 * (offset % half) + offset / half
     }
 
     /// Convenience: the whole weight as a float32 array in HuggingFace layout.
@@ -139,16 +180,27 @@ public struct ModelCheckpoint: Sendable {
         return values
     }
 
-    private func fileName(_ weight: WeightName) -> String {
-        if case .gguf = format { return weight.ggufName }
-        return weight.huggingFaceName
-    }
-
+    /// Every tensor the weights live in must be exactly the weights located in it: a 1-D weight's tensor its
+    /// shape, a matrix's tensor rows of the weight's width, as many as the weights stored in it have together
+    /// (one for a plain weight, Q+K+V for a fused `qkv_proj`, every expert for a stacked expert tensor).
     private func checkShapes() throws(ModelFormatError) {
+        var rowsByTensor: [String: (rows: Int, width: Int)] = [:]
         for weight in requiredWeights {
-            let t = try tensor(weight)
-            guard t.shape == expectedShape(weight) else {
-                throw .tensorShapeMismatch(path: t.file.path, tensor: t.name, expected: expectedShape(weight), found: t.shape)
+            let t = try tensor(weight), shape = expectedShape(weight)
+            guard shape.count == 2 else {
+                guard t.shape == shape else { throw .tensorShapeMismatch(path: t.file.path, tensor: t.name, expected: shape, found: t.shape) }
+                continue
+            }
+            let sum = rowsByTensor[t.name, default: (0, shape[1])]
+            guard sum.width == shape[1] else {
+                throw .invalidConfig(path: t.file.path, reason: "tensor '\(t.name)' holds weights of different widths")
+            }
+            rowsByTensor[t.name] = (sum.rows + shape[0], shape[1])
+        }
+        for (name, expected) in rowsByTensor {
+            let t = tensors[name]!
+            guard t.shape.count >= 2, t.shape.last == expected.width, t.elementCount == expected.rows * expected.width else {
+                throw .tensorShapeMismatch(path: t.file.path, tensor: name, expected: [expected.rows, expected.width], found: t.shape)
             }
         }
     }
@@ -159,7 +211,7 @@ public struct ModelCheckpoint: Sendable {
         guard FileManager.default.fileExists(atPath: indexPath) else {
             return try SafetensorsFile(path: directory + "/model.safetensors").tensors
         }
-        let index = try LlamaConfig.readJSONObject(indexPath)
+        let index = try ModelConfig.readJSONObject(indexPath)
         guard let weightMap = index["weight_map"] as? [String: String] else {
             throw .invalidConfig(path: indexPath, reason: "no 'weight_map' object")
         }

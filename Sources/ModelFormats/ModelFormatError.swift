@@ -21,7 +21,7 @@ public enum ModelFormatError: Error, CustomStringConvertible, Equatable {
         case .unreadable(let path, let reason): return "\(path): cannot read: \(reason)"
         case .corruptHeader(let path, let reason): return "\(path): corrupt header: \(reason)"
         case .unsupportedArchitecture(let path, let arch):
-            return "\(path): unsupported architecture '\(arch)' (supported: LlamaForCausalLM / GGUF 'llama')"
+            return "\(path): unsupported architecture '\(arch)' (supported: \(ModelFamily.supportedList))"
         case .unsupportedTensorType(let path, let tensor, let type):
             return "\(path): tensor '\(tensor)' has unsupported type \(type) (supported: \(TensorType.supportedList))"
         case .missingTensor(let path, let tensor): return "\(path): missing tensor '\(tensor)'"

@@ -16,12 +16,14 @@ public struct TensorData: @unchecked Sendable {
         Dequantize.decode(type, from: bytes.baseAddress!, count: elementCount, into: destination)
     }
 
-    /// Decodes rows `rows` of a 2-D tensor (rows are the outer dimension) into `destination`.
+    /// Decodes rows `rows` of a tensor of two or more dimensions, viewed as rows of its innermost dimension (a
+    /// 3-D stack of expert matrices is their rows one after another), into `destination`.
     public func decodeRows(_ rows: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
-        precondition(shape.count == 2 && rows.lowerBound >= 0 && rows.upperBound <= shape[0])
-        let rowBytes = type.byteCount(elements: shape[1])!
+        let width = shape.last ?? 0
+        precondition(shape.count >= 2 && rows.lowerBound >= 0 && rows.upperBound * width <= elementCount)
+        let rowBytes = type.byteCount(elements: width)!
         Dequantize.decode(type, from: bytes.baseAddress! + rows.lowerBound * rowBytes,
-                          count: rows.count * shape[1], into: destination)
+                          count: rows.count * width, into: destination)
     }
 
     /// Builds a tensor view after checking that the byte range is whole and inside the file.

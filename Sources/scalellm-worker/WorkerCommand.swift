@@ -72,7 +72,7 @@ struct WorkerCommand: ParsableCommand {
         if let advice = OpenBLASEnvironment.advice(), rank == 0 { log.warning("\(advice)") }
         let started = Date()
         let availableMemory = ByteSize.availableMemory()
-        let llama = try LlamaModel(checkpoint: checkpoint, precision: precision, shard: shard)
+        let llama = try DecoderModel(checkpoint: checkpoint, precision: precision, shard: shard)
         // Weights held (mapped ones are paged in by the first steps) and the KV pool (touched as requests arrive)
         // must fit in what was available before loading, or the worker would be killed mid-request.
         do {

@@ -48,7 +48,7 @@ struct GenerateBenchCommand: ParsableCommand {
         Gemm.setThreadCount(threadCount)
         let path = try modelOption.resolvedPath()
         let (checkpoint, tokenizer) = try loadModel(path)
-        let model = try LlamaModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
+        let model = try DecoderModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
         let c = model.config
         let prompt = benchmarkPrompt(tokenizer: tokenizer, length: promptTokens)
         // Prefix caching off: every run must prefill the whole prompt, not find it cached by the run before.

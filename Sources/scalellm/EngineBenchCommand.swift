@@ -27,7 +27,7 @@ struct EngineBenchCommand: ParsableCommand {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         Gemm.setThreadCount(threadCount)
         let (checkpoint, tokenizer) = try loadModel(modelOption.resolvedPath())
-        let model = try LlamaModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
+        let model = try DecoderModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
         let c = model.config
         let kvDType = kvCacheDTypeOption.kvCacheDType.resolved(for: model.precision)
         let text = tokenizer.encode("""

@@ -32,7 +32,7 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         Gemm.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let (checkpoint, tokenizer) = try loadModel(modelOption.resolvedPath())
-        let model = try LlamaModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
+        let model = try DecoderModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
         let promptTokens = tokenizer.encode(prompt)
         let kvDType = kvCacheDTypeOption.kvCacheDType.resolved(for: model.precision)
         let engine = try Engine(model: model, configuration: EngineConfiguration(

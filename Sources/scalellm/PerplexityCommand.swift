@@ -24,7 +24,7 @@ struct PerplexityCommand: ParsableCommand {
         let text = try readText()
         Gemm.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let (checkpoint, tokenizer) = try loadModel(modelOption.resolvedPath())
-        let model = try LlamaModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
+        let model = try DecoderModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
         let tokens = tokenizer.encode(text)
         let window = context ?? PerplexityEvaluator.defaultContext(tokenCount: tokens.count, config: model.config)
         // The engine's defaults (block size, chunk size); the evaluator sizes the KV cache for one window itself.

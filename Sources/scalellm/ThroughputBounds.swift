@@ -9,7 +9,7 @@ struct ThroughputBounds {
     let machine: MachineBenchmark.Result
 
     /// - Parameter weightBytes: bytes of weights read per decode step (all of them, for fp32 or fp8 alike).
-    init(config c: LlamaConfig, weightBytes: Int, machine: MachineBenchmark.Result) {
+    init(config c: ModelConfig, weightBytes: Int, machine: MachineBenchmark.Result) {
         // 2 FLOPs per weight of every linear layer and the LM head (attention adds little at these lengths).
         let linearWeights = c.layerCount * c.hiddenSize * (c.queryDim + 2 * c.kvDim + c.queryDim + 3 * c.intermediateSize)
             + c.vocabSize * c.hiddenSize

@@ -19,7 +19,7 @@ final class AdminServerTests: XCTestCase {
     override func setUpWithError() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("scalellm-admin-\(getpid())-\(UInt32.random(in: 0 ... .max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let model = try LlamaModel(checkpoint: ModelCheckpoint(path: SharedData.storiesDirectory))
+        let model = try DecoderModel(checkpoint: ModelCheckpoint(path: SharedData.storiesDirectory))
         let engine = try Engine(model: model, configuration: EngineConfiguration(kvCacheBytes: 4 << 20))
         server = try WorkerServer(engine: engine, modelID: "stories260K", socketPath: socketPath, adminSocketPath: adminPath)
         let done = serverDone

@@ -8,7 +8,7 @@ import TestSupport
 /// prefill, prefix-cache hits and preemption under a tiny KV pool — equal HuggingFace's golden continuations
 /// (which equal each prompt run alone), and every KV block is returned at the end.
 final class EngineSchedulingTests: XCTestCase {
-    private static let model = Result { try LlamaModel(checkpoint: ModelCheckpoint(path: SharedData.smolLMGGUF)) }
+    private static let model = Result { try DecoderModel(checkpoint: ModelCheckpoint(path: SharedData.smolLMGGUF)) }
 
     /// Bytes of one 16-token KV block of the model.
     private static var bytesPerBlock: Int {

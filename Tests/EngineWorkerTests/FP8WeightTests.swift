@@ -11,10 +11,10 @@ import Tokenizers
 /// The numbers are printed so that they can be reported (docs/benchmarks.md).
 final class FP8WeightTests: XCTestCase {
     /// Both models, loaded once for the whole class.
-    private static let models: Result<(fp32: LlamaModel, fp8: LlamaModel, checkpoint: ModelCheckpoint), Error> = Result {
+    private static let models: Result<(fp32: DecoderModel, fp8: DecoderModel, checkpoint: ModelCheckpoint), Error> = Result {
         let checkpoint = try ModelCheckpoint(path: SharedData.smolLMGGUF)
-        return (try LlamaModel(checkpoint: checkpoint, precision: .fp32),
-                try LlamaModel(checkpoint: checkpoint, precision: .fp8), checkpoint)
+        return (try DecoderModel(checkpoint: checkpoint, precision: .fp32),
+                try DecoderModel(checkpoint: checkpoint, precision: .fp8), checkpoint)
     }
 
     /// A fixed English text, written for this test (about 300 tokens).
@@ -35,12 +35,12 @@ final class FP8WeightTests: XCTestCase {
     watches the same horizon every day begins to notice how much it changes.
     """
 
-    private func loadedModels() throws -> (fp32: LlamaModel, fp8: LlamaModel, checkpoint: ModelCheckpoint) {
+    private func loadedModels() throws -> (fp32: DecoderModel, fp8: DecoderModel, checkpoint: ModelCheckpoint) {
         try Self.models.get()
     }
 
     /// Logits of every position of `tokens` run as one prefill chunk: `tokens.count × vocab` floats.
-    private func allLogits(_ model: LlamaModel, _ tokens: [Int32]) -> [Float] {
+    private func allLogits(_ model: DecoderModel, _ tokens: [Int32]) -> [Float] {
         let layout = PagedKVLayout(blockSize: 16, kvHeadCount: model.config.kvHeadCount, headDim: model.config.headDim)
         let blocks = (tokens.count + 15) / 16
         let cache = KVCache(layerCount: model.config.layerCount, layout: layout, blockCount: blocks)
@@ -148,7 +148,7 @@ final class FP8WeightTests: XCTestCase {
         XCTAssertLessThanOrEqual(abs(p8 / p32 - 1), 0.15, "fp8 perplexity \(p8) vs fp32 \(p32)")
     }
 
-    private func perplexity(_ model: LlamaModel, _ tokens: [Int32]) throws -> Double {
+    private func perplexity(_ model: DecoderModel, _ tokens: [Int32]) throws -> Double {
         try PerplexityEvaluator(model: model, context: tokens.count, configuration: EngineConfiguration(kvCacheBytes: 0))
             .evaluate(tokens).perplexity
     }

@@ -18,7 +18,7 @@ final class GoldenGenerationTests: XCTestCase {
 
     private func checkGolden(model name: String, path: String) throws {
         let checkpoint = try ModelCheckpoint(path: path)
-        let model = try LlamaModel(checkpoint: checkpoint)
+        let model = try DecoderModel(checkpoint: checkpoint)
         let layout = PagedKVLayout(blockSize: 16, kvHeadCount: model.config.kvHeadCount, headDim: model.config.headDim)
         let cache = KVCache(layerCount: model.config.layerCount, layout: layout, blockCount: 64)
         let vocab = model.config.vocabSize

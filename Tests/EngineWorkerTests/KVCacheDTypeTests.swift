@@ -43,7 +43,7 @@ final class KVCacheDTypeTests: XCTestCase {
     /// all types are printed (f16/bf16/fp8 vs f32).
     func testGreedyTokensMatchF32CacheWithFP8Weights() throws {
         let checkpoint = try ModelCheckpoint(path: SharedData.smolLMGGUF)
-        let model = try LlamaModel(checkpoint: checkpoint, precision: .fp8)
+        let model = try DecoderModel(checkpoint: checkpoint, precision: .fp8)
         var report: [KVCacheDType: (prefix: Int, agree: Int, total: Int)] = [:]
         for goldenCase in try SharedData.goldenCases("smollm2-135m-instruct-q4_1", "generation.json") {
             let id = goldenCase["id"] as! String

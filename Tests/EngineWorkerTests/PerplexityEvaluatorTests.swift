@@ -11,9 +11,9 @@ import Tokenizers
 /// the window and chunk sizes; the shipped story scores far better than its own words shuffled; bad windows and
 /// texts are refused with their errors.
 final class PerplexityEvaluatorTests: XCTestCase {
-    private static let loaded: Result<(model: LlamaModel, tokenizer: Tokenizer), Error> = Result {
+    private static let loaded: Result<(model: DecoderModel, tokenizer: Tokenizer), Error> = Result {
         let checkpoint = try ModelCheckpoint(path: SharedData.storiesDirectory)
-        return (try LlamaModel(checkpoint: checkpoint), try Tokenizer.load(checkpoint: checkpoint))
+        return (try DecoderModel(checkpoint: checkpoint), try Tokenizer.load(checkpoint: checkpoint))
     }
 
     private func evaluator(context: Int, chunk: Int = 512) throws -> PerplexityEvaluator {

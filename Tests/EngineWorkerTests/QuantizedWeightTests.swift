@@ -10,7 +10,7 @@ import Tokenizers
 /// about the file's, perplexity within 1% of the exact fp32 path), and `q8_0` / `q4_0` quantise a float checkpoint
 /// at load. Perplexities are printed so that they can be reported (docs/perplexity.md).
 final class QuantizedWeightTests: XCTestCase {
-    private func perplexity(_ model: LlamaModel, _ text: String, _ checkpoint: ModelCheckpoint) throws -> Double {
+    private func perplexity(_ model: DecoderModel, _ text: String, _ checkpoint: ModelCheckpoint) throws -> Double {
         let tokens = try Tokenizer.load(checkpoint: checkpoint).encode(text)
         let context = PerplexityEvaluator.defaultContext(tokenCount: tokens.count, config: model.config)
         return try PerplexityEvaluator(model: model, context: context, configuration: EngineConfiguration(kvCacheBytes: 0))
@@ -19,7 +19,7 @@ final class QuantizedWeightTests: XCTestCase {
 
     func testAutoKeepsTheGGUFEncodingWithinOnePercentOfFP32() throws {
         let checkpoint = try ModelCheckpoint(path: SharedData.smolLMGGUF)
-        let auto = try LlamaModel(checkpoint: checkpoint, precision: .auto)
+        let auto = try DecoderModel(checkpoint: checkpoint, precision: .auto)
         // The tensors' own bytes: what the weights may hold (the file adds its header and tokenizer).
         let gguf = try GGUFFile(path: SharedData.smolLMGGUF)
         let tensorBytes = gguf.tensors.values.reduce(0) { $0 + $1.bytes.count }
@@ -27,7 +27,7 @@ final class QuantizedWeightTests: XCTestCase {
         XCTAssertLessThanOrEqual(Double(auto.weightBytes), 1.1 * Double(tensorBytes))
         let text = try Fixtures.perplexityText()
         let pAuto = try perplexity(auto, text, checkpoint)
-        let p32 = try perplexity(try LlamaModel(checkpoint: checkpoint, precision: .fp32), text, checkpoint)
+        let p32 = try perplexity(try DecoderModel(checkpoint: checkpoint, precision: .fp32), text, checkpoint)
         print(String(format: "SmolLM2 perplexity: fp32 %.4f, auto %.4f (%+.2f%%)", p32, pAuto, 100 * (pAuto / p32 - 1)))
         XCTAssertLessThanOrEqual(abs(pAuto / p32 - 1), 0.01, "auto \(pAuto) vs fp32 \(p32)")
     }
@@ -35,9 +35,9 @@ final class QuantizedWeightTests: XCTestCase {
     func testQuantizingAFloatCheckpointAtLoad() throws {
         let checkpoint = try ModelCheckpoint(path: SharedData.storiesDirectory)
         let text = try Fixtures.perplexityText()
-        let fp32 = try LlamaModel(checkpoint: checkpoint, precision: .fp32)
-        let q8 = try LlamaModel(checkpoint: checkpoint, precision: .q8_0)
-        let q4 = try LlamaModel(checkpoint: checkpoint, precision: .q4_0)
+        let fp32 = try DecoderModel(checkpoint: checkpoint, precision: .fp32)
+        let q8 = try DecoderModel(checkpoint: checkpoint, precision: .q8_0)
+        let q4 = try DecoderModel(checkpoint: checkpoint, precision: .q4_0)
         XCTAssertLessThan(q8.weightBytes, fp32.weightBytes / 2)
         XCTAssertLessThan(q4.weightBytes, q8.weightBytes)
         let p32 = try perplexity(fp32, text, checkpoint), p8 = try perplexity(q8, text, checkpoint)

@@ -71,7 +71,7 @@ final class TensorParallelTests: XCTestCase {
         let configuration = EngineConfiguration(kvCacheBytes: 2 << 20, scheduler: SchedulerConfiguration(maxBatchedTokens: 64))
         let cases = try SharedData.goldenCases("stories260K", "generation.json")
         let prompts = cases.map { $0.tokenIDs("prompt_token_ids") }
-        let single = try Self.generateAll(Engine(model: LlamaModel(checkpoint: checkpoint), configuration: configuration), prompts)
+        let single = try Self.generateAll(Engine(model: DecoderModel(checkpoint: checkpoint), configuration: configuration), prompts)
         let parallel = try runTwoRanks(checkpoint, configuration, prompts, allowUneven: false)
         for (i, goldenCase) in cases.enumerated() {
             let id = goldenCase["id"] as! String
@@ -91,7 +91,7 @@ final class TensorParallelTests: XCTestCase {
                                                 scheduler: SchedulerConfiguration(maxBatchedTokens: 64))
         let cases = try SharedData.goldenCases("stories260K", "generation.json")
         let prompts = cases.map { $0.tokenIDs("prompt_token_ids") }
-        let engine = try Engine(model: LlamaModel(checkpoint: checkpoint), configuration: configuration)
+        let engine = try Engine(model: DecoderModel(checkpoint: checkpoint), configuration: configuration)
         XCTAssertEqual(engine.cache.layout.dtype, .f16)
         let single = try Self.generateAll(engine, prompts)
         let parallel = try runTwoRanks(checkpoint, configuration, prompts, allowUneven: false)
@@ -134,7 +134,7 @@ final class TensorParallelTests: XCTestCase {
             let thread = Thread {
                 do {
                     let shard = try TensorParallelShard(rank: rank, size: 2, config: checkpoint.config, allowUneven: allowUneven)
-                    let model = try LlamaModel(checkpoint: checkpoint, shard: shard)
+                    let model = try DecoderModel(checkpoint: checkpoint, shard: shard)
                     let group = try TensorParallelGroup(TensorParallelGroup.configuration(
                         group: name, rank: rank, size: 2, config: checkpoint.config, engine: configuration, connectTimeout: .seconds(60)))
                     defer { group.close() }

@@ -17,7 +17,7 @@ final class WorkerServerTests: XCTestCase {
     override func setUpWithError() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("scalellm-worker-\(getpid())-\(UInt32.random(in: 0 ... .max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let model = try LlamaModel(checkpoint: ModelCheckpoint(path: SharedData.storiesDirectory))
+        let model = try DecoderModel(checkpoint: ModelCheckpoint(path: SharedData.storiesDirectory))
         let engine = try Engine(model: model, configuration: EngineConfiguration(kvCacheBytes: 4 << 20))
         // A short send timeout, so that a gateway that stops reading is dropped within the test's patience.
         server = try WorkerServer(engine: engine, modelID: "stories260K", socketPath: socketPath, sendTimeout: .seconds(1))

@@ -3,7 +3,8 @@ import Foundation
 import XCTest
 @testable import Kernels
 
-/// RMSNorm, SwiGLU, RotaryEmbedding and the VectorMath primitives against direct formulas in Double.
+/// RMSNorm, the gated activations, soft-capping, RotaryEmbedding and the VectorMath primitives against direct
+/// formulas in Double.
 final class ElementwiseKernelTests: XCTestCase {
     private func assertClose(_ actual: [Float], _ expected: [Double], relative: Double = 1e-5, absolute: Double = 1e-6,
                              _ message: String = "", file: StaticString = #filePath, line: UInt = #line) {
@@ -47,24 +48,41 @@ final class ElementwiseKernelTests: XCTestCase {
         XCTAssertEqual(y, x)
     }
 
-    // MARK: SwiGLU
+    // MARK: Gated activations
 
-    func testSwiGLUMatchesSiluTimesUp() {
-        var random = TestRandom(seed: 12)
-        let rows = 9, width = 37   // rows split over two threads; 2 vectors of 16 and a tail of 5 per row
+    /// `act(gate) * up` over rows split across two threads, 2 vectors of 16 and a tail of 5 per row, with
+    /// saturated and zero gates, against `act` in Double.
+    private func checkGatedActivation(_ activation: Activation, seed: UInt64, _ act: (Double) -> Double) {
+        var random = TestRandom(seed: seed)
+        let rows = 9, width = 37
         var gateUp = random.floats(rows * 2 * width, -6, 6)
-        gateUp[0] = -100; gateUp[1] = 100; gateUp[2] = 0   // saturated and zero gates
+        gateUp[0] = -100; gateUp[1] = 100; gateUp[2] = 0
         var out = [Float](repeating: .nan, count: rows * width)
-        SwiGLU.apply(gateUp: gateUp, rows: rows, width: width, into: &out)
+        activation.apply(gateUp: gateUp, rows: rows, width: width, into: &out)
         var expected: [Double] = []
         for r in 0..<rows {
-            for i in 0..<width {
-                let g = Double(gateUp[r * 2 * width + i]), up = Double(gateUp[r * 2 * width + width + i])
-                expected.append(g / (1 + exp(-g)) * up)
-            }
+            for i in 0..<width { expected.append(act(Double(gateUp[r * 2 * width + i])) * Double(gateUp[r * 2 * width + width + i])) }
         }
-        assertClose(out, expected)
+        assertClose(out, expected, "\(activation)")
         XCTAssertFalse(out.contains { $0.isNaN })
+    }
+
+    func testSiluGatedMatchesSiluTimesUp() {
+        checkGatedActivation(.silu, seed: 12) { g in g / (1 + exp(-g)) }
+    }
+
+    func testGeluTanhGatedMatchesPyTorchsTanhApproximation() {
+        // PyTorch's gelu(approximate="tanh"), which Gemma's gelu_pytorch_tanh is.
+        checkGatedActivation(.geluTanh, seed: 15) { g in 0.5 * g * (1 + tanh((2 / Double.pi).squareRoot() * (g + 0.044715 * g * g * g))) }
+    }
+
+    func testSoftCapMatchesCapTimesTanh() {
+        var random = TestRandom(seed: 16)
+        var x = random.floats(37, -200, 200)
+        x[0] = 0; x[1] = 1e-3; x[2] = -1e4
+        let expected = x.map { 30 * tanh(Double($0) / 30) }
+        x.withUnsafeMutableBufferPointer { SoftCap.apply($0.baseAddress!, count: $0.count, cap: 30) }
+        assertClose(x, expected, relative: 1e-6, absolute: 1e-5)
     }
 
     // MARK: RotaryEmbedding
@@ -87,7 +105,8 @@ final class ElementwiseKernelTests: XCTestCase {
     func testRotaryMatchesRotateHalfFormula() {
         var random = TestRandom(seed: 13)
         for (headDim, theta) in [(8, Float(10000)), (64, 10000), (64, 100000)] {
-            let rope = RotaryEmbedding(headDim: headDim, theta: theta)
+            let frequencies = (0..<(headDim / 2)).map { i in 1 / Float(pow(Double(theta), Double(Float(2 * i) / Float(headDim)))) }
+            let rope = RotaryEmbedding(inverseFrequencies: frequencies)
             for position in [0, 1, 2, 7, 16, 100] {
                 let heads = 3
                 let x = random.floats(heads * headDim)
@@ -98,25 +117,6 @@ final class ElementwiseKernelTests: XCTestCase {
                             relative: 0, absolute: 2e-5, "headDim \(headDim) theta \(theta) position \(position)")
                 if position == 0 { XCTAssertEqual(y, x, "position 0 is the identity") }
             }
-        }
-    }
-
-    func testRotaryLinearScalingDividesPositions() {
-        var random = TestRandom(seed: 14)
-        let headDim = 64, heads = 2
-        let scaled = RotaryEmbedding(headDim: headDim, theta: 10000, linearScaling: 2)
-        let plain = RotaryEmbedding(headDim: headDim, theta: 10000)
-        for position in [0, 1, 3, 10, 64] {
-            let x = random.floats(heads * headDim)
-            var y = x
-            scaled.apply(&y, heads: heads, position: position)
-            assertClose(y, referenceRotary(x, heads: heads, headDim: headDim, position: Double(position) / 2, theta: 10000),
-                        relative: 0, absolute: 2e-5, "scaled position \(position)")
-            // Position 2p with factor 2 is exactly position p without scaling.
-            var a = x, b = x
-            scaled.apply(&a, heads: heads, position: 2 * position)
-            plain.apply(&b, heads: heads, position: position)
-            XCTAssertEqual(a, b, "scaled position \(2 * position) vs plain \(position)")
         }
     }
 

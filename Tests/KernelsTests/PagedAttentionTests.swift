@@ -66,10 +66,29 @@ final class PagedAttentionTests: XCTestCase {
         check(configuration, Scenario(firstPosition: 30, queryCount: 3), random: &random, magnitude: 4)
     }
 
-    /// Checks one set of random keys, values and queries with every element type at every level; returns the
-    /// largest error against the unrounded reference per type.
+    /// Sliding windows (starting inside a block, and whole blocks behind them, which are overwritten with NaN
+    /// after the store so that reading them would show), soft-capped scores that saturate, and another scale.
+    func testSlidingWindowSoftCapAndScale() {
+        var random = TestRandom(seed: 78)
+        let configuration = Configuration(headDim: 40, headCount: 4, kvHeadCount: 2, blockSize: 4)
+        for window in [1, 5, 17] {
+            for scenario in [Scenario(firstPosition: 30, queryCount: 1), Scenario(firstPosition: 0, queryCount: 37),
+                             Scenario(firstPosition: 20, queryCount: 5)] {
+                check(configuration, scenario, random: &random, rule: PagedAttention.ScoreRule(scale: 0.3, window: window))
+            }
+        }
+        check(configuration, Scenario(firstPosition: 0, queryCount: 37), random: &random, magnitude: 4,
+              rule: PagedAttention.ScoreRule(scale: 0.5, softCap: 2))
+        check(configuration, Scenario(firstPosition: 20, queryCount: 5), random: &random, magnitude: 4,
+              rule: PagedAttention.ScoreRule(scale: 0.5, softCap: 2, window: 6))
+    }
+
+    /// Checks one set of random keys, values and queries with every element type at every level, attending as
+    /// `rule` says (default: every earlier key, `head_dim^-0.5`); returns the largest error against the unrounded
+    /// reference per type.
     @discardableResult
     private func check(_ c: Configuration, _ s: Scenario, random: inout TestRandom, magnitude: Float = 1,
+                       rule: PagedAttention.ScoreRule? = nil,
                        file: StaticString = #filePath, line: UInt = #line) -> [KVCacheDType: Double] {
         let tokenCount = s.firstPosition + s.queryCount
         let blocksNeeded = (tokenCount + c.blockSize - 1) / c.blockSize
@@ -86,7 +105,9 @@ final class PagedAttentionTests: XCTestCase {
         let queryStride = qWidth + 3, outputStride = qWidth + 7
         let query = random.floats(s.queryCount * queryStride, -magnitude, magnitude)
         let group = c.headCount / c.kvHeadCount
-        let scale = 1 / Double(c.headDim).squareRoot()
+        let scale = Double(rule?.scale ?? Float(1 / Double(c.headDim).squareRoot()))
+        /// The first position a query at `position` sees.
+        func lowest(_ position: Int) -> Int { rule?.window.map { max(0, position - $0 + 1) } ?? 0 }
 
         // Keys and values per KV head and token, unrounded or as the cache rounds them.
         func heads(_ source: [Float], _ round: ([Float]) -> [Double]) -> [[[Double]]] {
@@ -100,12 +121,16 @@ final class PagedAttentionTests: XCTestCase {
                 let position = s.firstPosition + i
                 return (0..<c.headCount).map { h in
                     let q = query[(i * queryStride + h * c.headDim)...].prefix(c.headDim).map(Double.init)
-                    let scores = (0...position).map { t in zip(q, k[h / group][t]).reduce(0) { $0 + $1.0 * $1.1 } * scale }
+                    let visible = Array(lowest(position)...position)
+                    let scores = visible.map { t in
+                        let score = zip(q, k[h / group][t]).reduce(0) { $0 + $1.0 * $1.1 } * scale
+                        return rule?.softCap.map { Double($0) * tanh(score / Double($0)) } ?? score
+                    }
                     let maxScore = scores.max()!
                     let weights = scores.map { exp($0 - maxScore) }
                     let total = weights.reduce(0, +)
                     var out = [Double](repeating: 0, count: c.headDim)
-                    for t in 0...position { for d in 0..<c.headDim { out[d] += weights[t] * v[h / group][t][d] } }
+                    for (w, t) in zip(weights, visible) { for d in 0..<c.headDim { out[d] += w * v[h / group][t][d] } }
                     return out.map { $0 / total }
                 }
             }
@@ -129,18 +154,26 @@ final class PagedAttentionTests: XCTestCase {
                                      blockTable: table, keyPool: kp.baseAddress!, valuePool: vp.baseAddress!, instructionSet: isa)
                     }
                 }
+                // Blocks wholly behind every query's window must not be read: poison them.
+                for (index, block) in table.enumerated() where (index + 1) * c.blockSize <= lowest(s.firstPosition) {
+                    let bytes = Int(block) * layout.blockBytes..<(Int(block) + 1) * layout.blockBytes
+                    keyPool.replaceSubrange(bytes, with: repeatElement(0xFF, count: bytes.count))
+                    valuePool.replaceSubrange(bytes, with: repeatElement(0xFF, count: bytes.count))
+                }
                 var output = [Float](repeating: -12345, count: s.queryCount * outputStride)
                 output.withUnsafeMutableBufferPointer { out in
                     PagedAttention.run(query: query, queryStride: queryStride, queryCount: s.queryCount, firstPosition: s.firstPosition,
                                        headCount: c.headCount, layout: layout, keyPool: keyPool, valuePool: valuePool,
-                                       blockTable: table, output: out.baseAddress!, outputStride: outputStride, instructionSet: isa)
+                                       blockTable: table, scores: rule, output: out.baseAddress!, outputStride: outputStride,
+                                       instructionSet: isa)
                 }
                 var worstRounded = 0.0
                 for i in 0..<s.queryCount {
                     let position = s.firstPosition + i
                     for h in 0..<c.headCount {
                         let q = query[(i * queryStride + h * c.headDim)...].prefix(c.headDim)
-                        let mk = largestKey[h / group][0...position].max()!, mv = largestValue[h / group][0...position].max()!
+                        let seen = lowest(position)...position
+                        let mk = largestKey[h / group][seen].max()!, mv = largestValue[h / group][seen].max()!
                         let delta = u * q.reduce(0) { $0 + abs(Double($1)) } * mk * scale
                         let bound = u * mv + (exp(2 * delta) - 1) * mv
                         for d in 0..<c.headDim {

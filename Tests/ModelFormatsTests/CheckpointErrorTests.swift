@@ -118,12 +118,35 @@ final class CheckpointErrorTests: XCTestCase {
         let scratch = try ScratchCheckpoint()
         let configPath = scratch.directory + "/config.json"
         var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as! [String: Any]
-        config["architectures"] = ["MistralForCausalLM"]
-        config["model_type"] = "mistral"
+        config["architectures"] = ["FalconForCausalLM"]
+        config["model_type"] = "falcon"
         try scratch.writeJSON(config, name: "config.json")
         let error = expectError(scratch.directory, naming: configPath)
-        XCTAssertEqual(error, .unsupportedArchitecture(path: configPath, architecture: "MistralForCausalLM"))
-        XCTAssertTrue(error?.description.contains("MistralForCausalLM") ?? false)
+        XCTAssertEqual(error, .unsupportedArchitecture(path: configPath, architecture: "FalconForCausalLM"))
+        XCTAssertTrue(error?.description.contains("FalconForCausalLM") ?? false)
+        XCTAssertTrue(error?.description.contains("Gemma3ForCausalLM") ?? false, "the error lists what is supported")
+    }
+
+    /// A family option the forward pass does not implement is refused by name, never computed wrongly.
+    func testUnsupportedFamilyOptionsAreRefusedByName() throws {
+        let options: [(key: String, value: Any, named: String)] = [
+            ("rope_scaling", ["rope_type": "yarn", "factor": 4.0], "yarn"),
+            ("partial_rotary_factor", 0.5, "partial_rotary_factor"),
+            ("hidden_act", "gelu", "gelu"),
+            ("mlp_bias", true, "mlp_bias"),
+            ("layer_types", "chunked_attention", "chunked_attention"),   // for every layer
+        ]
+        for option in options {
+            let scratch = try ScratchCheckpoint()
+            let configPath = scratch.directory + "/config.json"
+            var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as! [String: Any]
+            let layerCount = (config["num_hidden_layers"] as! NSNumber).intValue
+            config[option.key] = option.key == "layer_types" ? Array(repeating: option.value, count: layerCount) : option.value
+            try scratch.writeJSON(config, name: "config.json")
+            let error = expectError(scratch.directory, naming: configPath)
+            guard case .invalidConfig = error else { XCTFail("\(option.key): \(String(describing: error))"); continue }
+            XCTAssertTrue(error?.description.contains(option.named) ?? false, "\(option.key): \(String(describing: error))")
+        }
     }
 
     /// Token ids that do not fit in Int32 are configuration errors naming the file, in config.json and in

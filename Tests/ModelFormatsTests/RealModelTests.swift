@@ -19,8 +19,8 @@ final class RealModelTests: XCTestCase {
         XCTAssertNil(gguf.tensors["output.weight"], "SmolLM2 ties its output to the embedding")
     }
 
-    func testLlamaConfigFromGGUF() throws {
-        let config = try LlamaConfig(gguf: GGUFFile(path: SharedData.smolLMGGUF))
+    func testModelConfigFromGGUF() throws {
+        let config = try ModelConfig(gguf: GGUFFile(path: SharedData.smolLMGGUF))
         XCTAssertEqual(config.hiddenSize, 576)
         XCTAssertEqual(config.layerCount, 30)
         XCTAssertEqual(config.headCount, 9)
@@ -28,15 +28,15 @@ final class RealModelTests: XCTestCase {
         XCTAssertEqual(config.headDim, 64)
         XCTAssertEqual(config.intermediateSize, 1536)
         XCTAssertEqual(config.vocabSize, 49152)
-        XCTAssertEqual(config.ropeTheta, 100000)
-        XCTAssertEqual(config.ropeLinearScaling, 1)
+        XCTAssertEqual(config.family, .llama)
+        XCTAssertEqual(config.layers, Array(repeating: LayerAttention(window: nil, ropeTheta: 100000, ropeScaling: .none), count: 30))
         XCTAssertTrue(config.tieWordEmbeddings)
         XCTAssertEqual(config.bosTokenID, 1)
         XCTAssertEqual(config.eosTokenIDs, [2])
     }
 
-    func testLlamaConfigFromStoriesDirectory() throws {
-        let config = try LlamaConfig(huggingFaceDirectory: SharedData.storiesDirectory)
+    func testModelConfigFromStoriesDirectory() throws {
+        let config = try ModelConfig(huggingFaceDirectory: SharedData.storiesDirectory)
         XCTAssertEqual(config.hiddenSize, 64)
         XCTAssertEqual(config.layerCount, 5)
         XCTAssertEqual(config.headCount, 8)
@@ -46,7 +46,7 @@ final class RealModelTests: XCTestCase {
         XCTAssertEqual(config.vocabSize, 512)
         XCTAssertEqual(config.maxPositionEmbeddings, 512)
         XCTAssertTrue(config.tieWordEmbeddings)
-        XCTAssertEqual(config.ropeTheta, 10000)
+        XCTAssertEqual(config.layers, Array(repeating: LayerAttention(window: nil, ropeTheta: 10000, ropeScaling: .none), count: 5))
         XCTAssertEqual(config.rmsNormEps, 1e-5)
         XCTAssertEqual(config.bosTokenID, 1)
         XCTAssertEqual(config.eosTokenIDs, [2])

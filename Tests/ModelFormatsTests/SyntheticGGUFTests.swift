@@ -134,7 +134,7 @@ final class SyntheticGGUFTests: XCTestCase {
             let c = checkpoint.config
             XCTAssertEqual([c.hiddenSize, c.layerCount, c.headCount, c.kvHeadCount, c.headDim, c.intermediateSize, c.vocabSize,
                             c.maxPositionEmbeddings], [32, 1, 2, 1, 16, 64, 40, 256])
-            XCTAssertEqual(c.ropeTheta, 500000)
+            XCTAssertEqual(c.layers, [LayerAttention(window: nil, ropeTheta: 500000, ropeScaling: .none)])
             XCTAssertEqual(c.rmsNormEps, 1e-6)
             XCTAssertTrue(c.tieWordEmbeddings)
             XCTAssertEqual(c.bosTokenID, 1)
@@ -148,7 +148,8 @@ final class SyntheticGGUFTests: XCTestCase {
             // Every weight decodes to exactly the HuggingFace-layout values (Q and K un-permuted).
             let byName = Dictionary(uniqueKeysWithValues: Self.modelWeights().map { ($0.name, $0.values) })
             for weight in checkpoint.requiredWeights {
-                XCTAssertEqual(try checkpoint.float32(weight), byName[weight.ggufName], "\(weight.ggufName) (version \(version))")
+                let name = checkpoint.location(weight).tensor
+                XCTAssertEqual(try checkpoint.float32(weight), byName[name], "\(name) (version \(version))")
             }
             // A row slice of whole heads of Q: head 1 only.
             var slice = [Float](repeating: .nan, count: 16 * 32)

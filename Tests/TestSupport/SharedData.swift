@@ -28,3 +28,20 @@ extension Dictionary where Key == String, Value == Any {
     /// An integer array field of a golden case as token ids.
     public func tokenIDs(_ key: String) -> [Int32] { (self[key] as! [NSNumber]).map { Int32($0.intValue) } }
 }
+
+extension SharedData {
+    /// The architecture fixtures of `golden/arch-fixtures`, one tiny transformers checkpoint per model family.
+    public static let architectureFixtures = ["qwen2", "qwen3", "mistral-sliding-window", "phi3", "llama3-rope", "gemma2", "gemma3",
+                                              "mixtral-moe"]
+
+    /// The checkpoint directory of an architecture fixture.
+    public static func architectureFixture(_ family: String) -> String {
+        root.appendingPathComponent("golden/arch-fixtures/\(family)").path
+    }
+
+    /// The cases of an architecture fixture's `golden.json`.
+    public static func architectureFixtureCases(_ family: String) throws -> [[String: Any]] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: architectureFixture(family) + "/golden.json"))
+        return (try JSONSerialization.jsonObject(with: data) as! [String: Any])["cases"] as! [[String: Any]]
+    }
+}

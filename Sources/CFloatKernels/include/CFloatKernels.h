@@ -75,10 +75,19 @@ void scalellm_quant_linear(const void *const *rows, const uint8_t *types, size_t
                            size_t tile_count, const int8_t *xq, const float *x_scale, const float *x_sum, size_t m,
                            float *y, size_t ldy, int accumulate, int level);
 
-/// The gated activation of the Llama MLP, `out[r][i] = silu(gate[i]) * up[i]` with `silu(g) = g / (1 + e^-g)`,
-/// where each of the `rows` rows of `gate_up` holds `width` gate values followed by `width` up values; the
-/// exponentials 16 at a time (within a few ulp of `expf`).
-void scalellm_swiglu(const float *gate_up, size_t rows, size_t width, float *out);
+/// Activations of a gated MLP (`GatedActivation` in ModelFormats).
+enum {
+    SCALELLM_ACTIVATION_SILU = 0,        // silu(g) = g / (1 + e^-g): SwiGLU (Llama, Qwen, Mistral, Phi-3)
+    SCALELLM_ACTIVATION_GELU_TANH = 1,   // GELU, tanh approximation: GeGLU (Gemma)
+};
+
+/// The gated activation of an MLP, `out[r][i] = act(gate[i]) * up[i]`, where each of the `rows` rows of `gate_up`
+/// holds `width` gate values followed by `width` up values; the exponentials 16 at a time (within a few ulp of
+/// `expf`).
+void scalellm_gated_activation(const float *gate_up, size_t rows, size_t width, int activation, float *out);
+
+/// `x[i] = cap · tanh(x[i] / cap)` over `count` floats (Gemma 2's logit soft-capping), 16 at a time.
+void scalellm_soft_cap(float *x, size_t count, float cap);
 
 /// The unnormalised softmax of one row of sampling logits at temperature `1 / scale`, summed per block: returns
 /// the largest logit `max` and writes `sums[b] = Σ e^((logits[i] - max) · scale)` over `i` in block `b` (`block`
@@ -115,11 +124,14 @@ void scalellm_kv_store(const float *rows, size_t row_stride, size_t count, size_
 
 /// Causal attention of `query_count` query rows (positions `first_position...`) over a paged KV cache of
 /// `kv_dtype` elements, one KV block (tile) at a time with an online softmax, with the instruction-set `level`
-/// given; see `PagedAttention` in Kernels for the layout.
+/// given; see `PagedAttention` in Kernels for the layout. Scores are `q·k · scale`, soft-capped to
+/// `soft_cap · tanh(score / soft_cap)` when `soft_cap > 0`; with `window > 0` a query at position p sees only the
+/// keys at `p - window + 1 ... p` (sliding-window attention; the blocks before are not read).
 void scalellm_paged_attention(const float *query, size_t query_stride, size_t query_count, size_t first_position,
                               size_t head_count, size_t kv_head_count, size_t head_dim, size_t block_size,
                               int kv_dtype, const void *key_pool, const void *value_pool, const int32_t *block_table,
-                              float *output, size_t output_stride, int level);
+                              float scale, float soft_cap, size_t window, float *output, size_t output_stride,
+                              int level);
 
 #ifdef __cplusplus
 }
