@@ -54,34 +54,14 @@ final class ArchitectureFixtureTests: XCTestCase {
 
     private func checkCase(_ goldenCase: [String: Any], model: DecoderModel, chunk: Int, blockSize: Int, label: String,
                            file: StaticString, line: UInt) throws {
-        let c = model.config, vocab = c.vocabSize
-        let prompt = goldenCase.tokenIDs("prompt_token_ids"), expected = goldenCase.tokenIDs("continuation_token_ids")
-        let layout = PagedKVLayout(blockSize: blockSize, kvHeadCount: c.kvHeadCount, headDim: c.headDim)
-        let blockCount = (prompt.count + expected.count + blockSize - 1) / blockSize
-        let cache = KVCache(layerCount: c.layerCount, layout: layout, blockCount: blockCount)
-        var allocator = BlockManager(blockCount: blockCount, blockSize: blockSize)
-        let blocks = try XCTUnwrap(allocator.allocate(blockCount))
-        var logits: [Float] = []
-        for start in stride(from: 0, to: prompt.count, by: min(chunk, prompt.count)) {
-            let end = min(start + chunk, prompt.count)
-            var batch = ForwardBatch()
-            batch.append(tokens: prompt[start..<end], firstPosition: start, blockTable: blocks, wantsLogits: end == prompt.count)
-            logits = model.forward(batch, cache: cache)
-        }
-        var generated: [Int32] = [], stepLogits: [[Float]] = []
-        for step in 0..<expected.count {
-            stepLogits.append(logits)
-            generated.append(Int32(VectorMath.argmax(logits, count: vocab)))
-            guard step + 1 < expected.count else { break }
-            var decode = ForwardBatch()
-            decode.append(tokens: [generated[step]], firstPosition: prompt.count + step, blockTable: blocks)
-            logits = model.forward(decode, cache: cache)
-        }
-        XCTAssertEqual(generated, expected, "\(label): greedy tokens", file: file, line: line)
+        let expected = goldenCase.tokenIDs("continuation_token_ids")
+        let run = try GreedyRun(model: model, prompt: goldenCase.tokenIDs("prompt_token_ids"), count: expected.count,
+                                chunk: chunk, blockSize: blockSize)
+        XCTAssertEqual(run.tokens, expected, "\(label): greedy tokens", file: file, line: line)
         for top in goldenCase["top5_first_positions"] as! [[String: Any]] {
             let position = (top["position"] as! NSNumber).intValue
             for (tokenID, value) in zip(top.tokenIDs("ids"), (top["logits"] as! [NSNumber]).map(\.floatValue)) {
-                XCTAssertEqual(stepLogits[position][Int(tokenID)], value, accuracy: 1e-3,
+                XCTAssertEqual(run.stepLogits[position][Int(tokenID)], value, accuracy: 1e-3,
                                "\(label): logit of token \(tokenID) at step \(position)", file: file, line: line)
             }
         }
