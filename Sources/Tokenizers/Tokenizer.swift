@@ -41,11 +41,15 @@ public final class Tokenizer: Sendable {
         preTokenizer = d.preTokenizer
         decoder = d.decoder
         vocab = d.vocab
-        var maxID: Int32 = -1
+        var maxID = Int32(d.pieces?.count ?? 0) - 1
         for id in d.vocab.values { maxID = max(maxID, id) }
         for t in d.addedTokens { maxID = max(maxID, t.id) }
         var pieces = [String?](repeating: nil, count: Int(maxID + 1))
-        for (piece, id) in d.vocab { pieces[Int(id)] = piece }
+        if let list = d.pieces {
+            for (id, piece) in list.enumerated() { pieces[id] = piece }
+        } else {
+            for (piece, id) in d.vocab { pieces[Int(id)] = piece }
+        }
         self.pieces = pieces
         vocabularySize = Int(maxID + 1)
         // HF stores a `normalized` added token in its normalized form: that is what it matches in

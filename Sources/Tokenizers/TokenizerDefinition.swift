@@ -19,8 +19,13 @@ enum TokenizationModel: Sendable {
 /// produce this value so that `Tokenizer` has one construction path.
 struct TokenizerDefinition: Sendable {
     var model: TokenizationModel
-    /// Model vocabulary (piece → id), without added tokens that are not also model pieces.
+    /// Model vocabulary (piece → id), without added tokens that are not also model pieces. `String` keys compare by
+    /// canonical equivalence, so of two canonically equivalent pieces (`é` and `e` + U+0301, distinct pieces with
+    /// distinct ids in multilingual vocabularies) it holds one; `pieces` keeps both.
     var vocab: [String: Int32]
+    /// Every model piece in id order, when the file lists them so (GGUF); nil builds the id → piece table from
+    /// `vocab`.
+    var pieces: [String]?
     var normalizer: Normalizer?
     var preTokenizer: PreTokenizer?
     var decoder: TokenDecoder?
@@ -37,7 +42,7 @@ extension TokenizerDefinition {
     /// 0..<(vocabulary pieces + added tokens): the ids a file can define leave no larger gaps, and `Tokenizer`
     /// allocates a piece table as long as the largest id, so a stray huge id in a malformed file must be an error.
     func checkTokenIDs(file: String) throws {
-        let bound = vocab.count + addedTokens.count
+        let bound = (pieces?.count ?? vocab.count) + addedTokens.count
         func check(_ id: Int32, _ what: @autoclosure () -> String) throws {
             guard id >= 0 && Int(id) < bound else {
                 throw TokenizerError.malformed(file: file, detail: "\(what()) has id \(id), outside 0..<\(bound) "

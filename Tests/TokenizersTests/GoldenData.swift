@@ -1,8 +1,11 @@
 import Foundation
 import XCTest
+import ModelFormats
+import TestSupport
 import Tokenizers
 
-/// Access to the shared golden data and models (`shared/` beside the repository root).
+/// Access to the shared golden data and models (`shared/` beside the repository root; Gemma 3's tokenizer comes from
+/// the GGUF in the checkout's `.cache/models/`, see `ModelCache`).
 enum GoldenData {
     static let sharedDirectory: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()  // TokenizersTests
@@ -13,6 +16,7 @@ enum GoldenData {
 
     static let stories = "stories260K"
     static let smollm = "smollm2-135m-instruct-q4_1"
+    static let gemma3 = "gemma3-270m-q4_k_m"
 
     static func modelDirectory(_ model: String) -> URL {
         sharedDirectory.appendingPathComponent("models").appendingPathComponent(model)
@@ -47,11 +51,15 @@ enum GoldenData {
         var continuation: [Int32]
         var firstEOSIndex: Int?
         var expectedCompletionText: String
+        /// How many leading greedy steps the text covers when the golden file limits it (Gemma 3: the steps whose
+        /// top-2 logit margin is safe); nil when it runs to EOS or the end of the continuation.
+        var safeSteps: Int?
 
         enum CodingKeys: String, CodingKey {
             case id, prompt
             case promptIDs = "prompt_token_ids", continuation = "continuation_token_ids"
             case firstEOSIndex = "first_eos_index", expectedCompletionText = "expected_completion_text"
+            case safeSteps = "safe_steps"
         }
     }
 
@@ -69,7 +77,7 @@ enum GoldenData {
         return try JSONDecoder().decode(CaseFile<GenerationCase>.self, from: data).cases
     }
 
-    /// Tokenizers are loaded once per process (the SmolLM one is 2 MB of JSON).
+    /// Tokenizers are loaded once per process (the SmolLM one is 2 MB of JSON, Gemma 3's 262,144 pieces).
     nonisolated(unsafe) private static var loaded: [String: Tokenizer] = [:]
     private static let lock = NSLock()
 
@@ -77,7 +85,8 @@ enum GoldenData {
         lock.lock()
         defer { lock.unlock() }
         if let t = loaded[model] { return t }
-        let t = try Tokenizer.load(directory: modelDirectory(model))
+        let t = model == gemma3 ? try Tokenizer.load(gguf: GGUFFile(path: ModelCache.require(ModelCache.gemma3GGUF)))
+                                : try Tokenizer.load(directory: modelDirectory(model))
         loaded[model] = t
         return t
     }

@@ -5,21 +5,24 @@ import Tokenizers
 /// `golden/*/generation.json`: prompt encodings and the streamed completion text.
 final class GoldenGenerationTests: XCTestCase {
     func testStoriesPromptsAndStreaming() throws {
-        try check(GoldenData.stories)
+        try Self.check(GoldenData.stories)
     }
 
     func testSmolLMPromptsAndStreaming() throws {
-        try check(GoldenData.smollm)
+        try Self.check(GoldenData.smollm)
     }
 
-    func check(_ model: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    /// The prompt ids of every generation case of `model`, and its greedy continuation streamed token by token and in
+    /// batches (up to EOS, and within `safe_steps` where the file gives them).
+    static func check(_ model: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let tokenizer = try GoldenData.tokenizer(model)
         let cases = try GoldenData.generationCases(model)
         XCTAssertFalse(cases.isEmpty, file: file, line: line)
         for c in cases {
             XCTAssertEqual(tokenizer.encode(c.prompt), c.promptIDs, "\(model) \(c.id): prompt ids", file: file, line: line)
 
-            let generated = Array(c.continuation.prefix(c.firstEOSIndex ?? c.continuation.count))
+            let generated = Array(c.continuation.prefix(min(c.firstEOSIndex ?? c.continuation.count,
+                                                            c.safeSteps ?? c.continuation.count)))
             // One token at a time.
             var detokenizer = IncrementalDetokenizer(tokenizer: tokenizer, promptIDs: c.promptIDs)
             var chunks: [String] = []

@@ -6,25 +6,26 @@ import Tokenizers
 /// token sequence, and never emit part of a character.
 final class IncrementalDetokenizerTests: XCTestCase {
     /// Deterministic split points: every position for short sequences, a spread otherwise.
-    private func splitPoints(_ count: Int) -> [Int] {
+    private static func splitPoints(_ count: Int) -> [Int] {
         if count <= 12 { return Array(0...count) }
         return Array(Set([0, 1, 2, 3, count / 3, count / 2, count - 3, count - 2, count - 1, count])).sorted()
     }
 
-    private func stream(_ tokenizer: Tokenizer, prompt: [Int32], generated: [Int32], skip: Bool) -> [String] {
+    static func stream(_ tokenizer: Tokenizer, prompt: [Int32], generated: [Int32], skip: Bool) -> [String] {
         var d = IncrementalDetokenizer(tokenizer: tokenizer, promptIDs: prompt, skipSpecialTokens: skip)
         var chunks = generated.map { d.append([$0]) }
         chunks.append(d.finish())
         return chunks
     }
 
-    private func checkAllSplits(_ model: String) throws {
+    /// Streams every case of `model` split at several points, with and without skipping special tokens.
+    static func checkAllSplits(_ model: String) throws {
         let tokenizer = try GoldenData.tokenizer(model)
         var checked = 0
         for c in try GoldenData.tokenizerCases(model) {
             for skip in [true, false] {
                 let ids = c.ids
-                for k in splitPoints(ids.count) {
+                for k in Self.splitPoints(ids.count) {
                     let prompt = Array(ids[..<k])
                     let generated = Array(ids[k...])
                     let full = tokenizer.decode(ids, skipSpecialTokens: skip)
@@ -33,7 +34,7 @@ final class IncrementalDetokenizerTests: XCTestCase {
                     // when the split falls inside a character).
                     guard full.unicodeScalars.starts(with: head.unicodeScalars) else { continue }
                     let expected = String(String.UnicodeScalarView(full.unicodeScalars.dropFirst(head.unicodeScalars.count)))
-                    let chunks = stream(tokenizer, prompt: prompt, generated: generated, skip: skip)
+                    let chunks = Self.stream(tokenizer, prompt: prompt, generated: generated, skip: skip)
                     XCTAssertEqual(chunks.joined(), expected, "\(model) \(show(c.text)) split at \(k) skip \(skip)")
                     if !expected.unicodeScalars.contains("\u{FFFD}") {
                         for chunk in chunks where chunk.unicodeScalars.contains("\u{FFFD}") {
@@ -47,8 +48,8 @@ final class IncrementalDetokenizerTests: XCTestCase {
         XCTAssertGreaterThan(checked, 1000)
     }
 
-    func testStoriesAllSplits() throws { try checkAllSplits(GoldenData.stories) }
-    func testSmolLMAllSplits() throws { try checkAllSplits(GoldenData.smollm) }
+    func testStoriesAllSplits() throws { try Self.checkAllSplits(GoldenData.stories) }
+    func testSmolLMAllSplits() throws { try Self.checkAllSplits(GoldenData.smollm) }
 
     /// An emoji spelled by four byte tokens is emitted once, when complete.
     func testHoldsBackIncompleteCharacters() throws {
@@ -56,12 +57,12 @@ final class IncrementalDetokenizerTests: XCTestCase {
         let prompt = stories.encode("Lily saw a")
         let emoji = stories.encode("😀!", addSpecialTokens: false)   // ▁ <0xF0> <0x9F> <0x98> <0x80> !
         XCTAssertEqual(emoji.count, 6)
-        let chunks = stream(stories, prompt: prompt, generated: emoji, skip: true)
+        let chunks = Self.stream(stories, prompt: prompt, generated: emoji, skip: true)
         XCTAssertEqual(chunks, [" ", "", "", "", "😀", "!", ""])
 
         let smollm = try GoldenData.tokenizer(GoldenData.smollm)
         let ids = smollm.encode("a 😀 b", addSpecialTokens: false)
-        let text = stream(smollm, prompt: [], generated: ids, skip: true)
+        let text = Self.stream(smollm, prompt: [], generated: ids, skip: true)
         XCTAssertEqual(text.joined(), "a 😀 b")
         XCTAssertFalse(text.contains { $0.unicodeScalars.contains("\u{FFFD}") })
     }
@@ -71,14 +72,14 @@ final class IncrementalDetokenizerTests: XCTestCase {
     func testSentencePieceLeadingSpace() throws {
         let t = try GoldenData.tokenizer(GoldenData.stories)
         let once = t.encode("Once upon", addSpecialTokens: false)  // ▁Once ▁upon
-        XCTAssertEqual(stream(t, prompt: [1], generated: once, skip: true).joined(), "Once upon")
-        XCTAssertEqual(stream(t, prompt: [1, 346, 306, 414], generated: once, skip: true).joined(), " Once upon")
+        XCTAssertEqual(Self.stream(t, prompt: [1], generated: once, skip: true).joined(), "Once upon")
+        XCTAssertEqual(Self.stream(t, prompt: [1, 346, 306, 414], generated: once, skip: true).joined(), " Once upon")
         // A prompt that is only whitespace: its leading space is the one stripped.
-        XCTAssertEqual(stream(t, prompt: [1, 410], generated: once, skip: true).joined(),
+        XCTAssertEqual(Self.stream(t, prompt: [1, 410], generated: once, skip: true).joined(),
                        String(t.decode([1, 410] + once).dropFirst(t.decode([1, 410]).count)))
         // Special tokens in the generated part are skipped or kept.
-        XCTAssertEqual(stream(t, prompt: [1, 346], generated: [2, 261], skip: true).joined(), " a")
-        XCTAssertEqual(stream(t, prompt: [1, 346], generated: [2, 261], skip: false).joined(), "</s> a")
+        XCTAssertEqual(Self.stream(t, prompt: [1, 346], generated: [2, 261], skip: true).joined(), " a")
+        XCTAssertEqual(Self.stream(t, prompt: [1, 346], generated: [2, 261], skip: false).joined(), "</s> a")
     }
 
     /// Invalid byte sequences are flushed by `finish()` instead of being held forever.
