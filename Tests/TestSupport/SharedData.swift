@@ -45,8 +45,3 @@ extension SharedData {
         return (try JSONSerialization.jsonObject(with: data) as! [String: Any])["cases"] as! [[String: Any]]
     }
 }
-
-extension SharedData {
-    /// Gemma 3 270M (Q4_K_M), which scripts/setup.sh fetches into the checkout's `.cache/models/`.
-    public static let gemma3GGUF = root.deletingLastPathComponent().appendingPathComponent("main/.cache/models/gemma-3-270m-q4_k_m.gguf").path
-}
