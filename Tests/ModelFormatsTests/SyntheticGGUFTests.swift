@@ -51,21 +51,6 @@ final class SyntheticGGUFTests: XCTestCase {
         ]
     }
 
-    /// llama.cpp's convert permutes Q/K rows per head: GGUF row 2j + i holds HuggingFace row i·(d/2) + j.
-    static func permuteForGGUF(_ values: [Float], rows: Int, columns: Int, headCount: Int) -> [Float] {
-        var out = values
-        let headDim = rows / headCount, half = headDim / 2
-        for h in 0..<headCount {
-            for i in 0..<2 {
-                for j in 0..<half {
-                    let hfRow = h * headDim + i * half + j, ggufRow = h * headDim + 2 * j + i
-                    for c in 0..<columns { out[ggufRow * columns + c] = values[hfRow * columns + c] }
-                }
-            }
-        }
-        return out
-    }
-
     static func writer(hidden: Int = hidden) -> GGUFWriter {
         var w = GGUFWriter()
         w.metadata = [
@@ -86,8 +71,8 @@ final class SyntheticGGUFTests: XCTestCase {
         ]
         for (name, shape, values) in modelWeights(hidden: hidden) {
             var stored = values
-            if name.hasSuffix("attn_q.weight") { stored = permuteForGGUF(values, rows: shape[0], columns: shape[1], headCount: heads) }
-            if name.hasSuffix("attn_k.weight") { stored = permuteForGGUF(values, rows: shape[0], columns: shape[1], headCount: kvHeads) }
+            if name.hasSuffix("attn_q.weight") { stored = GGUFQKPermutation.permute(values, rows: shape[0], columns: shape[1], headCount: heads) }
+            if name.hasSuffix("attn_k.weight") { stored = GGUFQKPermutation.permute(values, rows: shape[0], columns: shape[1], headCount: kvHeads) }
             // Norms in F32, the embedding and MLP in Q8_0, attention in F16.
             let (type, data): (UInt32, [UInt8]) = shape.count == 1 ? (0, f32Bytes(stored))
                 : name.contains("attn") ? (1, f16Bytes(stored)) : (8, q8Bytes(stored))

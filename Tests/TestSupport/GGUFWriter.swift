@@ -4,6 +4,8 @@ public struct GGUFWriter {
     /// A metadata value with its GGUF type.
     public enum Value {
         case u32(UInt32), f32(Float), string(String), bool(Bool), strings([String]), raw(type: UInt32, bytes: [UInt8])
+        /// Arrays of float32 (token scores) and int32 (token types), as llama.cpp's converter writes them.
+        case f32s([Float]), i32s([Int32])
     }
 
     /// A tensor descriptor and its data.
@@ -32,6 +34,11 @@ public struct GGUFWriter {
         self.metadata = metadata
     }
 
+    /// Sets `key`, in place if it is already there (as gguf-py's writer overwrites a repeated key), else at the end.
+    public mutating func set(_ key: String, _ value: Value) {
+        if let index = metadata.firstIndex(where: { $0.0 == key }) { metadata[index].1 = value } else { metadata.append((key, value)) }
+    }
+
     public static func u32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
     public static func u64(_ v: UInt64) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
     /// A GGUF string: 64-bit length, then UTF-8 bytes.
@@ -44,6 +51,8 @@ public struct GGUFWriter {
         case .string(let s): return u32(8) + string(s)
         case .bool(let b): return u32(7) + [b ? 1 : 0]
         case .strings(let list): return u32(9) + u32(8) + u64(UInt64(list.count)) + list.flatMap(string)
+        case .f32s(let list): return u32(9) + u32(6) + u64(UInt64(list.count)) + list.flatMap { u32($0.bitPattern) }
+        case .i32s(let list): return u32(9) + u32(5) + u64(UInt64(list.count)) + list.flatMap { u32(UInt32(bitPattern: $0)) }
         case .raw(let type, let bytes): return u32(type) + bytes
         }
     }

@@ -12,6 +12,14 @@ public enum SharedData {
     public static let smolLMDirectory = root.appendingPathComponent("models/smollm2-135m-instruct-q4_1").path
     public static let smolLMGGUF = smolLMDirectory + "/SmolLM2-135M-Instruct.Q4_1.gguf"
 
+    /// The tiny per-family checkpoints of `golden/arch-fixtures/<family>/` (see `golden/README.md`), by family.
+    public static let archFixtureFamilies = ["qwen2", "qwen3", "mistral-sliding-window", "phi3", "llama3-rope", "gemma2", "gemma3",
+                                             "mixtral-moe"]
+    /// The directory of one of `archFixtureFamilies`.
+    public static func archFixtureDirectory(_ family: String) -> String {
+        root.appendingPathComponent("golden/arch-fixtures/\(family)").path
+    }
+
     /// The parsed `golden/<model>/<file>` JSON object.
     public static func golden(_ model: String, _ file: String) throws -> [String: Any] {
         let data = try Data(contentsOf: root.appendingPathComponent("golden/\(model)/\(file)"))

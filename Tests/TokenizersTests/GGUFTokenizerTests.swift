@@ -106,6 +106,25 @@ final class GGUFTokenizerTests: XCTestCase {
         }
     }
 
+    /// The tokenizer keys `FixtureGGUFConverter` writes for each architecture fixture load and work as the fixture's
+    /// tokenizer.json does: the golden prompts and continuations decode to the same text, which encodes to the same ids.
+    func testConvertedArchFixtureTokenizersMatchTheirTokenizerJSON() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("fixture-tokenizer-\(getpid())-\(UUID().uuidString).gguf")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        for family in SharedData.archFixtureFamilies {
+            let directory = SharedData.archFixtureDirectory(family)
+            try FixtureGGUFConverter.convert(directory: directory, to: scratch.path)
+            let fromGGUF = try Tokenizer.fromGGUF(GGUFTokenizerMetadata(gguf: GGUFFile(path: scratch.path)))
+            let fromJSON = try Tokenizer.load(directory: URL(fileURLWithPath: directory))
+            for c in try SharedData.goldenCases("arch-fixtures/\(family)", "golden.json") {
+                let ids = c.tokenIDs("prompt_token_ids") + c.tokenIDs("continuation_token_ids")
+                let text = fromJSON.decode(ids)
+                XCTAssertEqual(fromGGUF.decode(ids), text, family)
+                XCTAssertEqual(fromGGUF.encode(text), fromJSON.encode(text), "\(family): \(show(text))")
+            }
+        }
+    }
+
     /// `GGUFTokenizerMetadata(gguf:)` on a file whose tokenizer arrays hold the wrong element type: an error naming
     /// the key and index, never a shorter list (which would shift every later id) or a trap.
     func testMistypedTokenizerArraysInAGGUFFileAreErrors() throws {
