@@ -50,7 +50,8 @@ extension ModelConfig {
         let theta = float("rope.freq_base") ?? 10000
 
         // Sliding-window layers.
-        let window = value("attention.sliding_window")?.int ?? (family == .gemma2 ? 4096 : nil)
+        // 0 means no window (the Phi-3 converter writes 0 when config.json has none).
+        let window = value("attention.sliding_window")?.int.map { $0 > 0 ? $0 : nil } ?? (family == .gemma2 ? 4096 : nil)
         var sliding = [Bool](repeating: window != nil, count: layerCount)
         if isGemma {
             if let flags = value("attention.sliding_window_pattern")?.array {

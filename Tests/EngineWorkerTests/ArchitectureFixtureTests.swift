@@ -9,7 +9,11 @@ import TestSupport
 /// Qwen3 q/k norms, Mistral's sliding window, Phi-3's fused projections, Llama 3 RoPE scaling, Gemma 2 soft-caps
 /// and alternating windows, Gemma 3's local/global layers, Mixtral's experts) must give transformers' 24 greedy
 /// tokens exactly and its top-5 logits within 1e-3 — prefilled at once, and prefilled in 3-token chunks over
-/// 4-token blocks (windows that start inside a block, blocks a sliding layer no longer reads).
+/// 4-token blocks (windows that start inside a block, blocks a sliding layer no longer reads). Each fixture
+/// converted to GGUF as llama.cpp's converter does (`FixtureGGUFConverter`: llama.cpp's names and metadata, Q/K
+/// permuted for `llama`, Gemma's norms stored as 1 + w, Mixtral's experts stacked, Llama 3's `rope_freqs`) gives
+/// the same tokens. Mistral is the exception llama.cpp makes: its converter writes Mistral as plain `llama` and
+/// drops `sliding_window`, so that GGUF is compared only while sequences fit in the window.
 final class ArchitectureFixtureTests: XCTestCase {
     func testQwen2() throws { try check("qwen2", expect: { XCTAssertTrue($0.attentionBias) }) }
     func testQwen3() throws { try check("qwen3", expect: { XCTAssertTrue($0.queryKeyNorm); XCTAssertEqual($0.headDim, 24) }) }
@@ -41,14 +45,33 @@ final class ArchitectureFixtureTests: XCTestCase {
 
     /// Loads `family`'s fixture at fp32, checks what its config must have read (`expect`), and runs every case.
     private func check(_ family: String, expect: (ModelConfig) -> Void, file: StaticString = #filePath, line: UInt = #line) throws {
-        let checkpoint = try ModelCheckpoint(path: SharedData.architectureFixture(family))
+        let checkpoint = try ModelCheckpoint(path: SharedData.archFixtureDirectory(family))
         expect(checkpoint.config)
         let model = try DecoderModel(checkpoint: checkpoint, precision: .fp32)
-        for (index, goldenCase) in try SharedData.architectureFixtureCases(family).enumerated() {
+        let cases = try SharedData.archFixtureCases(family)
+        for (index, goldenCase) in cases.enumerated() {
             for (chunk, blockSize) in [(Int.max, 16), (3, 4)] {
                 try checkCase(goldenCase, model: model, chunk: chunk, blockSize: blockSize,
                               label: "\(family) case \(index), chunks of \(chunk == .max ? "all" : String(chunk))", file: file, line: line)
             }
+        }
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scalellm-fixture-gguf-\(getpid())-\(family)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("\(family).gguf").path
+        try FixtureGGUFConverter.convert(directory: SharedData.archFixtureDirectory(family), to: path)
+        let gguf = try ModelCheckpoint(path: path)
+        XCTAssertEqual(gguf.config.layers.map(\.window), family == "mistral-sliding-window" ? [nil, nil, nil] : checkpoint.config.layers.map(\.window),
+                       "\(family) GGUF windows", file: file, line: line)
+        let window = checkpoint.config.layers.compactMap(\.window).min()
+        let ggufModel = try DecoderModel(checkpoint: gguf, precision: .fp32)
+        for (index, goldenCase) in cases.enumerated() {
+            let prompt = goldenCase.tokenIDs("prompt_token_ids"), expected = goldenCase.tokenIDs("continuation_token_ids")
+            let steps = family == "mistral-sliding-window" ? max(0, min(expected.count, window! - prompt.count + 1)) : expected.count
+            guard steps > 0 else { continue }
+            let run = try GreedyRun(model: ggufModel, prompt: prompt, count: steps)
+            XCTAssertEqual(run.tokens, Array(expected.prefix(steps)), "\(family) GGUF case \(index)", file: file, line: line)
         }
     }
 

@@ -38,18 +38,9 @@ extension Dictionary where Key == String, Value == Any {
 }
 
 extension SharedData {
-    /// The architecture fixtures of `golden/arch-fixtures`, one tiny transformers checkpoint per model family.
-    public static let architectureFixtures = ["qwen2", "qwen3", "mistral-sliding-window", "phi3", "llama3-rope", "gemma2", "gemma3",
-                                              "mixtral-moe"]
-
-    /// The checkpoint directory of an architecture fixture.
-    public static func architectureFixture(_ family: String) -> String {
-        root.appendingPathComponent("golden/arch-fixtures/\(family)").path
-    }
-
     /// The cases of an architecture fixture's `golden.json`.
-    public static func architectureFixtureCases(_ family: String) throws -> [[String: Any]] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: architectureFixture(family) + "/golden.json"))
+    public static func archFixtureCases(_ family: String) throws -> [[String: Any]] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: archFixtureDirectory(family) + "/golden.json"))
         return (try JSONSerialization.jsonObject(with: data) as! [String: Any])["cases"] as! [[String: Any]]
     }
 }
