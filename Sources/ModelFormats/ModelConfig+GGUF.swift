@@ -99,7 +99,7 @@ extension ModelConfig {
         if hasExperts {
             experts = MixtureOfExperts(expertCount: try int("expert_count"), expertsPerToken: try int("expert_used_count"))
         }
-        self = try validated(path: path)
+        try validate(path: path)
     }
 }
 

@@ -79,7 +79,7 @@ extension ModelConfig {
         if family == .mixtral {
             experts = MixtureOfExperts(expertCount: try int("num_local_experts"), expertsPerToken: try int("num_experts_per_tok"))
         }
-        self = try validated(path: path)
+        try validate(path: path)
     }
 
     /// `rope_theta`, or transformers 5's `rope_parameters.rope_theta`; 10000 when neither is given.

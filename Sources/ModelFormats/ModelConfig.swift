@@ -67,8 +67,10 @@ public struct ModelConfig: Sendable, Equatable {
     public var queryDim: Int { headCount * headDim }
     public var kvDim: Int { kvHeadCount * headDim }
 
-    /// Checks the relations the forward pass relies on.
-    public func validated(path: String) throws(ModelFormatError) -> ModelConfig {
+    /// Checks the relations the forward pass relies on. (A check, not `self = try validated()`: Swift 6.3.1 -O
+    /// miscompiled that assignment at the end of these typed-throws initialisers: a normal return reached the
+    /// caller as a garbage error.)
+    public func validate(path: String) throws(ModelFormatError) {
         let positive = [("hidden_size", hiddenSize), ("num_hidden_layers", layerCount), ("num_attention_heads", headCount),
                         ("num_key_value_heads", kvHeadCount), ("head_dim", headDim), ("intermediate_size", intermediateSize),
                         ("vocab_size", vocabSize), ("max_position_embeddings", maxPositionEmbeddings)]
@@ -100,7 +102,6 @@ public struct ModelConfig: Sendable, Equatable {
         if let experts, !(experts.expertCount > 0 && (1...experts.expertCount).contains(experts.expertsPerToken)) {
             throw .invalidConfig(path: path, reason: "\(experts.expertsPerToken) experts per token of \(experts.expertCount) experts")
         }
-        return self
     }
 }
 
