@@ -74,7 +74,8 @@ public final class Engine: @unchecked Sendable {
         cache = try Self.makeCache(model: model, configuration: configuration)
         scheduler = Scheduler(configuration: configuration.scheduler,
                               blocks: BlockManager(blockCount: cache.blockCount, blockSize: configuration.blockSize,
-                                                   prefixCaching: configuration.prefixCaching))
+                                                   prefixCaching: configuration.prefixCaching),
+                              slidingWindow: model.config.windowOfEveryLayer)
         runner = ModelRunner(model: model, cache: cache, group: group)
     }
 
@@ -121,8 +122,13 @@ public final class Engine: @unchecked Sendable {
             throw .contextExceeded(promptTokens: request.promptTokens.count, maxTokens: request.maxTokens,
                                    contextLength: config.maxPositionEmbeddings)
         }
-        // A sequence that could not fit even alone would wait forever: refuse it now.
-        let needed = (total + cache.layout.blockSize - 1) / cache.layout.blockSize
+        // A sequence that could not fit even alone would wait forever: refuse it now. With every layer sliding it
+        // holds at most its window and one prefill chunk (and a partial block at each end).
+        let blockSize = cache.layout.blockSize
+        var needed = (total + blockSize - 1) / blockSize
+        if let window = config.windowOfEveryLayer {
+            needed = min(needed, (window + configuration.scheduler.maxBatchedTokens + blockSize - 1) / blockSize + 1)
+        }
         guard needed <= cache.blockCount else { throw .insufficientKVCache(neededBlocks: needed, totalBlocks: cache.blockCount) }
     }
 

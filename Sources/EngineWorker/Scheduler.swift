@@ -20,10 +20,13 @@ public struct SchedulerConfiguration: Sendable {
 /// Iteration-level continuous batching, as in vLLM v1: every step it plans which running sequences advance
 /// (decode tokens or the next chunk of a long prompt) and which waiting ones join, within a token budget and a
 /// sequence limit. When KV blocks run out it preempts the most recently admitted running sequence, freeing its
-/// blocks to be recomputed later, so the engine never runs out of memory or deadlocks. It only plans and keeps
-/// block accounting; the model runner executes the plan.
+/// blocks to be recomputed later, so the engine never runs out of memory or deadlocks. For a model whose layers
+/// all slide (`slidingWindow`), a sequence's blocks that every window has passed are released as it advances. It
+/// only plans and keeps block accounting; the model runner executes the plan.
 final class Scheduler {
     let configuration: SchedulerConfiguration
+    /// The window of a model whose every layer slides (see `ModelConfig.windowOfEveryLayer`), else nil.
+    let slidingWindow: Int?
     private(set) var blocks: BlockManager
     private(set) var waiting: [SequenceState] = []
     /// Admission order: the last one is preempted first.
@@ -33,9 +36,10 @@ final class Scheduler {
     /// Prompt tokens of the sequences admitted so far, each counted once (cumulative).
     private(set) var promptTokensAdmitted = 0
 
-    init(configuration: SchedulerConfiguration, blocks: BlockManager) {
+    init(configuration: SchedulerConfiguration, blocks: BlockManager, slidingWindow: Int? = nil) {
         self.configuration = configuration
         self.blocks = blocks
+        self.slidingWindow = slidingWindow
     }
 
     var hasWork: Bool { !waiting.isEmpty || !running.isEmpty }
@@ -93,11 +97,13 @@ final class Scheduler {
         return plan
     }
 
-    /// After the runner computed `plan`'s tokens: advance computed counts and register newly full blocks.
+    /// After the runner computed `plan`'s tokens: advance computed counts, register newly full blocks, and release
+    /// the blocks every sliding window has passed.
     func commit(_ plan: SchedulerPlan) {
         for entry in plan.entries {
             entry.sequence.computedTokens = entry.start + entry.count
             registerFullBlocks(of: entry.sequence)
+            releaseBlocksBehindWindow(of: entry.sequence)
         }
     }
 
@@ -141,8 +147,9 @@ final class Scheduler {
     }
 
     private func freeBlocks(of sequence: SequenceState) {
-        blocks.release(sequence.blockTable)
+        blocks.release(Array(sequence.blockTable[sequence.releasedBlocks...]))
         sequence.blockTable = []
+        sequence.releasedBlocks = 0
         sequence.computedTokens = 0
         sequence.registeredBlocks = 0
         sequence.prefixChain = .empty
@@ -166,6 +173,17 @@ final class Scheduler {
         sequence.wasAdmitted = true
         prefixCacheHitTokens += sequence.computedTokens
         promptTokensAdmitted += sequence.promptCount
+    }
+
+    /// The next token to compute is at `computedTokens`, and no later query looks further back than its window:
+    /// blocks wholly before `computedTokens - window + 1` are never read again. Released (registered ones stay in
+    /// the prefix cache, for another prompt to reuse).
+    private func releaseBlocksBehindWindow(of sequence: SequenceState) {
+        guard let window = slidingWindow else { return }
+        let dead = max(0, sequence.computedTokens - window + 1) / blocks.blockSize
+        guard dead > sequence.releasedBlocks else { return }
+        blocks.release(Array(sequence.blockTable[sequence.releasedBlocks..<dead]))
+        sequence.releasedBlocks = dead
     }
 
     private func registerFullBlocks(of sequence: SequenceState) {

@@ -13,6 +13,9 @@ final class SequenceState {
     /// Tokens whose keys/values are in the cache (a prefix of `tokens`).
     var computedTokens = 0
     var blockTable: [Int32] = []
+    /// Leading entries of `blockTable` already released because every layer's sliding window has passed them
+    /// (their ids stay in the table so that positions map to entries; the attention kernel never reads them).
+    var releasedBlocks = 0
     /// Leading full blocks registered with the prefix cache (or claimed from it), and where their chain ends.
     var registeredBlocks = 0
     var prefixChain = PrefixChain.empty

@@ -67,6 +67,14 @@ public struct ModelConfig: Sendable, Equatable {
     public var queryDim: Int { headCount * headDim }
     public var kvDim: Int { kvHeadCount * headDim }
 
+    /// The window every layer slides by, when all of them slide (Mistral): keys older than that are never read
+    /// again, so their KV blocks can be freed as a sequence advances. Nil when any layer is global.
+    public var windowOfEveryLayer: Int? {
+        let windows = layers.map(\.window)
+        guard windows.allSatisfy({ $0 != nil }) else { return nil }
+        return windows.compactMap { $0 }.max()
+    }
+
     /// Checks the relations the forward pass relies on. (A check, not `self = try validated()`: Swift 6.3.1 -O
     /// miscompiled that assignment at the end of these typed-throws initialisers: a normal return reached the
     /// caller as a garbage error.)
