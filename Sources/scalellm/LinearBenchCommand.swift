@@ -8,6 +8,7 @@ import ModelFormats
 /// multiplied with fp32 weights (packed panels, or OpenBLAS on the row-major weights), with fp8 weights (packed
 /// panels decoded inside the product) and with Q4_0 / Q8_0 GGUF blocks (the integer kernel), for decode steps of a
 /// few sequences and a prefill chunk: how the kernels compare with OpenBLAS and with the memory they read.
+/// With `--model`, a GGUF file's own quantised matrices instead, timed type by type (see LinearBenchCommand+GGUF).
 struct LinearBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "linear", abstract: "fp32, fp8 and quantised linear layers of a 135M model.")
 
@@ -15,10 +16,13 @@ struct LinearBenchCommand: ParsableCommand {
     var rows: [Int] = [1, 2, 4, 8, 256]
     @Option(help: "Repetitions; the median is reported.") var runs: Int = 5
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "A GGUF file: time its own quantised matrices with the integer kernel, grouped by ggml type, instead of the 135M shapes.")
+    var model: String?
 
-    func run() {
+    func run() throws {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         Gemm.setThreadCount(threadCount)
+        if let model { return try runQuantizedMatrices(of: model) }
         let hidden = 576, intermediate = 1536, kv = 192, layers = 30, vocab = 49152
         let layerShapes = [(hidden + 2 * kv, hidden), (hidden, hidden), (2 * intermediate, hidden), (hidden, intermediate)]
         let shapes = Array(repeating: layerShapes, count: layers).flatMap { $0 } + [(vocab, hidden)]
