@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "CGGUFQuants.h"
+#include "quant_row_dot.h"
 #include "thread_scratch.h"
 
 // Integer linear layers over quantised weights (see the header). Per tile of 8 weight rows the thread's scratch
@@ -214,48 +215,6 @@ __attribute__((target("avx2,fma"))) static void tile_rows_avx2(const int8_t *cod
         tile_rows_avx2_kind(codes, scales, mins, k, xq, x_scale, x_sum, m, y, ldy, columns, accumulate, 0);
 }
 
-/// Whether one activation row meets rows of `type` through `row_dot_avx2` (the legacy 32-weight types whose blocks
-/// decode in a few instructions) rather than through a tile.
-static int has_row_dot(int type) {
-    return type == SCALELLM_GGML_Q4_0 || type == SCALELLM_GGML_Q4_1 || type == SCALELLM_GGML_Q8_0;
-}
-
-/// A single activation row (a batch-1 decode step) against one weight row of Q4_0, Q4_1 or Q8_0, each block decoded
-/// in registers and multiplied at once: no tile is unpacked, interleaved or stored, which at one row would cost
-/// more than the product. Per block of 32: `d · x_d · Σ q·xq` (+ `m · x_d · Σ xq` for Q4_1's min; Q4_0's nibbles go
-/// in unsigned, their offset of 8 as a min of `−8 d`).
-__attribute__((target("avx2,fma,f16c"))) static float row_dot_avx2(int type, const uint8_t *row, size_t k,
-                                                                  const int8_t *xq, const float *x_scale,
-                                                                  const float *x_sum) {
-    const __m256i ones = _mm256_set1_epi16(1), low_nibbles = _mm256_set1_epi8(0x0F);
-    size_t bytes = scalellm_ggml_block_bytes(type);
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    float min_sum = 0;
-    for (size_t b = 0; b < k / 32; b++, row += bytes) {
-        _Float16 halves[2];
-        memcpy(halves, row, 4);
-        float d = (float)halves[0];
-        __m256i x = _mm256_loadu_si256((const __m256i *)(xq + 32 * b)), products;
-        if (type == SCALELLM_GGML_Q8_0) {
-            __m256i w = _mm256_loadu_si256((const __m256i *)(row + 2));
-            products = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
-        } else {
-            const uint8_t *nibbles = row + (type == SCALELLM_GGML_Q4_1 ? 4 : 2);
-            __m128i packed = _mm_loadu_si128((const __m128i *)nibbles);
-            __m256i w = _mm256_and_si256(
-                _mm256_inserti128_si256(_mm256_castsi128_si256(packed), _mm_srli_epi16(packed, 4), 1), low_nibbles);
-            products = _mm256_maddubs_epi16(w, x);
-            float min = type == SCALELLM_GGML_Q4_1 ? (float)halves[1] : -8 * d;
-            min_sum += min * (x_sum[2 * b] + x_sum[2 * b + 1]);
-        }
-        __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(products, ones));
-        acc[b & 1] = _mm256_fmadd_ps(dot, _mm256_set1_ps(d * x_scale[2 * b]), acc[b & 1]);
-    }
-    float sums[8];
-    _mm256_storeu_ps(sums, _mm256_add_ps(acc[0], acc[1]));
-    return sums[0] + sums[1] + sums[2] + sums[3] + sums[4] + sums[5] + sums[6] + sums[7] + min_sum;
-}
-
 void scalellm_quant_linear(const void *const *rows, const uint8_t *types, size_t n, size_t k, size_t first_tile,
                            size_t tile_count, const int8_t *xq, const float *x_scale, const float *x_sum, size_t m,
                            float *y, size_t ldy, int accumulate, int level) {
@@ -269,14 +228,14 @@ void scalellm_quant_linear(const void *const *rows, const uint8_t *types, size_t
     int8_t *row_q = (int8_t *)(scratch + tile_bytes);
     for (size_t tile = first_tile; tile < first_tile + tile_count; tile++) {
         size_t first = tile * TILE, columns = n - first < TILE ? n - first : TILE;
-        if (m == 1 && level >= SCALELLM_LEVEL_AVX2) {
+        // At a few activation rows, unpacking and interleaving cost more than the product they serve: a tile whose
+        // rows all have a row dot skips them (quant_row_dot.c).
+        if (m <= SCALELLM_ROW_DOT_ROWS && level >= SCALELLM_LEVEL_AVX2) {
             int direct = 1;
-            for (size_t j = first; j < first + columns; j++) direct &= has_row_dot(types[j]);
+            for (size_t j = first; j < first + columns; j++) direct &= scalellm_quant_has_row_dot(types[j]);
             if (direct) {
-                for (size_t j = first; j < first + columns; j++) {
-                    float sum = row_dot_avx2(types[j], rows[j], k, xq, x_scale, x_sum);
-                    y[j] = accumulate ? y[j] + sum : sum;
-                }
+                for (size_t j = first; j < first + columns; j++)
+                    scalellm_quant_row_dot_avx2(types[j], rows[j], k, xq, x_scale, x_sum, m, y + j, ldy, accumulate);
                 continue;
             }
         }

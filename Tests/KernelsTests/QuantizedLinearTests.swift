@@ -83,6 +83,7 @@ final class QuantizedLinearTests: XCTestCase {
                 return QuantizedMatrix.Row(pointer: raw.baseAddress! + offset, ggmlType: row.type)
             }
             let matrix = QuantizedMatrix(rows: matrixRows, columns: k, owners: [])
+            // Up to 4 rows take the AVX2 row dots where a tile's types all have one, more the tile.
             for m in [1, 2, 3, 4, 5, 7, 9] {
                 let x = random.floats(m * k, -2, 2)
                 let a = quantizedActivations(x, k: k)
@@ -119,6 +120,12 @@ final class QuantizedLinearTests: XCTestCase {
     /// Rows of different types in one matrix (Q, K and V of a Q4_K_M file), over enough tiles for both threads.
     func testMixedTypesInOneMatrix() throws {
         try check(types: Self.quantizedTypes, n: 70, k: 256, seed: 7)
+    }
+
+    /// The row-dot types of a Q4_K_M file in one matrix, so that tiles of several types skip the tile at a few
+    /// activation rows (the matrix above always holds a type without a row dot in every tile).
+    func testMixedRowDotTypesInOneMatrix() throws {
+        try check(types: ["Q5_0", "Q8_0", "Q4_K", "Q6_K", "Q5_K", "Q4_0"], n: 70, k: 512, seed: 8)
     }
 
     /// Unpacking reproduces the exact decoding: `scale · q + min` is, in float32, ggml's value for every weight.
