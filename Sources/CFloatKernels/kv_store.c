@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "kv_elements.h"
+#include "level_dispatch.h"
 
 // Writing tokens' keys or values into the paged KV cache, converted to the cache's element type (see the header
 // for the block layout).
@@ -69,18 +70,6 @@ INSTANTIATE(store_baseline, )
 void scalellm_kv_store(const float *rows, size_t row_stride, size_t count, size_t first_position,
                        const int32_t *block_table, size_t block_size, size_t kv_head_count, size_t head_dim,
                        int kv_dtype, void *pool, int level) {
-    switch (level) {
-    case SCALELLM_LEVEL_AVX512:
-        store_avx512(rows, row_stride, count, first_position, block_table, block_size, kv_head_count, head_dim,
-                     kv_dtype, pool);
-        break;
-    case SCALELLM_LEVEL_AVX2:
-        store_avx2(rows, row_stride, count, first_position, block_table, block_size, kv_head_count, head_dim,
-                   kv_dtype, pool);
-        break;
-    default:
-        store_baseline(rows, row_stride, count, first_position, block_table, block_size, kv_head_count, head_dim,
-                       kv_dtype, pool);
-        break;
-    }
+    CALL_AT_LEVEL(level, store, rows, row_stride, count, first_position, block_table, block_size, kv_head_count,
+                  head_dim, kv_dtype, pool);
 }

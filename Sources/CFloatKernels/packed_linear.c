@@ -1,5 +1,6 @@
 #include "CFloatKernels.h"
 
+#include "level_dispatch.h"
 #include "simd16.h"
 #include "thread_scratch.h"
 
@@ -202,17 +203,7 @@ int scalellm_packed_level(void) {
 static void packed_linear(const float *panels, const uint8_t *codes, const float *scales, size_t first_panel,
                           size_t panel_count, size_t n, size_t k, const float *x, size_t m, float *y, size_t ldy,
                           int accumulate, int level) {
-    switch (level) {
-    case SCALELLM_LEVEL_AVX512:
-        packed_avx512(panels, codes, scales, first_panel, panel_count, n, k, x, m, y, ldy, accumulate);
-        break;
-    case SCALELLM_LEVEL_AVX2:
-        packed_avx2(panels, codes, scales, first_panel, panel_count, n, k, x, m, y, ldy, accumulate);
-        break;
-    default:
-        packed_baseline(panels, codes, scales, first_panel, panel_count, n, k, x, m, y, ldy, accumulate);
-        break;
-    }
+    CALL_AT_LEVEL(level, packed, panels, codes, scales, first_panel, panel_count, n, k, x, m, y, ldy, accumulate);
 }
 
 void scalellm_f32_packed_linear(const float *panels, size_t first_panel, size_t panel_count, size_t n, size_t k,
@@ -235,9 +226,5 @@ __attribute__((target("avx2,f16c"))) static void unpack_avx2(const uint8_t *c, c
 static void unpack_baseline(const uint8_t *c, const float *s, size_t k, float *o) { unpack_panel(c, s, k, o); }
 
 void scalellm_fp8_unpack_panel(const uint8_t *codes, const float *scales, size_t k, float *out, int level) {
-    switch (level) {
-    case SCALELLM_LEVEL_AVX512: unpack_avx512(codes, scales, k, out); break;
-    case SCALELLM_LEVEL_AVX2: unpack_avx2(codes, scales, k, out); break;
-    default: unpack_baseline(codes, scales, k, out); break;
-    }
+    CALL_AT_LEVEL(level, unpack, codes, scales, k, out);
 }

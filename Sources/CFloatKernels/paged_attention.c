@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "kv_elements.h"
+#include "level_dispatch.h"
 
 /// The maximum of v's lanes, in every lane (a butterfly of lane swaps).
 SIMD16_INLINE v16f max_all(v16f v) {
@@ -225,18 +226,6 @@ void scalellm_paged_attention(const float *query, size_t query_stride, size_t qu
                               float scale, float soft_cap, size_t window, float *output, size_t output_stride,
                               int level) {
     ScoreRule rule = {scale, soft_cap, window};
-    switch (level) {
-    case SCALELLM_LEVEL_AVX512:
-        attention_avx512(query, query_stride, query_count, first_position, head_count, kv_head_count, head_dim,
-                         block_size, kv_dtype, key_pool, value_pool, block_table, rule, output, output_stride);
-        break;
-    case SCALELLM_LEVEL_AVX2:
-        attention_avx2(query, query_stride, query_count, first_position, head_count, kv_head_count, head_dim,
-                       block_size, kv_dtype, key_pool, value_pool, block_table, rule, output, output_stride);
-        break;
-    default:
-        attention_baseline(query, query_stride, query_count, first_position, head_count, kv_head_count, head_dim,
-                           block_size, kv_dtype, key_pool, value_pool, block_table, rule, output, output_stride);
-        break;
-    }
+    CALL_AT_LEVEL(level, attention, query, query_stride, query_count, first_position, head_count, kv_head_count,
+                  head_dim, block_size, kv_dtype, key_pool, value_pool, block_table, rule, output, output_stride);
 }

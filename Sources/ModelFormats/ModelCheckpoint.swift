@@ -109,7 +109,7 @@ public struct ModelCheckpoint: Sendable {
 
     /// Decodes rows `rows` (all rows when nil) of `weight` to float32 in HuggingFace layout into `destination`.
     /// GGUF's `llama` architecture stores the rows of Q and K permuted for llama.cpp's interleaved RoPE; they are put
-    /// back here (see `fileRow`), so that the engine sees one layout. Row ranges must then start and end on head
+    /// back here (see `fileRows`), so that the engine sees one layout. Row ranges must then start and end on head
     /// boundaries.
     public func decode(_ weight: WeightName, rows: Range<Int>? = nil, into destination: UnsafeMutablePointer<Float>) throws(ModelFormatError) {
         let t = try tensor(weight)
@@ -121,16 +121,18 @@ public struct ModelCheckpoint: Sendable {
                 t.decode(into: buffer.baseAddress!)
                 count = t.elementCount
             }
-            for row in 0..<shape[0] { destination[row] = stored[try fileRow(weight, row)] }
+            let fileRow = fileRows(weight)
+            for row in 0..<shape[0] { destination[row] = stored[fileRow(row)] }
             return
         }
         let rows = rows ?? 0..<shape[0]
+        let fileRow = fileRows(weight)
         guard isRowPermuted(weight) else {
-            let first = try fileRow(weight, rows.lowerBound)
+            let first = fileRow(rows.lowerBound)
             return t.decodeRows(first..<(first + rows.count), into: destination)
         }
         for (i, row) in rows.enumerated() {
-            let source = try fileRow(weight, row)
+            let source = fileRow(row)
             t.decodeRows(source..<(source + 1), into: destination + i * shape[1])
         }
     }
@@ -149,10 +151,8 @@ public struct ModelCheckpoint: Sendable {
         }
         let rowBytes = t.type.byteCount(elements: shape[1])!
         let columnOffset = columns.lowerBound / blockElements * t.type.blockBytes
-        var pointers: [UnsafeRawPointer] = []
-        for row in rows ?? 0..<shape[0] {
-            pointers.append(t.bytes.baseAddress! + (try fileRow(weight, row)) * rowBytes + columnOffset)
-        }
+        let fileRow = fileRows(weight)
+        let pointers = (rows ?? 0..<shape[0]).map { t.bytes.baseAddress! + fileRow($0) * rowBytes + columnOffset }
         return StoredRows(type: t.type, columns: columns.count, pointers: pointers, file: t.file)
     }
 
@@ -162,15 +162,17 @@ public struct ModelCheckpoint: Sendable {
         format.kind == .gguf && config.family.ggufPermutesQueryKey && weight.isQueryOrKey
     }
 
-    /// The row of the file's tensor (viewed as rows of its innermost dimension) holding HuggingFace row `row` of
-    /// `weight`: offset by the weight's first row in a fused or stacked tensor, and in a permuted Q or K, llama.cpp
-    /// row 2j+i of a head holds HuggingFace row i·(headDim/2) + j of the same head.
-    private func fileRow(_ weight: WeightName, _ row: Int) throws(ModelFormatError) -> Int {
+    /// Maps HuggingFace rows of `weight` to rows of the file's tensor (viewed as rows of its innermost dimension):
+    /// offset by the weight's first row in a fused or stacked tensor, and in a permuted Q or K, llama.cpp row 2j+i
+    /// of a head holds HuggingFace row i·(headDim/2) + j of the same head. The weight is located once, not per row.
+    private func fileRows(_ weight: WeightName) -> (Int) -> Int {
         let first = location(weight).firstRow
-        guard isRowPermuted(weight) else { return first + row }
+        guard isRowPermuted(weight) else { return { first + $0 } }
         let headDim = config.headDim, half = headDim / 2
-        let head = row / headDim, offset = row % headDim
-        return first + head * headDim + 2 * (offset % half) + offset / half
+        return { row in
+            let head = row / headDim, offset = row % headDim
+            return first + head * headDim + 2 * (offset % half) + offset / half
+        }
     }
 
     /// Convenience: the whole weight as a float32 array in HuggingFace layout.

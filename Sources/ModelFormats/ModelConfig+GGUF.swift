@@ -52,7 +52,7 @@ extension ModelConfig {
         // Sliding-window layers.
         // 0 means no window (the Phi-3 converter writes 0 when config.json has none).
         let window = value("attention.sliding_window")?.int.map { $0 > 0 ? $0 : nil } ?? (family == .gemma2 ? 4096 : nil)
-        var sliding = [Bool](repeating: window != nil, count: layerCount)
+        var sliding = [Bool](repeating: true, count: layerCount)   // every layer, unless Gemma's pattern says otherwise
         if isGemma {
             if let flags = value("attention.sliding_window_pattern")?.array {
                 guard flags.count >= layerCount else {
@@ -63,12 +63,11 @@ extension ModelConfig {
                 let pattern = value("attention.sliding_window_pattern")?.int ?? (family == .gemma2 ? 2 : 6)
                 sliding = (0..<layerCount).map { pattern == 0 || $0 % pattern < pattern - 1 }
             }
-            if window == nil { sliding = sliding.map { _ in false } }
         }
-        let localTheta = family == .gemma3 ? float("rope.freq_base_swa") ?? 10000 : float("rope.freq_base_swa") ?? theta
+        let localTheta = float("rope.freq_base_swa") ?? (family == .gemma3 ? 10000 : theta)
         let layers = sliding.map { isSliding in
-            isSliding ? LayerAttention(window: window, ropeTheta: localTheta, ropeScaling: family == .gemma3 ? .none : scaling)
-                      : LayerAttention(window: nil, ropeTheta: theta, ropeScaling: scaling)
+            guard isSliding, let window else { return LayerAttention(window: nil, ropeTheta: theta, ropeScaling: scaling) }
+            return LayerAttention(window: window, ropeTheta: localTheta, ropeScaling: family == .gemma3 ? .none : scaling)
         }
 
         let vocab = value("vocab_size")?.int ?? meta["tokenizer.ggml.tokens"]?.array?.count ?? 0

@@ -39,10 +39,6 @@ public enum ModelFamily: String, Sendable, CaseIterable, CustomStringConvertible
     /// architecture); the other families use the "NeoX" rotate-half RoPE that HuggingFace uses and are stored as is.
     public var ggufPermutesQueryKey: Bool { ggufArchitecture == "llama" }
 
-    /// Whether the family's RMSNorm multiplies by `(1 + w)`: HuggingFace checkpoints store `w`, llama.cpp's converter
-    /// stores `1 + w`.
-    public var normAddsOne: Bool { self == .gemma2 || self == .gemma3 }
-
     public var description: String { rawValue }
 
     /// The family a config.json names, or nil.
