@@ -7,7 +7,7 @@ let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
 
 let package = Package(
     name: "ScaleLLM",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "scalellm", targets: ["scalellm"]),
         .executable(name: "scalellm-gateway", targets: ["scalellm-gateway"]),
@@ -44,11 +44,13 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["ModelFormats"]),
         .target(name: "ChatTemplates", dependencies: ["ModelFormats"]),
         .target(name: "ServingBenchmark", dependencies: ["Kernels"]),
+        // The libuv event loop, streams, timers and signals that both processes are driven by (one I/O model).
+        .target(name: "LoopIO", dependencies: ["CLibUV"]),
         .target(name: "WireProtocol", dependencies: ["CWireMessages", "CProtobufC", "CZstd"], exclude: ["scalellm.proto"]),
-        .target(name: "EngineWorker", dependencies: ["Kernels", "ModelFormats", "Tokenizers", "WireProtocol", "ProcessGroup",
+        .target(name: "EngineWorker", dependencies: ["Kernels", "ModelFormats", "Tokenizers", "WireProtocol", "ProcessGroup", "LoopIO",
                                                     .product(name: "Logging", package: "swift-log")],
                 swiftSettings: kernelFlags),
-        .target(name: "Gateway", dependencies: ["CLibUV", "WireProtocol", "Tokenizers", "ModelFormats", "ChatTemplates",
+        .target(name: "Gateway", dependencies: ["CLibUV", "LoopIO", "WireProtocol", "Tokenizers", "ModelFormats", "ChatTemplates",
                                                .product(name: "Logging", package: "swift-log")]),
 
         .target(name: "CommandLineOptions", dependencies: [
@@ -73,7 +75,7 @@ let package = Package(
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFormats", "TestSupport"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "CLibUV", "WireProtocol", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "LoopIO", "CLibUV", "WireProtocol", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EngineWorkerTests", dependencies: ["EngineWorker", "ModelFormats", "Kernels", "WireProtocol", "TestSupport",
                                                            "ProcessGroup"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ModelFormats", "WireProtocol"]),

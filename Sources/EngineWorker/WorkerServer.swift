@@ -1,3 +1,4 @@
+import LoopIO
 import Foundation
 import Kernels
 import WireProtocol
@@ -321,5 +322,3 @@ extension EngineError {
     }
 }
 
-/// Seconds on a monotonic clock (for step timings and uptime).
-func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }

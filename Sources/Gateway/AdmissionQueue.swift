@@ -1,3 +1,4 @@
+import LoopIO
 /// Backpressure in front of the engine worker: when the worker already holds as many sequences as it accepts, new
 /// requests wait here in arrival order, each for at most the queue timeout, and then get 503 with Retry-After.
 /// Owned by the loop thread.

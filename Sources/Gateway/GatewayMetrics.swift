@@ -1,3 +1,4 @@
+import LoopIO
 import Foundation
 import WireProtocol
 
@@ -57,5 +58,3 @@ final class GatewayMetrics {
     }
 }
 
-/// Seconds on a monotonic clock, for latency measurements.
-func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }

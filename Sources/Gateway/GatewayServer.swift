@@ -1,3 +1,4 @@
+import LoopIO
 import ChatTemplates
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+import LoopIO
 import Foundation
 import Tokenizers
 import WireProtocol

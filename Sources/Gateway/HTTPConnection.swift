@@ -1,3 +1,4 @@
+import LoopIO
 /// One accepted TCP connection of an `HTTPServer`: reads and parses requests, runs the handler for one request at a
 /// time, writes responses, and enforces the timeouts and limits.
 ///

@@ -1,3 +1,4 @@
+import LoopIO
 import CLibUV
 
 /// An HTTP/1.1 server on one `EventLoop`.
@@ -72,21 +73,21 @@ public final class HTTPServer {
     public var connectionCount: Int { connections.count }
 
     /// Binds, listens and sets `boundPort`.
-    public func start() throws(GatewayIOError) {
+    public func start() throws(LoopIOError) {
         loop.assertOnLoopThread()
         guard listener == nil, !isClosing, !loop.isShuttingDown else { throw .closed }
         var storage = sockaddr_storage()
         try HTTPServer.makeAddress(host: configuration.host, port: configuration.port, into: &storage)
         let listener = try UVStream(loop: loop, kind: .tcp)
         do {
-            try withUnsafePointer(to: &storage) { (pointer) throws(GatewayIOError) in
+            try withUnsafePointer(to: &storage) { (pointer) throws(LoopIOError) in
                 try uvCheck(uv_tcp_bind(listener.tcp, UnsafeRawPointer(pointer).assumingMemoryBound(to: sockaddr.self), 0))
             }
             listener.onConnection = { status in self.accept(status) }
             try listener.listen(backlog: configuration.backlog)
             var bound = sockaddr_storage()
             var length = Int32(MemoryLayout<sockaddr_storage>.size)
-            try withUnsafeMutablePointer(to: &bound) { (pointer) throws(GatewayIOError) in
+            try withUnsafeMutablePointer(to: &bound) { (pointer) throws(LoopIOError) in
                 try uvCheck(uv_tcp_getsockname(listener.tcp,
                                                UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: sockaddr.self),
                                                &length))
@@ -137,7 +138,7 @@ public final class HTTPServer {
 
     // MARK: Addresses
 
-    static func makeAddress(host: String, port: Int, into storage: inout sockaddr_storage) throws(GatewayIOError) {
+    static func makeAddress(host: String, port: Int, into storage: inout sockaddr_storage) throws(LoopIOError) {
         var literal = host
         if literal.hasPrefix("[") && literal.hasSuffix("]") { literal = String(literal.dropFirst().dropLast()) }
         guard (0...65535).contains(port) else { throw .invalidAddress("\(host):\(port)") }

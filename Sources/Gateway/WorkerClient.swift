@@ -1,3 +1,4 @@
+import LoopIO
 import Logging
 import WireProtocol
 

@@ -1,3 +1,4 @@
+import LoopIO
 import XCTest
 import Foundation
 @testable import Gateway
@@ -141,10 +142,10 @@ final class EventLoopTests: XCTestCase {
     }
 
     func testErrorNames() {
-        let error = GatewayIOError(uvCode: Int32(-ECONNREFUSED))
+        let error = LoopIOError(uvCode: Int32(-ECONNREFUSED))
         XCTAssertEqual(error.uvErrorName, "ECONNREFUSED")
         XCTAssertFalse(error.isEndOfFile)
-        XCTAssertTrue(GatewayIOError(uvCode: uvEOF).isEndOfFile)
-        XCTAssertEqual(GatewayIOError(uvCode: uvEOF).description, "EOF: end of file")
+        XCTAssertTrue(LoopIOError(uvCode: uvEOF).isEndOfFile)
+        XCTAssertEqual(LoopIOError(uvCode: uvEOF).description, "EOF: end of file")
     }
 }

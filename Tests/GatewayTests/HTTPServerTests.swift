@@ -1,3 +1,4 @@
+import LoopIO
 import XCTest
 import Foundation
 @testable import Gateway
@@ -454,11 +455,11 @@ final class HTTPServerTests: XCTestCase {
     func testInvalidHostAndPortInUse() throws {
         runner = try LoopRunner()
         let bad = HTTPServer(loop: runner.loop, configuration: .init(host: "localhost"), handler: Self.echoHandler)
-        XCTAssertThrowsError(try bad.start()) { XCTAssertEqual($0 as? GatewayIOError, .invalidAddress("localhost")) }
+        XCTAssertThrowsError(try bad.start()) { XCTAssertEqual($0 as? LoopIOError, .invalidAddress("localhost")) }
         server = HTTPServer(loop: runner.loop, handler: Self.echoHandler)
         try server.start()
         let clash = HTTPServer(loop: runner.loop, configuration: .init(port: server.boundPort), handler: Self.echoHandler)
-        XCTAssertThrowsError(try clash.start()) { XCTAssertEqual(($0 as? GatewayIOError)?.uvErrorName, "EADDRINUSE") }
+        XCTAssertThrowsError(try clash.start()) { XCTAssertEqual(($0 as? LoopIOError)?.uvErrorName, "EADDRINUSE") }
         runner.start()
     }
 }

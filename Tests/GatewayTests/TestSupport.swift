@@ -1,3 +1,4 @@
+import LoopIO
 import XCTest
 import Foundation
 @testable import Gateway

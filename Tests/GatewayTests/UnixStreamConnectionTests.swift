@@ -1,3 +1,4 @@
+import LoopIO
 import XCTest
 import Foundation
 @testable import Gateway
@@ -71,8 +72,8 @@ final class EchoServer: @unchecked Sendable {
 final class ClientState: @unchecked Sendable {
     var connection = UnixStreamConnection()
     var received: [UInt8] = []
-    var closeEvents: [GatewayIOError?] = []
-    var connectResult: Result<Void, GatewayIOError>?
+    var closeEvents: [LoopIOError?] = []
+    var connectResult: Result<Void, LoopIOError>?
 }
 
 final class UnixStreamConnectionTests: XCTestCase {
@@ -115,7 +116,7 @@ final class UnixStreamConnectionTests: XCTestCase {
         waitFor(closed, "onClose")
         runner.sync {
             XCTAssertEqual(state.closeEvents.count, 1)
-            XCTAssertNil(state.closeEvents.first ?? GatewayIOError.closed)
+            XCTAssertNil(state.closeEvents.first ?? LoopIOError.closed)
         }
     }
 

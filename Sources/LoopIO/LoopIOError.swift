@@ -1,11 +1,11 @@
 import CLibUV
 
-/// Errors raised by the Gateway I/O layer.
+/// Errors raised by the event-loop I/O layer (both processes).
 ///
 /// It exists so that callers can tell libuv failures (with their portable libuv names such as `ECONNREFUSED`
 /// or `EOF`) apart from misuse (an address that is not a literal, an operation on a closed handle) without
 /// parsing strings.
-public enum GatewayIOError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum LoopIOError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A libuv call failed. `name` comes from `uv_err_name` (e.g. "ECONNREFUSED", "EOF"), `message` from `uv_strerror`.
     case libuv(code: Int32, name: String, message: String)
     /// The host string is not an IPv4 or IPv6 literal.
@@ -41,13 +41,13 @@ public enum GatewayIOError: Error, Equatable, Sendable, CustomStringConvertible 
     }
 }
 
-/// Throws `GatewayIOError` for a negative libuv status.
+/// Throws `LoopIOError` for a negative libuv status.
 @inline(__always)
-func uvCheck(_ status: Int32) throws(GatewayIOError) {
-    if status < 0 { throw GatewayIOError(uvCode: status) }
+package func uvCheck(_ status: Int32) throws(LoopIOError) {
+    if status < 0 { throw LoopIOError(uvCode: status) }
 }
 
 /// libuv error codes whose C macros do not import into Swift (they expand to `-ECANCELED` etc.).
-let uvECANCELED = Int32(UV_ECANCELED.rawValue)
-let uvENOTCONN = Int32(UV_ENOTCONN.rawValue)
-let uvEOF = Int32(UV_EOF.rawValue)
+package let uvECANCELED = Int32(UV_ECANCELED.rawValue)
+package let uvENOTCONN = Int32(UV_ENOTCONN.rawValue)
+package let uvEOF = Int32(UV_EOF.rawValue)

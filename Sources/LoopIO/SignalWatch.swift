@@ -5,14 +5,14 @@ import CLibUV
 /// It exists so that the gateway can react to SIGINT/SIGTERM (graceful stop) and SIGHUP (reload) on the loop
 /// thread instead of in an async-signal context. Loop thread only; closed automatically when the loop shuts down.
 public final class SignalWatch: EventLoopResource {
-    let loop: EventLoop
+    package let loop: EventLoop
     /// The watched signal number.
     public let signum: Int32
     private let handle: UnsafeMutablePointer<uv_signal_t>
     private var body: ((Int32) -> Void)?
-    private(set) var isClosing = false
+    package private(set) var isClosing = false
 
-    init(loop: EventLoop, signum: Int32, _ body: @escaping (Int32) -> Void) throws(GatewayIOError) {
+    package init(loop: EventLoop, signum: Int32, _ body: @escaping (Int32) -> Void) throws(LoopIOError) {
         self.loop = loop
         self.signum = signum
         self.body = body
@@ -20,7 +20,7 @@ public final class SignalWatch: EventLoopResource {
         let status = uv_signal_init(loop.raw, handle)
         if status < 0 {
             handle.deallocate()
-            throw GatewayIOError(uvCode: status)
+            throw LoopIOError(uvCode: status)
         }
         handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         loop.register(self)
@@ -30,14 +30,14 @@ public final class SignalWatch: EventLoopResource {
         }, signum)
         if started < 0 {
             close()
-            throw GatewayIOError(uvCode: started)
+            throw LoopIOError(uvCode: started)
         }
     }
 
     /// Stops watching and releases the handle. Idempotent.
     public func cancel() { close() }
 
-    func close() {
+    package func close() {
         guard !isClosing else { return }
         isClosing = true
         body = nil
@@ -48,5 +48,5 @@ public final class SignalWatch: EventLoopResource {
         }
     }
 
-    func closeForShutdown() { close() }
+    package func closeForShutdown() { close() }
 }

@@ -6,13 +6,13 @@ import CLibUV
 /// one timer per connection for its idle, header-read and linger timeouts without allocating a handle each time.
 /// Loop thread only.
 public final class TimerHandle: EventLoopResource {
-    let loop: EventLoop
+    package let loop: EventLoop
     private let handle: UnsafeMutablePointer<uv_timer_t>
     private var body: (() -> Void)?
     private let closesAfterFiring: Bool
-    private(set) var isClosing = false
+    package private(set) var isClosing = false
 
-    init(loop: EventLoop, closesAfterFiring: Bool) {
+    package init(loop: EventLoop, closesAfterFiring: Bool) {
         self.loop = loop
         self.closesAfterFiring = closesAfterFiring
         handle = .allocate(capacity: 1)
@@ -28,7 +28,7 @@ public final class TimerHandle: EventLoopResource {
     public func cancel() { close() }
 
     /// (Re)starts the timer; replaces any previous body.
-    func start(after milliseconds: UInt64, repeat repeatMilliseconds: UInt64, _ body: @escaping () -> Void) {
+    package func start(after milliseconds: UInt64, repeat repeatMilliseconds: UInt64, _ body: @escaping () -> Void) {
         guard !isClosing else { return }
         self.body = body
         uv_timer_start(handle, { handle in
@@ -37,7 +37,7 @@ public final class TimerHandle: EventLoopResource {
     }
 
     /// Stops the timer but keeps the handle for a later `start`.
-    func stop() {
+    package func stop() {
         guard !isClosing else { return }
         uv_timer_stop(handle)
         body = nil
@@ -51,7 +51,7 @@ public final class TimerHandle: EventLoopResource {
         if oneShot && closesAfterFiring { close() }
     }
 
-    func close() {
+    package func close() {
         guard !isClosing else { return }
         isClosing = true
         body = nil
@@ -62,5 +62,5 @@ public final class TimerHandle: EventLoopResource {
         }
     }
 
-    func closeForShutdown() { close() }
+    package func closeForShutdown() { close() }
 }

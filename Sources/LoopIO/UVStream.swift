@@ -7,31 +7,31 @@ import CLibUV
 /// writes of one loop iteration leave as one write whose bytes sit in a block that also holds the `uv_write_t`
 /// and is freed in the write callback, and closures are dropped on close so that reference cycles through them
 /// end there. Loop thread only.
-final class UVStream: EventLoopResource {
-    enum Kind { case tcp, pipe }
+package final class UVStream: EventLoopResource {
+    package enum Kind { case tcp, pipe }
 
-    let loop: EventLoop
-    let kind: Kind
+    package let loop: EventLoop
+    package let kind: Kind
     private let storage: UnsafeMutableRawPointer
-    var stream: UnsafeMutablePointer<uv_stream_t> { asStream(storage) }
-    private(set) var isClosing = false
-    private(set) var isReading = false
-    private(set) var didShutdown = false
+    package var stream: UnsafeMutablePointer<uv_stream_t> { asStream(storage) }
+    package private(set) var isClosing = false
+    package private(set) var isReading = false
+    package private(set) var didShutdown = false
 
     /// Bytes read; the buffer is only valid during the call.
-    var onRead: ((UnsafeRawBufferPointer) -> Void)?
+    package var onRead: ((UnsafeRawBufferPointer) -> Void)?
     /// The read side ended: `UV_EOF` or a read error. Reading has stopped.
-    var onReadEnd: ((GatewayIOError) -> Void)?
+    package var onReadEnd: ((LoopIOError) -> Void)?
     /// A queued write failed (not reported for writes cancelled by `close()`).
-    var onWriteError: ((GatewayIOError) -> Void)?
+    package var onWriteError: ((LoopIOError) -> Void)?
     /// Listener only: a connection is waiting for `accept` (or the status is an error).
-    var onConnection: ((Int32) -> Void)?
+    package var onConnection: ((Int32) -> Void)?
     private var onConnect: ((Int32) -> Void)?
     private var onShutdown: ((Int32) -> Void)?
     /// The close callback ran; the handle memory is gone.
-    var onClosed: (() -> Void)?
+    package var onClosed: (() -> Void)?
 
-    init(loop: EventLoop, kind: Kind) throws(GatewayIOError) {
+    package init(loop: EventLoop, kind: Kind) throws(LoopIOError) {
         self.loop = loop
         self.kind = kind
         let size = uv_handle_size(kind == .tcp ? UV_TCP : UV_NAMED_PIPE)
@@ -43,29 +43,29 @@ final class UVStream: EventLoopResource {
         }
         if status < 0 {
             storage.deallocate()
-            throw GatewayIOError(uvCode: status)
+            throw LoopIOError(uvCode: status)
         }
         stream.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         loop.register(self)
     }
 
-    static func from(_ stream: UnsafeMutablePointer<uv_stream_t>!) -> UVStream {
+    package static func from(_ stream: UnsafeMutablePointer<uv_stream_t>!) -> UVStream {
         Unmanaged<UVStream>.fromOpaque(stream.pointee.data).takeUnretainedValue()
     }
 
-    var tcp: UnsafeMutablePointer<uv_tcp_t> {
+    package var tcp: UnsafeMutablePointer<uv_tcp_t> {
         precondition(kind == .tcp)
         return storage.assumingMemoryBound(to: uv_tcp_t.self)
     }
 
-    var pipe: UnsafeMutablePointer<uv_pipe_t> {
+    package var pipe: UnsafeMutablePointer<uv_pipe_t> {
         precondition(kind == .pipe)
         return storage.assumingMemoryBound(to: uv_pipe_t.self)
     }
 
     // MARK: Reading
 
-    func startReading() {
+    package func startReading() {
         guard !isClosing, !isReading else { return }
         let status = uv_read_start(stream, { handle, _, buf in
             let loop = EventLoop.from(handle!.pointee.loop)
@@ -78,17 +78,17 @@ final class UVStream: EventLoopResource {
             } else if nread < 0 {
                 this.isReading = false
                 uv_read_stop(stream)
-                this.onReadEnd?(GatewayIOError(uvCode: Int32(nread)))
+                this.onReadEnd?(LoopIOError(uvCode: Int32(nread)))
             }
         })
         if status < 0 {
-            onReadEnd?(GatewayIOError(uvCode: status))
+            onReadEnd?(LoopIOError(uvCode: status))
         } else {
             isReading = true
         }
     }
 
-    func stopReading() {
+    package func stopReading() {
         guard !isClosing, isReading else { return }
         uv_read_stop(stream)
         isReading = false
@@ -100,7 +100,7 @@ final class UVStream: EventLoopResource {
     private var unflushed: [UInt8] = []
 
     /// Bytes accepted by `write` that the kernel has not taken yet.
-    var pendingWriteBytes: Int { isClosing ? 0 : uv_stream_get_write_queue_size(stream) + unflushed.count }
+    package var pendingWriteBytes: Int { isClosing ? 0 : uv_stream_get_write_queue_size(stream) + unflushed.count }
 
     private static let requestSpace = (uv_req_size(UV_WRITE) + 15) & ~15
 
@@ -109,7 +109,7 @@ final class UVStream: EventLoopResource {
     /// event and `[DONE]`, frames to the worker) leaves in one `uv_write`. Returns false on a closed or shut-down
     /// stream; a failure of the write itself is reported through `onWriteError`.
     @discardableResult
-    func write(_ pieces: [[UInt8]]) -> Bool {
+    package func write(_ pieces: [[UInt8]]) -> Bool {
         guard !isClosing, !didShutdown else { return false }
         let wasEmpty = unflushed.isEmpty
         for piece in pieces { unflushed += piece }
@@ -119,7 +119,7 @@ final class UVStream: EventLoopResource {
 
     /// Hands the unflushed bytes to libuv as one write (they are copied into a block that also holds the
     /// `uv_write_t` and is freed in the write callback). Called by the loop, and before a shutdown.
-    func flush() {
+    package func flush() {
         guard !isClosing, !unflushed.isEmpty else { return }
         let total = unflushed.count
         let block = UnsafeMutableRawPointer.allocate(byteCount: UVStream.requestSpace + total, alignment: 16)
@@ -133,19 +133,19 @@ final class UVStream: EventLoopResource {
             // A stream owner stays registered until its close callback, which libuv runs after cancelling writes.
             if status < 0 && status != uvECANCELED {
                 let this = Unmanaged<UVStream>.fromOpaque(req!.pointee.data).takeUnretainedValue()
-                if !this.isClosing { this.onWriteError?(GatewayIOError(uvCode: status)) }
+                if !this.isClosing { this.onWriteError?(LoopIOError(uvCode: status)) }
             }
             UnsafeMutableRawPointer(req!).deallocate()
         }
         loop.writesIssued += 1
         if status < 0 {
             block.deallocate()
-            onWriteError?(GatewayIOError(uvCode: status))
+            onWriteError?(LoopIOError(uvCode: status))
         }
     }
 
     /// Half-closes the write side once queued writes are flushed; `completion` gets the libuv status.
-    func shutdown(_ completion: @escaping (Int32) -> Void) {
+    package func shutdown(_ completion: @escaping (Int32) -> Void) {
         guard !isClosing, !didShutdown else { completion(uvENOTCONN); return }
         flush()
         didShutdown = true
@@ -169,7 +169,7 @@ final class UVStream: EventLoopResource {
     // MARK: Connecting and listening
 
     /// Pipe only: connects to a Unix socket path; `completion` gets the libuv status (ECANCELED if closed first).
-    func connectPipe(path: String, _ completion: @escaping (Int32) -> Void) {
+    package func connectPipe(path: String, _ completion: @escaping (Int32) -> Void) {
         onConnect = completion
         let req = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
         req.pointee.data = Unmanaged.passUnretained(self).toOpaque()
@@ -182,7 +182,7 @@ final class UVStream: EventLoopResource {
         }
     }
 
-    func listen(backlog: Int32) throws(GatewayIOError) {
+    package func listen(backlog: Int32) throws(LoopIOError) {
         try uvCheck(uv_listen(stream, backlog) { server, status in
             UVStream.from(server).onConnection?(status)
         })
@@ -192,7 +192,7 @@ final class UVStream: EventLoopResource {
 
     /// Closes the handle (pending and unflushed writes are dropped); `onClosed` runs from the close callback.
     /// Idempotent.
-    func close() {
+    package func close() {
         guard !isClosing else { return }
         isClosing = true
         unflushed = []
@@ -211,5 +211,5 @@ final class UVStream: EventLoopResource {
         }
     }
 
-    func closeForShutdown() { close() }
+    package func closeForShutdown() { close() }
 }

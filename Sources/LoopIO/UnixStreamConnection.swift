@@ -11,13 +11,13 @@ public final class UnixStreamConnection {
     private enum State { case idle, connecting, connected, closed }
     private var state = State.idle
     private var stream: UVStream?
-    private var closeReason: GatewayIOError?
+    private var closeReason: LoopIOError?
     private var pendingOnClose = false
 
     /// Bytes received, in order; the array is the caller's to keep.
     public var onRead: (([UInt8]) -> Void)?
     /// The established connection closed (see type documentation).
-    public var onClose: ((GatewayIOError?) -> Void)?
+    public var onClose: ((LoopIOError?) -> Void)?
 
     public init() {}
 
@@ -30,7 +30,7 @@ public final class UnixStreamConnection {
     /// Connects to the socket at `path`. `completion` runs on the loop thread: from libuv's connect callback, or
     /// synchronously if the handle cannot be created or this connection was already used.
     public func connect(path: String, on loop: EventLoop,
-                        completion: @escaping (Result<Void, GatewayIOError>) -> Void) {
+                        completion: @escaping (Result<Void, LoopIOError>) -> Void) {
         loop.assertOnLoopThread()
         guard state == .idle, !loop.isShuttingDown else {
             completion(.failure(.closed))
@@ -56,7 +56,7 @@ public final class UnixStreamConnection {
             if status < 0 {
                 if self.state == .connecting { self.state = .closed }
                 stream.close()
-                completion(.failure(GatewayIOError(uvCode: status)))
+                completion(.failure(LoopIOError(uvCode: status)))
                 return
             }
             guard self.state == .connecting else {  // closed while connecting
@@ -83,7 +83,7 @@ public final class UnixStreamConnection {
         closeWith(nil)
     }
 
-    private func closeWith(_ reason: GatewayIOError?) {
+    private func closeWith(_ reason: LoopIOError?) {
         switch state {
         case .idle, .closed:
             return

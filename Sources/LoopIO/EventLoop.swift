@@ -1,4 +1,5 @@
 import CLibUV
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -7,8 +8,9 @@ import Darwin
 
 /// One libuv event loop and the thread that runs it.
 ///
-/// It exists so that everything in the gateway's I/O layer (HTTP server, worker connections, timers, signals)
-/// shares one single-threaded loop with a small, explicit threading contract:
+/// It exists so that both processes do their I/O the same way: the gateway (HTTP server, worker connections,
+/// timers, signals) and the engine worker (gateway connections, admin socket, heartbeats) each drive one
+/// single-threaded loop with a small, explicit threading contract:
 ///
 /// - `run()` blocks the calling thread (the *loop thread*) until `stop()` is called; it then closes every handle
 ///   the loop owns, runs the loop until their close callbacks have fired and calls `uv_loop_close`.
@@ -17,20 +19,22 @@ import Darwin
 ///   `TimerHandle`, `SignalWatch`, `HTTPResponder`), must be used on the loop thread only, or before `run()`
 ///   has started.
 public final class EventLoop: @unchecked Sendable {
-    let raw: UnsafeMutablePointer<uv_loop_t>
+    package let raw: UnsafeMutablePointer<uv_loop_t>
     /// Scratch buffer handed to libuv for every read on this loop; read callbacks copy out of it at once.
-    let readBuffer: UnsafeMutableRawPointer
-    static let readBufferSize = 64 * 1024
+    package let readBuffer: UnsafeMutableRawPointer
+    package static let readBufferSize = 64 * 1024
 
     private let wakeup: UnsafeMutablePointer<uv_async_t>
     /// Runs right before each wait for I/O and flushes the streams written to since (see `flushBeforePolling`).
     private let beforePoll: UnsafeMutablePointer<uv_prepare_t>
-    private let lock = Lock()
-    // Guarded by `lock`:
-    private var pending: [@Sendable () -> Void] = []
-    private var stopRequested = false
-    private var wakeupClosed = false
-    private var loopThread: pthread_t?
+    /// What other threads share with the loop thread.
+    private struct Shared {
+        var pending: [@Sendable () -> Void] = []
+        var stopRequested = false
+        var wakeupClosed = false
+        var loopThread: pthread_t?
+    }
+    private let shared = Mutex(Shared())
 
     // Loop thread only:
     private enum RunState { case notStarted, running, finished }
@@ -38,14 +42,14 @@ public final class EventLoop: @unchecked Sendable {
     private var resources: [ObjectIdentifier: any EventLoopResource] = [:]
     private var streamsToFlush: [UVStream] = []
     /// `uv_write` calls made so far (tests check that writes are coalesced).
-    var writesIssued = 0
+    package var writesIssued = 0
     /// True once shutdown has begun: new handles are closed as soon as they register.
-    private(set) var isShuttingDown = false
+    package private(set) var isShuttingDown = false
     /// After `run()` returns: true when `uv_loop_close` succeeded without having to close stray handles.
-    private(set) var closedCleanly: Bool?
+    package private(set) var closedCleanly: Bool?
 
     /// Creates and initialises a libuv loop (not yet running).
-    public init() throws(GatewayIOError) {
+    public init() throws(LoopIOError) {
         raw = .allocate(capacity: 1)
         wakeup = .allocate(capacity: 1)
         beforePoll = .allocate(capacity: 1)
@@ -56,7 +60,7 @@ public final class EventLoop: @unchecked Sendable {
             wakeup.deallocate()
             beforePoll.deallocate()
             readBuffer.deallocate()
-            throw GatewayIOError(uvCode: status)
+            throw LoopIOError(uvCode: status)
         }
         raw.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         _ = uv_async_init(raw, wakeup) { handle in
@@ -85,7 +89,7 @@ public final class EventLoop: @unchecked Sendable {
         raw.deallocate()
     }
 
-    static func from(_ loop: UnsafeMutablePointer<uv_loop_t>!) -> EventLoop {
+    package static func from(_ loop: UnsafeMutablePointer<uv_loop_t>!) -> EventLoop {
         Unmanaged<EventLoop>.fromOpaque(loop.pointee.data).takeUnretainedValue()
     }
 
@@ -95,7 +99,7 @@ public final class EventLoop: @unchecked Sendable {
     public func run() {
         precondition(runState == .notStarted, "EventLoop.run() may be called once")
         runState = .running
-        lock.withLock { loopThread = pthread_self() }
+        shared.withLock { $0.loopThread = pthread_self() }
         while true {
             uv_run(raw, UV_RUN_DEFAULT)
             if isShuttingDown { break }
@@ -114,15 +118,15 @@ public final class EventLoop: @unchecked Sendable {
             _ = uv_loop_close(raw)
         }
         runState = .finished
-        lock.withLock { loopThread = nil }
+        shared.withLock { $0.loopThread = nil }
     }
 
     /// Asks the loop to shut down: pending `execute` bodies still run, then all handles close and `run()` returns.
     /// Safe from any thread; a no-op once shutdown has begun.
     public func stop() {
-        lock.withLock {
-            guard !wakeupClosed else { return }
-            stopRequested = true
+        shared.withLock {
+            guard !$0.wakeupClosed else { return }
+            $0.stopRequested = true
             uv_async_send(wakeup)
         }
     }
@@ -131,9 +135,9 @@ public final class EventLoop: @unchecked Sendable {
     /// coalesced into one batch and run in order. Returns false (and drops `body`) once the loop has shut down.
     @discardableResult
     public func execute(_ body: @escaping @Sendable () -> Void) -> Bool {
-        lock.withLock {
-            guard !wakeupClosed else { return false }
-            pending.append(body)
+        shared.withLock {
+            guard !$0.wakeupClosed else { return false }
+            $0.pending.append(body)
             uv_async_send(wakeup)
             return true
         }
@@ -141,33 +145,31 @@ public final class EventLoop: @unchecked Sendable {
 
     /// True when called on the thread currently running this loop.
     public var inEventLoop: Bool {
-        lock.withLock { loopThread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+        shared.withLock { $0.loopThread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
     }
 
     /// Debug check for loop-thread-only APIs: allowed on the loop thread, or from anywhere before `run()` starts.
-    func assertOnLoopThread(_ function: StaticString = #function) {
-        assert(lock.withLock { loopThread.map { pthread_equal($0, pthread_self()) != 0 } ?? true },
+    package func assertOnLoopThread(_ function: StaticString = #function) {
+        assert(shared.withLock { $0.loopThread.map { pthread_equal($0, pthread_self()) != 0 } ?? true },
                "\(function) must be called on the event loop thread")
     }
 
     private func drainWakeups() {
-        let batch = lock.withLock { () -> [@Sendable () -> Void] in
-            let batch = pending
-            pending.removeAll()
-            return batch
+        let batch = shared.withLock { shared -> [@Sendable () -> Void] in
+            defer { shared.pending.removeAll() }
+            return shared.pending
         }
         for body in batch { body() }
-        if lock.withLock({ stopRequested }) { beginShutdown() }
+        if shared.withLock({ $0.stopRequested }) { beginShutdown() }
     }
 
     private func beginShutdown() {
         guard !isShuttingDown else { return }
         isShuttingDown = true
-        let leftover = lock.withLock { () -> [@Sendable () -> Void] in
-            wakeupClosed = true
-            let leftover = pending
-            pending.removeAll()
-            return leftover
+        let leftover = shared.withLock { shared -> [@Sendable () -> Void] in
+            shared.wakeupClosed = true
+            defer { shared.pending.removeAll() }
+            return shared.pending
         }
         for body in leftover { body() }
         uv_close(asHandle(wakeup), nil)
@@ -187,7 +189,7 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Schedules `stream`'s unflushed bytes to be written when the loop is next about to wait for I/O: every
     /// callback of the current iteration (reads, pool completions, timers, posted closures) can add to them first.
-    func flushBeforePolling(_ stream: UVStream) {
+    package func flushBeforePolling(_ stream: UVStream) {
         streamsToFlush.append(stream)
     }
 
@@ -202,17 +204,17 @@ public final class EventLoop: @unchecked Sendable {
     // MARK: Resource registry
 
     /// Registers an open handle owner; the loop keeps it alive until `unregister` (called from its close callback).
-    func register(_ resource: any EventLoopResource) {
+    package func register(_ resource: any EventLoopResource) {
         resources[ObjectIdentifier(resource)] = resource
         if isShuttingDown { resource.closeForShutdown() }
     }
 
-    func unregister(_ resource: any EventLoopResource) {
+    package func unregister(_ resource: any EventLoopResource) {
         resources.removeValue(forKey: ObjectIdentifier(resource))
     }
 
     /// Number of handle owners still open (0 after a clean shutdown).
-    var openResourceCount: Int { resources.count }
+    package var openResourceCount: Int { resources.count }
 
     // MARK: Thread pool, timers, signals
 
@@ -233,7 +235,7 @@ public final class EventLoop: @unchecked Sendable {
         if status < 0 {
             Unmanaged<PoolJob>.fromOpaque(req.pointee.data).release()
             req.deallocate()
-            assertionFailure("uv_queue_work failed: \(GatewayIOError(uvCode: status))")
+            assertionFailure("uv_queue_work failed: \(LoopIOError(uvCode: status))")
         }
     }
 
@@ -250,7 +252,7 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Calls `body(signum)` on the loop thread each time the process receives `signum` (e.g. SIGINT, SIGTERM,
     /// SIGHUP) until the watch is cancelled or the loop shuts down. Loop thread only.
-    public func onSignal(_ signum: Int32, _ body: @escaping (Int32) -> Void) throws(GatewayIOError) -> SignalWatch {
+    public func onSignal(_ signum: Int32, _ body: @escaping (Int32) -> Void) throws(LoopIOError) -> SignalWatch {
         assertOnLoopThread()
         return try SignalWatch(loop: self, signum: signum, body)
     }
@@ -258,7 +260,7 @@ public final class EventLoop: @unchecked Sendable {
 
 /// An object owning one libuv handle, registered with its loop while the handle is open so that shutdown can
 /// close it and so that it stays alive until its close callback.
-protocol EventLoopResource: AnyObject {
+package protocol EventLoopResource: AnyObject {
     var isClosing: Bool { get }
     func closeForShutdown()
 }
@@ -290,12 +292,12 @@ final class TypedPoolJob<T: Sendable>: PoolJob, @unchecked Sendable {
 
 /// `uv_xxx_t*` → `uv_handle_t*` (every libuv handle starts with the common handle fields).
 @inline(__always)
-func asHandle<T>(_ pointer: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<uv_handle_t> {
+package func asHandle<T>(_ pointer: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<uv_handle_t> {
     UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: uv_handle_t.self)
 }
 
 /// `uv_xxx_t*` → `uv_stream_t*` for TCP and pipe handles.
 @inline(__always)
-func asStream(_ pointer: UnsafeMutableRawPointer) -> UnsafeMutablePointer<uv_stream_t> {
+package func asStream(_ pointer: UnsafeMutableRawPointer) -> UnsafeMutablePointer<uv_stream_t> {
     pointer.assumingMemoryBound(to: uv_stream_t.self)
 }
