@@ -97,6 +97,51 @@ void   scalellm__wire__v1__hello_ack__free_unpacked
   assert(message->base.descriptor == &scalellm__wire__v1__hello_ack__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   scalellm__wire__v1__request_limits__init
+                     (Scalellm__Wire__V1__RequestLimits         *message)
+{
+  static const Scalellm__Wire__V1__RequestLimits init_value = SCALELLM__WIRE__V1__REQUEST_LIMITS__INIT;
+  *message = init_value;
+}
+size_t scalellm__wire__v1__request_limits__get_packed_size
+                     (const Scalellm__Wire__V1__RequestLimits *message)
+{
+  assert(message->base.descriptor == &scalellm__wire__v1__request_limits__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t scalellm__wire__v1__request_limits__pack
+                     (const Scalellm__Wire__V1__RequestLimits *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &scalellm__wire__v1__request_limits__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t scalellm__wire__v1__request_limits__pack_to_buffer
+                     (const Scalellm__Wire__V1__RequestLimits *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &scalellm__wire__v1__request_limits__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Scalellm__Wire__V1__RequestLimits *
+       scalellm__wire__v1__request_limits__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Scalellm__Wire__V1__RequestLimits *)
+     protobuf_c_message_unpack (&scalellm__wire__v1__request_limits__descriptor,
+                                allocator, len, data);
+}
+void   scalellm__wire__v1__request_limits__free_unpacked
+                     (Scalellm__Wire__V1__RequestLimits *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &scalellm__wire__v1__request_limits__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   scalellm__wire__v1__generate_request__init
                      (Scalellm__Wire__V1__GenerateRequest         *message)
 {
@@ -566,7 +611,7 @@ const ProtobufCMessageDescriptor scalellm__wire__v1__hello__descriptor =
   (ProtobufCMessageInit) scalellm__wire__v1__hello__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor scalellm__wire__v1__hello_ack__field_descriptors[8] =
+static const ProtobufCFieldDescriptor scalellm__wire__v1__hello_ack__field_descriptors[10] =
 {
   {
     "protocol_version",
@@ -664,10 +709,36 @@ static const ProtobufCFieldDescriptor scalellm__wire__v1__hello_ack__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "limits",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__HelloAck, limits),
+    &scalellm__wire__v1__request_limits__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "heartbeat_interval_ms",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__HelloAck, heartbeat_interval_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned scalellm__wire__v1__hello_ack__field_indices_by_name[] = {
   5,   /* field[5] = accepts_zstd */
   4,   /* field[4] = eos_token_ids */
+  9,   /* field[9] = heartbeat_interval_ms */
+  8,   /* field[8] = limits */
   3,   /* field[3] = max_context */
   7,   /* field[7] = max_sequences */
   1,   /* field[1] = model_id */
@@ -678,7 +749,7 @@ static const unsigned scalellm__wire__v1__hello_ack__field_indices_by_name[] = {
 static const ProtobufCIntRange scalellm__wire__v1__hello_ack__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor scalellm__wire__v1__hello_ack__descriptor =
 {
@@ -688,11 +759,127 @@ const ProtobufCMessageDescriptor scalellm__wire__v1__hello_ack__descriptor =
   "Scalellm__Wire__V1__HelloAck",
   "scalellm.wire.v1",
   sizeof(Scalellm__Wire__V1__HelloAck),
-  8,
+  10,
   scalellm__wire__v1__hello_ack__field_descriptors,
   scalellm__wire__v1__hello_ack__field_indices_by_name,
   1,  scalellm__wire__v1__hello_ack__number_ranges,
   (ProtobufCMessageInit) scalellm__wire__v1__hello_ack__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor scalellm__wire__v1__request_limits__field_descriptors[7] =
+{
+  {
+    "vocab_size",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__RequestLimits, vocab_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_context",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__RequestLimits, max_context),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kv_blocks",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__RequestLimits, kv_blocks),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "block_size",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__RequestLimits, block_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sliding_window",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__RequestLimits, sliding_window),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_batched_tokens",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__RequestLimits, max_batched_tokens),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_top_logprobs",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__RequestLimits, max_top_logprobs),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned scalellm__wire__v1__request_limits__field_indices_by_name[] = {
+  3,   /* field[3] = block_size */
+  2,   /* field[2] = kv_blocks */
+  5,   /* field[5] = max_batched_tokens */
+  1,   /* field[1] = max_context */
+  6,   /* field[6] = max_top_logprobs */
+  4,   /* field[4] = sliding_window */
+  0,   /* field[0] = vocab_size */
+};
+static const ProtobufCIntRange scalellm__wire__v1__request_limits__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor scalellm__wire__v1__request_limits__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "scalellm.wire.v1.RequestLimits",
+  "RequestLimits",
+  "Scalellm__Wire__V1__RequestLimits",
+  "scalellm.wire.v1",
+  sizeof(Scalellm__Wire__V1__RequestLimits),
+  7,
+  scalellm__wire__v1__request_limits__field_descriptors,
+  scalellm__wire__v1__request_limits__field_indices_by_name,
+  1,  scalellm__wire__v1__request_limits__number_ranges,
+  (ProtobufCMessageInit) scalellm__wire__v1__request_limits__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor scalellm__wire__v1__generate_request__field_descriptors[14] =
@@ -1145,7 +1332,7 @@ const ProtobufCMessageDescriptor scalellm__wire__v1__cancel__descriptor =
   (ProtobufCMessageInit) scalellm__wire__v1__cancel__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor scalellm__wire__v1__error_reply__field_descriptors[3] =
+static const ProtobufCFieldDescriptor scalellm__wire__v1__error_reply__field_descriptors[4] =
 {
   {
     "request_id",
@@ -1163,11 +1350,11 @@ static const ProtobufCFieldDescriptor scalellm__wire__v1__error_reply__field_des
     "code",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_ENUM,
     0,   /* quantifier_offset */
     offsetof(Scalellm__Wire__V1__ErrorReply, code),
+    &scalellm__wire__v1__error_code__descriptor,
     NULL,
-    &protobuf_c_empty_string,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1183,16 +1370,29 @@ static const ProtobufCFieldDescriptor scalellm__wire__v1__error_reply__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "param",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__ErrorReply, param),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned scalellm__wire__v1__error_reply__field_indices_by_name[] = {
   1,   /* field[1] = code */
   2,   /* field[2] = message */
+  3,   /* field[3] = param */
   0,   /* field[0] = request_id */
 };
 static const ProtobufCIntRange scalellm__wire__v1__error_reply__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor scalellm__wire__v1__error_reply__descriptor =
 {
@@ -1202,7 +1402,7 @@ const ProtobufCMessageDescriptor scalellm__wire__v1__error_reply__descriptor =
   "Scalellm__Wire__V1__ErrorReply",
   "scalellm.wire.v1",
   sizeof(Scalellm__Wire__V1__ErrorReply),
-  3,
+  4,
   scalellm__wire__v1__error_reply__field_descriptors,
   scalellm__wire__v1__error_reply__field_indices_by_name,
   1,  scalellm__wire__v1__error_reply__number_ranges,
@@ -1227,7 +1427,7 @@ const ProtobufCMessageDescriptor scalellm__wire__v1__status_request__descriptor 
   (ProtobufCMessageInit) scalellm__wire__v1__status_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor scalellm__wire__v1__status_reply__field_descriptors[6] =
+static const ProtobufCFieldDescriptor scalellm__wire__v1__status_reply__field_descriptors[7] =
 {
   {
     "running",
@@ -1301,9 +1501,22 @@ static const ProtobufCFieldDescriptor scalellm__wire__v1__status_reply__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "engine_steps",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__StatusReply, engine_steps),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned scalellm__wire__v1__status_reply__field_indices_by_name[] = {
   5,   /* field[5] = draining */
+  6,   /* field[6] = engine_steps */
   3,   /* field[3] = kv_blocks_total */
   2,   /* field[2] = kv_blocks_used */
   4,   /* field[4] = requests_completed */
@@ -1313,7 +1526,7 @@ static const unsigned scalellm__wire__v1__status_reply__field_indices_by_name[] 
 static const ProtobufCIntRange scalellm__wire__v1__status_reply__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor scalellm__wire__v1__status_reply__descriptor =
 {
@@ -1323,7 +1536,7 @@ const ProtobufCMessageDescriptor scalellm__wire__v1__status_reply__descriptor =
   "Scalellm__Wire__V1__StatusReply",
   "scalellm.wire.v1",
   sizeof(Scalellm__Wire__V1__StatusReply),
-  6,
+  7,
   scalellm__wire__v1__status_reply__field_descriptors,
   scalellm__wire__v1__status_reply__field_indices_by_name,
   1,  scalellm__wire__v1__status_reply__number_ranges,
@@ -1491,5 +1704,53 @@ const ProtobufCEnumDescriptor scalellm__wire__v1__finish_reason__descriptor =
   scalellm__wire__v1__finish_reason__enum_values_by_name,
   1,
   scalellm__wire__v1__finish_reason__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue scalellm__wire__v1__error_code__enum_values_by_number[12] =
+{
+  { "ERROR_UNSPECIFIED", "SCALELLM__WIRE__V1__ERROR_CODE__ERROR_UNSPECIFIED", 0 },
+  { "ERROR_VERSION_MISMATCH", "SCALELLM__WIRE__V1__ERROR_CODE__ERROR_VERSION_MISMATCH", 1 },
+  { "ERROR_BAD_FRAME", "SCALELLM__WIRE__V1__ERROR_CODE__ERROR_BAD_FRAME", 2 },
+  { "ERROR_UNEXPECTED_MESSAGE", "SCALELLM__WIRE__V1__ERROR_CODE__ERROR_UNEXPECTED_MESSAGE", 3 },
+  { "ERROR_HELLO_REQUIRED", "SCALELLM__WIRE__V1__ERROR_CODE__ERROR_HELLO_REQUIRED", 4 },
+  { "ERROR_TOO_MANY_CONNECTIONS", "SCALELLM__WIRE__V1__ERROR_CODE__ERROR_TOO_MANY_CONNECTIONS", 5 },
+  { "ERROR_INVALID_REQUEST", "SCALELLM__WIRE__V1__ERROR_CODE__ERROR_INVALID_REQUEST", 6 },
+  { "ERROR_CONTEXT_LENGTH_EXCEEDED", "SCALELLM__WIRE__V1__ERROR_CODE__ERROR_CONTEXT_LENGTH_EXCEEDED", 7 },
+  { "ERROR_KV_CACHE_TOO_SMALL", "SCALELLM__WIRE__V1__ERROR_CODE__ERROR_KV_CACHE_TOO_SMALL", 8 },
+  { "ERROR_OVERLOADED", "SCALELLM__WIRE__V1__ERROR_CODE__ERROR_OVERLOADED", 9 },
+  { "ERROR_DRAINING", "SCALELLM__WIRE__V1__ERROR_CODE__ERROR_DRAINING", 10 },
+  { "ERROR_WORKER_FAILED", "SCALELLM__WIRE__V1__ERROR_CODE__ERROR_WORKER_FAILED", 11 },
+};
+static const ProtobufCIntRange scalellm__wire__v1__error_code__value_ranges[] = {
+{0, 0},{0, 12}
+};
+static const ProtobufCEnumValueIndex scalellm__wire__v1__error_code__enum_values_by_name[12] =
+{
+  { "ERROR_BAD_FRAME", 2 },
+  { "ERROR_CONTEXT_LENGTH_EXCEEDED", 7 },
+  { "ERROR_DRAINING", 10 },
+  { "ERROR_HELLO_REQUIRED", 4 },
+  { "ERROR_INVALID_REQUEST", 6 },
+  { "ERROR_KV_CACHE_TOO_SMALL", 8 },
+  { "ERROR_OVERLOADED", 9 },
+  { "ERROR_TOO_MANY_CONNECTIONS", 5 },
+  { "ERROR_UNEXPECTED_MESSAGE", 3 },
+  { "ERROR_UNSPECIFIED", 0 },
+  { "ERROR_VERSION_MISMATCH", 1 },
+  { "ERROR_WORKER_FAILED", 11 },
+};
+const ProtobufCEnumDescriptor scalellm__wire__v1__error_code__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "scalellm.wire.v1.ErrorCode",
+  "ErrorCode",
+  "Scalellm__Wire__V1__ErrorCode",
+  "scalellm.wire.v1",
+  12,
+  scalellm__wire__v1__error_code__enum_values_by_number,
+  12,
+  scalellm__wire__v1__error_code__enum_values_by_name,
+  1,
+  scalellm__wire__v1__error_code__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

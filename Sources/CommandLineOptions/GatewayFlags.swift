@@ -16,6 +16,8 @@ public struct GatewayFlags: ParsableArguments {
     @Option(help: "Seconds an idle keep-alive connection stays open.") public var idleTimeout: Int = 60
     @Option(help: "Seconds a client may take to send its request headers.") public var headerTimeout: Int = 10
     @Option(help: "Seconds a request may wait for room in the engine before 503 with Retry-After.") public var queueTimeout: Double = 30
+    @Option(help: "Seconds the worker may send no heartbeat, or make no progress with work waiting, before /ready answers 503 and its in-flight requests end with an error.")
+    public var workerStallTimeout: Double = 10
 
     public func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -27,6 +29,9 @@ public struct GatewayFlags: ParsableArguments {
         guard (1...day).contains(idleTimeout), (1...day).contains(headerTimeout), (0...Double(day)).contains(queueTimeout) else {
             throw ValidationError("--idle-timeout and --header-timeout must be 1…\(day) seconds, --queue-timeout 0…\(day)")
         }
+        guard (0.1...Double(day)).contains(workerStallTimeout) else {
+            throw ValidationError("--worker-stall-timeout must be 0.1…\(day) seconds (and above the worker's heartbeat interval)")
+        }
     }
 
     public func options(workerSocket: String) -> GatewayOptions {
@@ -34,13 +39,15 @@ public struct GatewayFlags: ParsableArguments {
                        maxBodyBytes: maxBodyBytes, apiKeysPath: apiKeys, metricsRequireKey: metricsRequireKey,
                        maxConnections: maxConnections, idleTimeoutMilliseconds: UInt64(idleTimeout) * 1000,
                        headerTimeoutMilliseconds: UInt64(headerTimeout) * 1000,
-                       queueTimeoutMilliseconds: UInt64(queueTimeout * 1000))
+                       queueTimeoutMilliseconds: UInt64(queueTimeout * 1000),
+                       workerStallTimeoutMilliseconds: UInt64(workerStallTimeout * 1000))
     }
 
     /// The same settings as gateway command-line arguments.
     public var arguments: [String] {
         ["--host", host, "--port", String(port), "--max-body-bytes", String(maxBodyBytes), "--max-connections", String(maxConnections),
-         "--idle-timeout", String(idleTimeout), "--header-timeout", String(headerTimeout), "--queue-timeout", String(queueTimeout)]
+         "--idle-timeout", String(idleTimeout), "--header-timeout", String(headerTimeout), "--queue-timeout", String(queueTimeout),
+         "--worker-stall-timeout", String(workerStallTimeout)]
             + (apiKeys.map { ["--api-keys", $0] } ?? []) + (metricsRequireKey ? ["--metrics-require-key"] : [])
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LoopIO
 import WireProtocol
 
 /// A worker's admin socket: a Unix stream socket (mode 0600, see `UnixSocketListener`) that speaks
@@ -8,91 +9,48 @@ import WireProtocol
 /// `{"ok": true, ...}` or `{"ok": false, "code": ..., "error": ...}`. Malformed JSON, a missing or unknown command
 /// keep the connection open; a line over `maxLineBytes` is answered and the connection closed (the stream is out
 /// of sync). `shutdown` replies before the worker stops; a target that refuses `drain` or `shutdown` (a
-/// tensor-parallel follower) gets its refusal's code and message as the error reply. Runs its accept loop on an
-/// `admin` thread (`start`) and one thread per connection (at most `maxConnections`; idle ones are closed after
-/// `idleTimeout`).
+/// tensor-parallel follower) gets its refusal's code and message as the error reply. Connections are handles on
+/// the worker's event loop (at most `maxConnections`, beyond which a connection is answered `busy` and closed;
+/// idle ones are closed after `idleTimeout`). Loop thread only, apart from `init` (it is `Sendable` so that
+/// closures posted to its loop can carry it).
 final class AdminServer: @unchecked Sendable {
     static let maxLineBytes = 64 << 10
     static let maxConnections = 8
-    static let idleTimeout: Duration = .seconds(300)
+    static let idleTimeoutMilliseconds: UInt64 = 300_000
 
-    private let listener: UnixSocketListener
-    private let lock = NSLock()
-    private var stopping = false
-    private var connections: [ObjectIdentifier: BlockingLineSocket] = [:]
-    private let finished = DispatchSemaphore(value: 0)
+    private let socket: UnixSocketListener
+    private let loop: EventLoop
+    private var listener: PipeListener?
+    private var connections: [ObjectIdentifier: AdminConnection] = [:]
 
     /// Binds `path` now, so that a bad or busy path fails the worker's start.
-    init(path: String) throws(WireError) {
-        listener = try UnixSocketListener(path: path, backlog: 8)
+    init(path: String, loop: EventLoop) throws(WireError) {
+        socket = try UnixSocketListener(path: path, backlog: 8)
+        self.loop = loop
     }
 
-    var path: String { listener.path }
+    var path: String { socket.path }
 
-    /// Serves `target` on a new thread until `stop()`.
-    func start(serving target: some AdminTarget) {
-        let thread = Thread { [self] in
-            run(serving: target)
-            finished.signal()
+    /// Starts accepting (on the loop thread, or before the loop runs).
+    func start(serving target: some AdminTarget) throws(LoopIOError) {
+        listener = try PipeListener(loop: loop, descriptor: socket.takeDescriptor(), backlog: 8) { [unowned self] stream in
+            let connection = AdminConnection(stream: stream, target: target) { [unowned self] closed in
+                connections[ObjectIdentifier(closed)] = nil
+            }
+            guard connections.count < Self.maxConnections else {
+                return connection.refuse(Self.error("busy", "too many admin connections (at most \(Self.maxConnections))"))
+            }
+            connections[ObjectIdentifier(connection)] = connection
+            connection.start()
         }
-        thread.name = "admin"
-        thread.start()
     }
 
-    /// Waits, after `start` and `stop()`, until the accept loop has ended and the socket file is removed.
-    func waitUntilStopped() { finished.wait() }
-
-    /// Accepts and serves connections until `stop()`; then removes the socket file.
-    private func run(serving target: some AdminTarget) {
-        while !lock.withLock({ stopping }) {
-            guard let connection = try? listener.acceptLineSocket(timeout: .milliseconds(200), maxLineBytes: Self.maxLineBytes) else {
-                continue
-            }
-            let admitted = lock.withLock {
-                guard !stopping, connections.count < Self.maxConnections else { return false }
-                connections[ObjectIdentifier(connection)] = connection
-                return true
-            }
-            guard admitted else {
-                try? connection.writeLine(Self.error("busy", "too many admin connections (at most \(Self.maxConnections))"))
-                connection.close()
-                continue
-            }
-            let thread = Thread { [self] in serve(connection, target) }
-            thread.name = "admin-connection"
-            thread.start()
-        }
-        listener.close()
-    }
-
-    /// Ends `run()` and closes open admin connections. Safe from any thread, including a connection's own.
+    /// Stops accepting, closes open admin connections and removes the socket file. Loop thread only; idempotent.
     func stop() {
-        let open = lock.withLock {
-            stopping = true
-            return Array(connections.values)
-        }
-        for connection in open { connection.shutdown() }
-    }
-
-    private func serve(_ connection: BlockingLineSocket, _ target: some AdminTarget) {
-        defer {
-            lock.withLock { _ = connections.removeValue(forKey: ObjectIdentifier(connection)) }
-            connection.close()
-        }
-        while true {
-            let line: [UInt8]
-            do {
-                line = try connection.readLine(timeout: Self.idleTimeout)
-            } catch WireError.frameTooLarge {
-                try? connection.writeLine(Self.error("line_too_long", "a request line may be at most \(Self.maxLineBytes) bytes"))
-                return
-            } catch {
-                return   // closed by the peer, idle too long, or the server is stopping
-            }
-            let (reply, afterwards) = Self.handle(line, target)
-            do { try connection.writeLine(reply) } catch { return }
-            afterwards?()
-        }
+        listener?.close()
+        listener = nil
+        for connection in connections.values { connection.close() }
+        socket.close()
     }
 
     /// The reply to one request line, and what to do once it is sent.

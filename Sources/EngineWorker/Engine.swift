@@ -1,5 +1,6 @@
 import Kernels
 import ModelFormats
+import WireProtocol
 
 /// How an engine is set up: KV-cache memory, block size and element type, prefix caching, and the scheduler's
 /// per-step bounds.
@@ -110,31 +111,25 @@ public final class Engine: @unchecked Sendable {
     public var tokensCapacity: Int { cache.blockCount * cache.layout.blockSize }
     public var hasWork: Bool { scheduler.hasWork }
 
-    /// Checks a request before any work is done: what `add` would refuse.
-    public func validate(_ request: GenerationRequest) throws(EngineError) {
-        guard !request.promptTokens.isEmpty else { throw .emptyPrompt }
-        guard request.maxTokens >= 1 else { throw .invalidMaxTokens(request.maxTokens) }
-        if let bad = request.promptTokens.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
-            throw .tokenOutOfRange(bad, vocabSize: config.vocabSize)
-        }
-        let total = request.promptTokens.count + request.maxTokens
-        guard total <= config.maxPositionEmbeddings else {
-            throw .contextExceeded(promptTokens: request.promptTokens.count, maxTokens: request.maxTokens,
-                                   contextLength: config.maxPositionEmbeddings)
-        }
-        // A sequence that could not fit even alone would wait forever: refuse it now. With every layer sliding it
-        // holds at most its window and one prefill chunk (and a partial block at each end).
-        let blockSize = cache.layout.blockSize
-        var needed = (total + blockSize - 1) / blockSize
-        if let window = config.windowOfEveryLayer {
-            needed = min(needed, (window + configuration.scheduler.maxBatchedTokens + blockSize - 1) / blockSize + 1)
-        }
-        guard needed <= cache.blockCount else { throw .insufficientKVCache(neededBlocks: needed, totalBlocks: cache.blockCount) }
+    /// The rules every request must satisfy here (also sent to gateways in `HelloAck`).
+    public var limits: RequestLimits {
+        RequestLimits(vocabSize: config.vocabSize, maxContext: config.maxPositionEmbeddings, kvBlocks: cache.blockCount,
+                      blockSize: cache.layout.blockSize, slidingWindow: config.windowOfEveryLayer,
+                      maxBatchedTokens: configuration.scheduler.maxBatchedTokens)
+    }
+
+    /// Checks a request before any work is done: what `add` would refuse (the one validator, `RequestLimits`).
+    public func validate(_ request: GenerationRequest) throws(RequestRejection) {
+        let limits = self.limits, sampling = request.sampling
+        try limits.check(promptTokens: request.promptTokens, maxTokens: request.maxTokens)
+        try limits.checkSampling(temperature: sampling.temperature, topP: sampling.topP, topK: sampling.topK,
+                                 presencePenalty: sampling.presencePenalty, frequencyPenalty: sampling.frequencyPenalty,
+                                 topLogprobs: sampling.topLogprobs)
     }
 
     /// Queues a request; it joins the running batch at the next step with room for it.
     public func add(_ request: GenerationRequest) throws(EngineError) {
-        try validate(request)
+        do throws(RequestRejection) { try validate(request) } catch { throw .rejected(error) }
         guard sequences[request.id] == nil else { throw .duplicateRequestID(request.id) }
         guard sequences.count < configuration.scheduler.capacity else { throw .overloaded(capacity: configuration.scheduler.capacity) }
         let sequence = SequenceState(request)

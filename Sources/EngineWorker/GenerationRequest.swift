@@ -1,4 +1,5 @@
 import Kernels
+import WireProtocol
 
 /// One completion to compute: prompt token ids and how to continue them. The engine's unit of work, whether it
 /// comes from the CLI or from the gateway over the wire.
@@ -32,24 +33,14 @@ public enum FinishReason: String, Sendable {
 
 /// Requests the engine refuses, with messages meant for the API user.
 public enum EngineError: Error, CustomStringConvertible, Equatable {
-    case emptyPrompt
-    /// `maxTokens` below 1: the engine samples at least one token per request, so it cannot honour 0.
-    case invalidMaxTokens(Int)
-    case contextExceeded(promptTokens: Int, maxTokens: Int, contextLength: Int)
-    case insufficientKVCache(neededBlocks: Int, totalBlocks: Int)
-    case tokenOutOfRange(Int32, vocabSize: Int)
+    /// The request breaks one of the `RequestLimits` rules.
+    case rejected(RequestRejection)
     case duplicateRequestID(UInt64)
     case overloaded(capacity: Int)
 
     public var description: String {
         switch self {
-        case .emptyPrompt: return "the prompt is empty"
-        case .invalidMaxTokens(let m): return "max_tokens must be at least 1, got \(m)"
-        case .contextExceeded(let p, let m, let c):
-            return "this model's maximum context length is \(c) tokens; the prompt has \(p) tokens and max_tokens is \(m) (\(p + m) in total)"
-        case .insufficientKVCache(let needed, let total):
-            return "the request needs \(needed) KV-cache blocks but the cache has only \(total); raise --kv-cache-memory or lower max_tokens"
-        case .tokenOutOfRange(let t, let v): return "token id \(t) is outside the vocabulary (0..<\(v))"
+        case .rejected(let rejection): return rejection.description
         case .duplicateRequestID(let id): return "request id \(id) is already being served"
         case .overloaded(let capacity): return "the engine is serving its maximum of \(capacity) sequences; retry later"
         }

@@ -25,6 +25,8 @@ public final class TensorParallelFollower: AdminTarget, @unchecked Sendable {
     public let cache: KVCache
     private let modelID: String
     private let admin: AdminServer?
+    /// Runs the admin socket while `run` runs (the follower's own thread executes plans).
+    private let adminLoop: EventLoop
     private let schedulerAdminSocket: String
     private let startTime = monotonicSeconds()
     private let lock = NSLock()
@@ -42,17 +44,33 @@ public final class TensorParallelFollower: AdminTarget, @unchecked Sendable {
         cache = try Engine.makeCache(model: model, configuration: configuration)
         stepStatistics = StepStatistics(start: startTime)
         schedulerAdminSocket = adminSocket?.schedulerPath ?? ""
-        admin = try adminSocket.map { socket throws(WireError) in try AdminServer(path: socket.path) }
+        let adminLoop = try EventLoop()
+        self.adminLoop = adminLoop
+        admin = try adminSocket.map { socket throws(WireError) in try AdminServer(path: socket.path, loop: adminLoop) }
+        try admin?.start(serving: self)
     }
 
     /// Runs `group`'s plans until rank 0 publishes stop (returns the number of steps run) or the group fails
     /// (throws), serving the admin socket meanwhile. Call once.
     @discardableResult
     public func run(in group: TensorParallelGroup) throws(TensorParallelError) -> Int {
-        admin?.start(serving: self)
+        let adminStopped = DispatchSemaphore(value: 0)
+        if admin != nil {
+            let thread = Thread { [adminLoop] in
+                adminLoop.run()
+                adminStopped.signal()
+            }
+            thread.name = "admin"
+            thread.start()
+        } else {
+            adminStopped.signal()
+        }
         defer {
-            admin?.stop()
-            admin?.waitUntilStopped()
+            adminLoop.execute { [admin, adminLoop] in
+                admin?.stop()
+                adminLoop.stop()
+            }
+            adminStopped.wait()
         }
         while true {
             switch try group.receive() {

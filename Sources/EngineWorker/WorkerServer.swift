@@ -1,135 +1,159 @@
-import LoopIO
 import Foundation
 import Kernels
+import LoopIO
+import Logging
 import WireProtocol
 
-/// An engine worker process's front: listens on a Unix domain socket for gateways, answers the handshake, and
-/// feeds requests to the continuous-batching engine. Connection threads only decode frames and post commands;
-/// the engine thread applies them between steps, runs steps while there is work, and after each step sends one
-/// `TokenBatch` frame per connection carrying the new tokens of all that connection's requests.
+/// An engine worker process's front: one libuv event loop thread owns every socket (gateway connections, the
+/// admin socket, heartbeats), and one engine thread owns the engine. They meet in two places only: the engine's
+/// inbox (commands the loop posts) and the loop's `execute` queue (each step's frames, woken with
+/// `uv_async_send`). The gateway process is driven the same way.
 ///
-/// A gateway that stops reading cannot stall the engine: a frame it has not taken within the send timeout shuts
-/// its connection down (`BlockingFrameSocket.sendTimeout`), so its connection thread posts `connectionClosed`
-/// and its requests are cancelled, freeing their KV blocks, while other connections go on being served.
+/// - Gateways connect to `socketPath`; each connection is a `GatewayConnection` (at most `maxConnections`;
+///   beyond it a connection is refused with `tooManyConnections` and closed).
+/// - Every serving connection gets a `StatusReply` every `heartbeatInterval` milliseconds, idle or not, so that
+///   a gateway notices a stopped or stalled worker.
+/// - A gateway that stops reading is disconnected once `maxPendingWriteBytes` wait for it; its requests are
+///   cancelled and the engine never waits.
 public final class WorkerServer: AdminTarget, @unchecked Sendable {
+    /// Limits and intervals of the worker's sockets.
+    public struct Options: Sendable {
+        public var maxConnections = 64
+        public var heartbeatIntervalMilliseconds: UInt32 = 1000
+        public var maxPendingWriteBytes = 8 << 20
+        /// A request frame (prompt token ids) is at most this large, compressed or not.
+        public var maxFrameBytes = 16 << 20
+        /// Stop on SIGINT and SIGTERM (the worker process; not tests running a server in-process).
+        public var stopsOnSignals = false
+
+        public init() {}
+    }
+
     private let engine: Engine
     private let modelID: String
-    private let listener: UnixSocketListener
-    private let inbox = WorkerInbox()
-    private let lock = NSLock()
-    private var connections: [ObjectIdentifier: BlockingFrameSocket] = [:]
-    private var stopping = false
-    /// Engine counters as of the last step, for status replies from connection threads.
-    private var published: EngineStatistics
-    private var completed: UInt64 = 0
-    /// Recent step timings, recorded by the engine thread (for the admin socket's status).
-    private var stepStatistics: StepStatistics
-    /// Set by the admin `drain` command: new requests are refused, admitted ones finish.
-    private var draining = false
-    private let startTime = monotonicSeconds()
+    private let options: Options
+    private let log: Logger
+    private let loop: EventLoop
+    private let socket: UnixSocketListener
     private let admin: AdminServer?
-    private let sendTimeout: Duration
-    private var groupFailure: TensorParallelError?
+    private let inbox = EngineInbox()
+    private let shared: WorkerSharedState
+    private let startTime = monotonicSeconds()
+    // Loop thread only:
+    private var listener: PipeListener?
+    private var connections: [ConnectionID: GatewayConnection] = [:]
+    private var lastConnectionID: UInt64 = 0
+    private var heartbeat: TimerHandle?
+    private var signalWatches: [SignalWatch] = []
 
     /// Why the engine stopped on its own: its tensor-parallel group failed (a rank died or stopped answering).
     /// Every in-flight request was failed with an error frame and `run()` returned; the worker should exit non-zero.
-    public var failure: TensorParallelError? { lock.withLock { groupFailure } }
+    public var failure: TensorParallelError? { shared.withLock { $0.failure } }
 
-    /// Listens on `socketPath` for gateways and, when `adminSocketPath` is given, on that path for admin commands.
-    /// A gateway connection that has not taken a whole frame within `sendTimeout` is dropped (see the type's notes).
-    public init(engine: Engine, modelID: String, socketPath: String, adminSocketPath: String? = nil,
-                sendTimeout: Duration = .seconds(10)) throws {
+    /// Binds `socketPath` for gateways and, when given, `adminSocketPath` for admin commands (so that a bad or busy
+    /// path fails the start).
+    public init(engine: Engine, modelID: String, socketPath: String, adminSocketPath: String? = nil, options: Options = Options(),
+                log: Logger = Logger(label: "scalellm.worker")) throws {
         self.engine = engine
         self.modelID = modelID
-        self.sendTimeout = sendTimeout
-        published = engine.statistics
-        stepStatistics = StepStatistics(start: startTime)
-        listener = try UnixSocketListener(path: socketPath)
-        admin = try adminSocketPath.map { path throws(WireError) in try AdminServer(path: path) }
+        self.options = options
+        self.log = log
+        shared = WorkerSharedState(engine: engine.statistics, start: startTime)
+        let loop = try EventLoop()
+        self.loop = loop
+        socket = try UnixSocketListener(path: socketPath)
+        admin = try adminSocketPath.map { path throws(WireError) in try AdminServer(path: path, loop: loop) }
     }
 
-    /// Serves until `stop()`: accepts connections on this thread, runs the engine on another.
-    public func run() {
-        let engineThread = Thread { [self] in runEngine() }
-        engineThread.name = "engine"
-        engineThread.start()
-        admin?.start(serving: self)
-        while !lock.withLock({ stopping }) {
-            guard let connection = try? listener.accept(timeout: .milliseconds(200)) else { continue }
-            connection.sendTimeout = sendTimeout
-            lock.withLock { connections[ObjectIdentifier(connection)] = connection }
-            let reader = Thread { [self] in serve(connection) }
-            reader.name = "connection"
-            reader.start()
+    /// Serves until `stop()` (or a stop signal, or a group failure): runs the loop on this thread and the engine on
+    /// another. The socket files are gone when it returns.
+    public func run() throws {
+        let engineThread = EngineThread(engine: engine, inbox: inbox, shared: shared, publish: { [self] outbox in
+            loop.execute { [self] in deliver(outbox) }
+        }, stopped: { [self] in loop.execute { [self] in stop() } })
+        let engineDone = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            engineThread.run()
+            engineDone.signal()
         }
-        inbox.close()
-        listener.close()
-        admin?.stop()
-        admin?.waitUntilStopped()   // the admin socket file is gone once run() returns
+        thread.name = "engine"
+        thread.start()
+        defer {
+            _ = inbox.close()
+            engineDone.wait()
+            socket.close()
+        }
+        try startListening()
+        loop.run()
     }
 
-    /// Stops accepting, closes connections and ends `run()` (safe from any thread, e.g. a signal handler queue).
+    /// Stops accepting, closes connections and ends `run()`. Safe from any thread.
     public func stop() {
-        let open = lock.withLock {
-            stopping = true
-            return Array(connections.values)
+        loop.execute { [self] in
+            listener?.close()
+            admin?.stop()
+            socket.close()
+            loop.stop()
         }
-        for connection in open { connection.shutdown() }
-        admin?.stop()
     }
 
     /// The latest engine counters (for status replies and the admin socket).
-    public var statistics: (engine: EngineStatistics, completed: UInt64) { lock.withLock { (published, completed) } }
+    public var statistics: (engine: EngineStatistics, completed: UInt64) { shared.withLock { ($0.engine, $0.requestsCompleted) } }
 
-    // MARK: Connection threads
+    // MARK: Loop thread
 
-    private func serve(_ connection: BlockingFrameSocket) {
-        defer {
-            inbox.post(.connectionClosed(connection))
-            lock.withLock { _ = connections.removeValue(forKey: ObjectIdentifier(connection)) }
-            connection.close()
+    private func startListening() throws {
+        let environment = GatewayConnection.Environment(
+            helloAck: HelloAck(modelID: modelID, eosTokenIDs: engine.config.eosTokenIDs, acceptsZstd: true,
+                               workerPID: UInt32(getpid()), maxSequences: UInt32(engine.configuration.scheduler.capacity),
+                               limits: engine.limits, heartbeatIntervalMilliseconds: options.heartbeatIntervalMilliseconds),
+            status: { [unowned self] in status() },
+            submit: { [unowned self] command in submit(command) },
+            maxPendingWriteBytes: options.maxPendingWriteBytes, maxFrameBytes: options.maxFrameBytes, log: log)
+        listener = try PipeListener(loop: loop, descriptor: socket.takeDescriptor(), backlog: 64) { [unowned self] stream in
+            lastConnectionID += 1
+            let connection = GatewayConnection(id: ConnectionID(raw: lastConnectionID), stream: stream, environment: environment) {
+                [unowned self] closed in connections[closed.id] = nil
+            }
+            guard connections.count < options.maxConnections else {
+                return connection.refuse(ErrorReply(requestID: 0, code: .tooManyConnections,
+                                                    message: "the worker serves at most \(options.maxConnections) gateway connections"))
+            }
+            connections[connection.id] = connection
+            connection.start()
         }
-        while true {
-            let message: WireMessage
-            do { message = try connection.receive() } catch {
-                // A peer that sent a malformed frame gets told why before the connection closes.
-                if case .connectionClosed = error {} else {
-                    try? connection.send(.error(ErrorReply(requestID: 0, code: "bad_frame", message: error.description)))
-                }
-                return
+        try admin?.start(serving: self)
+        let interval = UInt64(options.heartbeatIntervalMilliseconds)
+        heartbeat = loop.scheduleTimer(after: interval, repeat: interval) { [unowned self] in
+            let beat = [WireMessage.statusReply(status())]
+            for connection in connections.values where connection.isServing { connection.deliver(beat) }
+        }
+        if options.stopsOnSignals {
+            for signum in [SIGINT, SIGTERM] {
+                signalWatches.append(try loop.onSignal(signum) { [unowned self] _ in stop() })
             }
-            switch message {
-            case .hello(let hello):
-                do { try checkVersion(hello) } catch {
-                    try? connection.send(.error(.versionMismatch(local: WireProtocolVersion.current, remote: hello.protocolVersion)))
-                    return
-                }
-                connection.compression = .negotiated(peerAcceptsZstd: hello.acceptsZstd)
-                let c = engine.config
-                try? connection.send(.helloAck(HelloAck(
-                    modelID: modelID, vocabSize: UInt32(c.vocabSize), maxContext: UInt32(c.maxPositionEmbeddings),
-                    eosTokenIDs: c.eosTokenIDs, acceptsZstd: true, workerPID: UInt32(getpid()),
-                    maxSequences: UInt32(engine.configuration.scheduler.capacity))))
-            case .generate(let request):
-                // Posting under the lock orders it against a group failure: either the engine thread's final
-                // drain sees the request, or this thread sees the failure and answers it.
-                let failure = lock.withLock { () -> TensorParallelError? in
-                    if groupFailure == nil { inbox.post(.add(request, from: connection)) }
-                    return groupFailure
-                }
-                if let failure { try? connection.send(.error(Self.failureReply(request.requestID, failure))) }
-            case .cancel(let message):
-                inbox.post(.cancel(message.requestID, from: connection))
-            case .statusRequest:
-                let (stats, completed) = statistics
-                let isDraining = lock.withLock { draining }
-                try? connection.send(.statusReply(StatusReply(
-                    running: UInt32(stats.running), waiting: UInt32(stats.waiting), kvBlocksUsed: UInt32(stats.blocksUsed),
-                    kvBlocksTotal: UInt32(stats.blocksTotal), requestsCompleted: completed, draining: isDraining)))
-            case .helloAck, .tokens, .error, .statusReply:
-                try? connection.send(.error(ErrorReply(requestID: 0, code: "unexpected_message",
-                                                       message: "a worker does not accept this message")))
-            }
+        }
+    }
+
+    /// Posts a command to the engine; nil when posted, else the reply to send instead (the engine has failed).
+    private func submit(_ command: EngineCommand) -> ErrorReply? {
+        if inbox.post(command) { return nil }
+        let failure = shared.withLock { $0.failure }
+        return ErrorReply(requestID: 0, code: failure == nil ? .draining : .workerFailed,
+                          message: failure.map { "the request failed: \($0.description)" } ?? "the worker is stopping")
+    }
+
+    private func deliver(_ outbox: StepOutbox) {
+        for (id, _) in outbox.byConnection {
+            connections[id]?.deliver(outbox.messages(for: id))
+        }
+    }
+
+    private func status() -> StatusReply {
+        shared.withLock {
+            StatusReply(running: UInt32($0.engine.running), waiting: UInt32($0.engine.waiting), kvBlocksUsed: UInt32($0.engine.blocksUsed),
+                        kvBlocksTotal: UInt32($0.engine.blocksTotal), requestsCompleted: $0.requestsCompleted,
+                        draining: $0.draining, engineSteps: UInt64($0.engine.steps))
         }
     }
 
@@ -137,7 +161,7 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
 
     func adminStatus() -> WorkerStatus {
         let now = monotonicSeconds()
-        let (state, steps) = lock.withLock { (schedulerState, stepStatistics) }
+        let (state, steps) = shared.withLock { (schedulerState($0), $0.steps) }
         return WorkerStatus(rank: engine.group?.rank ?? 0, role: .scheduler(state), model: modelID, dtype: engine.model.precision.rawValue,
                             kvCacheDType: engine.cache.layout.dtype.rawValue, tensorParallelSize: engine.group?.size ?? 1,
                             memory: .init(weightBytes: engine.model.weightBytes, kvCacheBytes: engine.cache.bytes,
@@ -147,178 +171,16 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
     }
 
     func drain() -> WorkerStatus.SchedulerState {
-        lock.withLock {
-            draining = true
-            return schedulerState
+        shared.withLock {
+            $0.draining = true
+            return schedulerState($0)
         }
     }
 
     func shutdown() -> @Sendable () -> Void { { [self] in stop() } }
 
-    /// The scheduler's side of the status (call under `lock`).
-    private var schedulerState: WorkerStatus.SchedulerState {
-        WorkerStatus.SchedulerState(draining: draining, engine: published, requestsCompleted: completed,
+    private func schedulerState(_ value: WorkerSharedState.Value) -> WorkerStatus.SchedulerState {
+        WorkerStatus.SchedulerState(draining: value.draining, engine: value.engine, requestsCompleted: value.requestsCompleted,
                                     blockSize: engine.configuration.blockSize)
     }
-
-    // MARK: Engine thread
-
-    /// Who a running engine sequence belongs to: its connection and the request id that connection chose.
-    private struct Owner {
-        let connection: BlockingFrameSocket
-        let wireID: UInt64
-    }
-
-    /// Request ids are unique per connection only; the engine needs ids unique in the worker.
-    private struct WireKey: Hashable {
-        let connection: ObjectIdentifier
-        let wireID: UInt64
-    }
-
-    private func runEngine() {
-        var owners: [UInt64: Owner] = [:]
-        var engineIDs: [WireKey: UInt64] = [:]
-        var nextEngineID: UInt64 = 1
-        while let commands = inbox.take(wait: !engine.hasWork) {
-            var updates = OutgoingUpdates()
-            let draining = lock.withLock { self.draining }
-            for command in commands {
-                switch command {
-                case .add(let wire, let connection):
-                    guard !draining else {
-                        try? connection.send(.error(ErrorReply(requestID: wire.requestID, code: "draining",
-                                                               message: "the worker is draining: it finishes running requests and admits no new ones")))
-                        continue
-                    }
-                    let key = WireKey(connection: ObjectIdentifier(connection), wireID: wire.requestID)
-                    guard engineIDs[key] == nil else {
-                        try? connection.send(.error(ErrorReply(requestID: wire.requestID, code: "invalid_request",
-                                                               message: "request id \(wire.requestID) is already being served")))
-                        continue
-                    }
-                    let id = nextEngineID
-                    nextEngineID += 1
-                    do {
-                        try engine.add(engineRequest(wire, id: id))
-                        owners[id] = Owner(connection: connection, wireID: wire.requestID)
-                        engineIDs[key] = id
-                    } catch {
-                        try? connection.send(.error(ErrorReply(requestID: wire.requestID, code: error.code, message: error.description)))
-                    }
-                case .cancel(let wireID, let connection):
-                    let key = WireKey(connection: ObjectIdentifier(connection), wireID: wireID)
-                    guard let id = engineIDs.removeValue(forKey: key), engine.cancel(id) else { continue }
-                    owners[id] = nil
-                    updates.add(TokenUpdate(requestID: wireID, finishReason: .cancelled), to: connection)
-                case .connectionClosed(let connection):
-                    for (id, owner) in owners where owner.connection === connection {
-                        engine.cancel(id)
-                        owners[id] = nil
-                        engineIDs[WireKey(connection: ObjectIdentifier(connection), wireID: owner.wireID)] = nil
-                    }
-                }
-            }
-            var completedNow: UInt64 = 0, generated = 0
-            let began = monotonicSeconds()
-            if engine.hasWork {
-                let outputs: [SequenceOutput]
-                do { outputs = try engine.checkedStep() } catch {
-                    failAll(owners, error)
-                    return
-                }
-                generated = outputs.reduce(0) { $0 + $1.tokens.count }
-                for output in outputs {
-                    guard let owner = owners[output.id] else { continue }
-                    let logprobs = output.logprobs.map {
-                        TokenLogprob(logprob: $0.logprob ?? 0, topTokenIDs: $0.top.map(\.id), topLogprobs: $0.top.map(\.logprob))
-                    }
-                    updates.add(TokenUpdate(requestID: owner.wireID, tokenIDs: output.tokens,
-                                            finishReason: output.finishReason?.wire ?? .notFinished,
-                                            promptTokens: UInt32(output.promptTokens), logprobs: logprobs), to: owner.connection)
-                    if output.finishReason != nil {
-                        owners[output.id] = nil
-                        engineIDs[WireKey(connection: ObjectIdentifier(owner.connection), wireID: owner.wireID)] = nil
-                        completedNow += 1
-                    }
-                }
-            }
-            let stats = engine.statistics
-            let ended = monotonicSeconds()
-            lock.withLock {
-                if stats.steps > published.steps {
-                    stepStatistics.record(end: ended, duration: ended - began, generated: generated,
-                                          computed: stats.tokensComputed - published.tokensComputed)
-                }
-                published = stats
-                completed += completedNow
-            }
-            // A failed send means the gateway is gone or stopped reading (the timed-out socket shut itself down);
-            // either way its connection thread posts connectionClosed, which cancels its requests.
-            updates.send()
-        }
-    }
-
-    /// The group failed: every in-flight request gets an error frame, then the server stops (no new work can run).
-    private func failAll(_ owners: [UInt64: Owner], _ error: TensorParallelError) {
-        lock.withLock { groupFailure = error }
-        for owner in owners.values { try? owner.connection.send(.error(Self.failureReply(owner.wireID, error))) }
-        // Requests received but not admitted yet fail the same way.
-        for case .add(let request, let connection) in inbox.take(wait: false) ?? [] {
-            try? connection.send(.error(Self.failureReply(request.requestID, error)))
-        }
-        stop()
-    }
-
-    private static func failureReply(_ requestID: UInt64, _ error: TensorParallelError) -> ErrorReply {
-        ErrorReply(requestID: requestID, code: "worker_failed", message: "the request failed: \(error.description)")
-    }
-
-    /// The token updates of one step, grouped so that each connection gets a single frame.
-    private struct OutgoingUpdates {
-        private var byConnection: [ObjectIdentifier: (connection: BlockingFrameSocket, updates: [TokenUpdate])] = [:]
-
-        mutating func add(_ update: TokenUpdate, to connection: BlockingFrameSocket) {
-            byConnection[ObjectIdentifier(connection), default: (connection, [])].updates.append(update)
-        }
-
-        func send() {
-            for (connection, updates) in byConnection.values {
-                try? connection.send(.tokens(TokenBatch(updates: updates)))
-            }
-        }
-    }
-
-    private func engineRequest(_ wire: WireProtocol.GenerateRequest, id: UInt64) -> GenerationRequest {
-        GenerationRequest(
-            id: id, promptTokens: wire.promptTokenIDs, maxTokens: Int(wire.maxTokens),
-            sampling: SamplingParameters(temperature: wire.temperature, topK: Int(wire.topK), topP: wire.topP, seed: wire.seed,
-                                         presencePenalty: wire.presencePenalty, frequencyPenalty: wire.frequencyPenalty,
-                                         topLogprobs: wire.topLogprobs.map { min(Int($0), 20) }),
-            stopTokenIDs: Set(wire.stopTokenIDs).union(wire.ignoreEOS ? [] : engine.config.eosTokenIDs))
-    }
 }
-
-extension FinishReason {
-    /// The wire encoding of a finish reason.
-    var wire: WireProtocol.FinishReason {
-        switch self {
-        case .stop: return .stop
-        case .length: return .length
-        case .cancelled: return .cancelled
-        }
-    }
-}
-
-extension EngineError {
-    /// A stable machine-readable code for the error reply (the gateway maps it to an HTTP status).
-    public var code: String {
-        switch self {
-        case .contextExceeded: return "context_length_exceeded"
-        case .insufficientKVCache: return "kv_cache_too_small"
-        case .invalidMaxTokens: return "invalid_max_tokens"
-        case .emptyPrompt, .tokenOutOfRange, .duplicateRequestID: return "invalid_request"
-        case .overloaded: return "overloaded"
-        }
-    }
-}
-

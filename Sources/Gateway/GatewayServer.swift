@@ -20,12 +20,16 @@ public struct GatewayOptions: Sendable {
     public var headerTimeoutMilliseconds: UInt64
     /// How long a request may wait for room in the worker before 503.
     public var queueTimeoutMilliseconds: UInt64
+    /// How long the worker may send no heartbeat, or make no progress with work to do, before it counts as
+    /// stalled (`/ready` 503, in-flight requests end with an error).
+    public var workerStallTimeoutMilliseconds: UInt64
 
     public init(host: String = "127.0.0.1", port: Int = 8000, workerSocket: String, maxBodyBytes: Int = 1 << 20,
                 apiKeysPath: String? = nil, metricsRequireKey: Bool = false, maxConnections: Int = 1024,
                 idleTimeoutMilliseconds: UInt64 = 60_000, headerTimeoutMilliseconds: UInt64 = 10_000,
-                queueTimeoutMilliseconds: UInt64 = 30_000) {
+                queueTimeoutMilliseconds: UInt64 = 30_000, workerStallTimeoutMilliseconds: UInt64 = 10_000) {
         self.queueTimeoutMilliseconds = queueTimeoutMilliseconds
+        self.workerStallTimeoutMilliseconds = workerStallTimeoutMilliseconds
         self.host = host
         self.port = port
         self.workerSocket = workerSocket
@@ -63,7 +67,8 @@ public final class GatewayServer: @unchecked Sendable {
         self.chat = chat
         self.log = log
         loop = try EventLoop()
-        let worker = WorkerClient(loop: loop, socketPath: options.workerSocket, log: log)
+        let worker = WorkerClient(loop: loop, socketPath: options.workerSocket,
+                                  stallTimeoutMilliseconds: options.workerStallTimeoutMilliseconds, log: log)
         self.worker = worker
         admissions = AdmissionQueue(loop: loop, timeoutMilliseconds: options.queueTimeoutMilliseconds,
                                     hasRoom: { [unowned worker] in worker.hasRoom(for: $0) })
@@ -124,6 +129,7 @@ public final class GatewayServer: @unchecked Sendable {
             reply.json(200, Array(#"{"status":"ok"}"#.utf8))
         case ("GET", "/ready"):
             if worker.isServing { reply.json(200, Array(#"{"status":"ready"}"#.utf8)) }
+            else if let stall = worker.stall { reply.error(.unavailable("the engine worker is stalled: \(stall)")) }
             else if worker.isReady { reply.error(.unavailable("the engine worker is draining")) }
             else { reply.error(.unavailable("no engine worker is connected" + (worker.refusal.map { " (it refused this gateway: \($0))" } ?? ""))) }
         case ("GET", "/metrics"):
@@ -142,10 +148,10 @@ public final class GatewayServer: @unchecked Sendable {
         }
     }
 
-    /// `/health` is always open; `/metrics` unless `--metrics-require-key`; everything else needs a key when
-    /// keys are configured.
+    /// `/health` and `/ready` are always open (load balancers and Kubernetes probe them without a key); `/metrics`
+    /// unless `--metrics-require-key`; everything else needs a key when keys are configured.
     private func isAuthorized(_ request: HTTPRequest, _ endpoint: String) -> Bool {
-        guard let apiKeys, endpoint != "/health", endpoint != "/metrics" || options.metricsRequireKey else { return true }
+        guard let apiKeys, endpoint != "/health", endpoint != "/ready", endpoint != "/metrics" || options.metricsRequireKey else { return true }
         return apiKeys.authorizes(request.headers["Authorization"])
     }
 
@@ -261,15 +267,20 @@ public final class GatewayServer: @unchecked Sendable {
             return reply.error(OpenAIError(status: 404, message: "the model '\(model)' does not exist; this server serves '\(ack.modelID)'",
                                            param: "model", code: "model_not_found"))
         }
-        guard !promptTokens.isEmpty else { return reply.error(.invalid("the prompt is empty", param: "prompt")) }
-        if let bad = promptTokens.first(where: { $0 < 0 || UInt32($0) >= ack.vocabSize }) {
-            return reply.error(.invalid("token id \(bad) is outside the vocabulary (0..<\(ack.vocabSize))", param: "prompt"))
-        }
         var request = request
         do throws(OpenAIError) {
             request.parameters.maxTokens = try parameters.maxTokens(afterPrompt: promptTokens.count, contextLength: Int(ack.maxContext))
         } catch {
             return reply.error(error)
+        }
+        // The worker's own rules, as it announced them: the same answer it would give, without the round trip.
+        do throws(RequestRejection) {
+            try ack.limits.check(promptTokens: promptTokens, maxTokens: request.parameters.maxTokens)
+            try ack.limits.checkSampling(temperature: parameters.temperature, topP: parameters.topP, topK: parameters.topK,
+                                         presencePenalty: parameters.presencePenalty, frequencyPenalty: parameters.frequencyPenalty,
+                                         topLogprobs: request.topLogprobs)
+        } catch {
+            return reply.error(OpenAIError(error))
         }
         if let capacity = worker.capacity, parameters.n > capacity {
             return reply.error(.invalid("n is \(parameters.n) but the engine worker runs at most \(capacity) sequences at once",

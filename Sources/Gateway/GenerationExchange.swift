@@ -102,8 +102,8 @@ final class GenerationExchange {
             choice.pendingLogprobs += update.logprobs
             if update.finishReason.isFinished { choice.finish = update.finishReason }
             pump(choice)
-        case .failed(let reply):
-            fail(OpenAIError.fromWorker(reply))
+        case .failed(let error):
+            fail(error)
         }
     }
 
@@ -199,21 +199,6 @@ final class GenerationExchange {
             responder.endStream()
         } else {
             responder.respond(status: error.status, headers: error.headers, body: error.body)
-        }
-    }
-}
-
-extension OpenAIError {
-    /// Maps a worker's error reply to the HTTP error a client sees.
-    static func fromWorker(_ reply: ErrorReply) -> OpenAIError {
-        switch reply.code {
-        case "context_length_exceeded", "kv_cache_too_small", "invalid_max_tokens":
-            return .invalid(reply.message, param: "max_tokens", code: reply.code)
-        case "invalid_request": return .invalid(reply.message, param: "prompt", code: reply.code)
-        case "worker_unavailable": return .unavailable(reply.message)
-        case "overloaded": return OpenAIError(status: 503, message: reply.message, type: "service_unavailable", code: "overloaded")
-        case "draining": return OpenAIError(status: 503, message: reply.message, type: "service_unavailable", code: "draining")
-        default: return .internal(reply.message)
         }
     }
 }

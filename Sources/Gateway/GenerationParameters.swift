@@ -1,5 +1,6 @@
 import Foundation
 import ModelFormats
+import WireProtocol
 
 /// The sampling and response settings shared by `/v1/completions` and `/v1/chat/completions`, validated with
 /// OpenAI's ranges and defaults; every rejection is an `OpenAIError` naming the parameter.
@@ -32,9 +33,8 @@ public struct GenerationParameters: Sendable, Equatable {
         let legacyMaxTokens = try fields.integer("max_tokens", in: 1...1_000_000)
         maxTokens = maxCompletionTokens ?? legacyMaxTokens ?? defaultMaxTokens
         maxTokensGiven = maxCompletionTokens != nil || legacyMaxTokens != nil
-        temperature = try fields.number("temperature", in: 0...2).map(Float.init) ?? 1
-        topP = try fields.number("top_p", in: 0...1).map(Float.init) ?? 1
-        guard topP > 0 else { throw .invalid("'top_p' must be greater than 0", param: "top_p") }
+        temperature = try fields.number("temperature").map(Float.init) ?? 1
+        topP = try fields.number("top_p").map(Float.init) ?? 1
         topK = try fields.integer("top_k", in: -1...1_000_000).map { max($0, 0) } ?? 0
         seed = try fields.integer("seed", in: Int.min...Int.max).map { UInt64(bitPattern: Int64($0)) }
         stream = try fields.bool("stream") ?? false
@@ -55,8 +55,15 @@ public struct GenerationParameters: Sendable, Equatable {
         default: throw .invalid("'stop' must be a string or an array of at most 16 strings", param: "stop")
         }
         n = try fields.integer("n", in: 1...16) ?? 1
-        presencePenalty = Float(try fields.number("presence_penalty", in: -2...2) ?? 0)
-        frequencyPenalty = Float(try fields.number("frequency_penalty", in: -2...2) ?? 0)
+        presencePenalty = Float(try fields.number("presence_penalty") ?? 0)
+        frequencyPenalty = Float(try fields.number("frequency_penalty") ?? 0)
+        // The ranges are the validator's (the worker checks the same ones); checked here too, before tokenizing.
+        do throws(RequestRejection) {
+            try RequestLimits.checkSamplingRanges(temperature: temperature, topP: topP, topK: topK,
+                                                  presencePenalty: presencePenalty, frequencyPenalty: frequencyPenalty)
+        } catch {
+            throw OpenAIError(error)
+        }
     }
 }
 

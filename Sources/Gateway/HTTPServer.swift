@@ -111,12 +111,7 @@ public final class HTTPServer {
     }
 
     private func accept(_ status: Int32) {
-        guard status >= 0, !isClosing, let listener else { return }
-        guard let stream = try? UVStream(loop: loop, kind: .tcp) else { return }
-        if uv_accept(listener.stream, stream.stream) < 0 {
-            stream.close()
-            return
-        }
+        guard status >= 0, !isClosing, let listener, let stream = listener.acceptConnection() else { return }
         _ = uv_tcp_nodelay(stream.tcp, 1)
         let connection = HTTPConnection(server: self, stream: stream)
         if connections.count < configuration.maxConnections {

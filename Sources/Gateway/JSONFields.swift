@@ -22,10 +22,11 @@ struct JSONFields {
         return b
     }
 
-    func number(_ key: String, in range: ClosedRange<Double>) throws(OpenAIError) -> Double? {
+    /// A number; its range is checked here when given (sampling ranges are `RequestLimits`'s to check).
+    func number(_ key: String, in range: ClosedRange<Double>? = nil) throws(OpenAIError) -> Double? {
         guard let value = present(key) else { return nil }
         guard let d = value.double else { throw .invalid("'\(key)' must be a number", param: key) }
-        guard range.contains(d) else {
+        if let range, !range.contains(d) {
             throw .invalid("'\(key)' must be between \(range.lowerBound) and \(range.upperBound), got \(d)", param: key)
         }
         return d

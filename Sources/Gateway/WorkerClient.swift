@@ -5,42 +5,54 @@ import WireProtocol
 /// What the gateway hears back about one request from the worker.
 enum WorkerEvent {
     case tokens(TokenUpdate)
-    case failed(ErrorReply)
+    case failed(OpenAIError)
 }
 
 /// The gateway's connection to one engine worker, owned by the event loop thread: connects to the worker's Unix
 /// socket, performs the versioned handshake, sends requests and routes token frames back to the exchange that
 /// asked. When the worker goes away every in-flight request fails, the gateway reports not ready, and the
 /// client keeps reconnecting so a restarted worker is picked up.
+///
+/// Liveness: the worker sends a status frame every `HelloAck.heartbeatIntervalMilliseconds`. When none has
+/// arrived for `stallTimeout`, or the worker has work but its step count has stood still that long, the worker
+/// is *stalled*: `/ready` answers 503 and every in-flight request ends with an error (and is cancelled on the
+/// worker, which frees its KV blocks once it runs again). The next heartbeat showing progress ends the stall.
 final class WorkerClient {
     private let loop: EventLoop
     private let socketPath: String
+    private let stallTimeout: Double
     private let log: Logger
     private var connection: UnixStreamConnection?
     private var decoder = FrameDecoder()
     private var compression = CompressionPolicy.none
     private var handlers: [UInt64: (WorkerEvent) -> Void] = [:]
     private var retryTimer: TimerHandle?
-    private var statusTimer: TimerHandle?
-    /// The worker's latest status frame (polled once a second while connected).
+    private var livenessTimer: TimerHandle?
+    /// When the last status frame arrived, and when the engine's step count last moved (or the worker was idle).
+    private var lastHeartbeat = 0.0
+    private var lastProgress = 0.0
+    /// The worker's latest status frame.
     private(set) var lastStatus: StatusReply?
     /// The worker's handshake answer; nil until the connection is ready.
     private(set) var worker: HelloAck?
     /// Why the worker refused this gateway (a protocol version mismatch, say); nil once a handshake succeeds.
     /// Reported by `/ready` and logged once per distinct reason, not on every reconnect attempt.
     private(set) var refusal: String?
+    /// Why the connected worker counts as stalled (see the type's notes); nil while it makes progress.
+    private(set) var stall: String?
 
-    init(loop: EventLoop, socketPath: String, log: Logger) {
+    init(loop: EventLoop, socketPath: String, stallTimeoutMilliseconds: UInt64, log: Logger) {
         self.loop = loop
         self.socketPath = socketPath
+        self.stallTimeout = Double(stallTimeoutMilliseconds) / 1000
         self.log = log
     }
 
     var isReady: Bool { worker != nil }
 
-    /// Connected and admitting requests: what `/ready` reports (a draining worker is connected but not serving
-    /// new requests; its status frame says so within a second).
-    var isServing: Bool { isReady && !(lastStatus?.draining ?? false) }
+    /// Connected, live and admitting requests: what `/ready` reports (a draining worker is connected but not
+    /// serving new requests; its status frame says so within a heartbeat).
+    var isServing: Bool { isReady && stall == nil && !(lastStatus?.draining ?? false) }
 
     /// Called whenever room for new sequences may have appeared — a sequence ended (finished, cancelled or failed),
     /// the worker connected, or it went away (then queued requests fail fast instead of waiting for the timeout).
@@ -60,15 +72,13 @@ final class WorkerClient {
 
     func start() {
         connect()
-        statusTimer = loop.scheduleTimer(after: 1000, repeat: 1000) { [weak self] in
-            guard let self, self.isReady else { return }
-            _ = self.send(.statusRequest)
-        }
+        let period = max(10, min(1000, UInt64(stallTimeout * 250)))
+        livenessTimer = loop.scheduleTimer(after: period, repeat: period) { [weak self] in self?.checkLiveness() }
     }
 
     /// Sends `request`; `events` receives its token updates and errors on the loop thread until it finishes.
     func submit(_ request: GenerateRequest, events: @escaping (WorkerEvent) -> Void) -> Bool {
-        guard isReady, send(.generate(request)) else { return false }
+        guard isServing, send(.generate(request)) else { return false }
         handlers[request.requestID] = events
         return true
     }
@@ -82,7 +92,7 @@ final class WorkerClient {
 
     func close() {
         retryTimer?.cancel()
-        statusTimer?.cancel()
+        livenessTimer?.cancel()
         connection?.close()
     }
 
@@ -110,14 +120,50 @@ final class WorkerClient {
         if worker != nil { log.error("worker connection lost: \(reason)") } else { log.debug("\(reason)") }
         worker = nil
         lastStatus = nil
+        stall = nil
         connection = nil
+        failAll(.unavailable("the engine worker went away: \(reason)"), cancelOnWorker: false)
+        retryTimer = loop.scheduleTimer(after: 250) { [weak self] in self?.connect() }
+    }
+
+    /// Ends every in-flight request with `error` (and cancels them on a worker that is still connected).
+    private func failAll(_ error: OpenAIError, cancelOnWorker: Bool) {
         let orphans = handlers
         handlers = [:]
         for (id, handler) in orphans {
-            handler(.failed(ErrorReply(requestID: id, code: "worker_unavailable", message: "the engine worker went away: \(reason)")))
+            if cancelOnWorker { _ = send(.cancel(Cancel(requestID: id))) }
+            handler(.failed(error))
         }
         onCapacityChanged?()
-        retryTimer = loop.scheduleTimer(after: 250) { [weak self] in self?.connect() }
+    }
+
+    private func checkLiveness() {
+        guard worker != nil, stall == nil else { return }
+        let now = monotonicSeconds()
+        if now - lastHeartbeat > stallTimeout {
+            stalled("no heartbeat from the engine worker for \(Int((now - lastHeartbeat) * 1000)) ms")
+        } else if now - lastProgress > stallTimeout {
+            stalled("the engine worker has made no progress for \(Int((now - lastProgress) * 1000)) ms")
+        }
+    }
+
+    private func stalled(_ reason: String) {
+        stall = reason
+        log.error("worker stalled: \(reason); failing \(handlers.count) in-flight sequences")
+        failAll(.unavailable("the engine worker stalled: \(reason)"), cancelOnWorker: true)
+    }
+
+    private func heard(_ status: StatusReply) {
+        let now = monotonicSeconds()
+        let idle = status.running == 0 && status.waiting == 0
+        if idle || status.engineSteps != lastStatus?.engineSteps { lastProgress = now }
+        lastHeartbeat = now
+        lastStatus = status
+        if let stall, now - lastProgress < stallTimeout {
+            log.info("worker recovered (was: \(stall))")
+            self.stall = nil
+            onCapacityChanged?()
+        }
     }
 
     private func send(_ message: WireMessage) -> Bool {
@@ -152,7 +198,10 @@ final class WorkerClient {
             compression = .negotiated(peerAcceptsZstd: ack.acceptsZstd)
             worker = ack
             refusal = nil
+            lastHeartbeat = monotonicSeconds()
+            lastProgress = lastHeartbeat
             log.info("worker ready: model \(ack.modelID), pid \(ack.workerPID), context \(ack.maxContext)")
+            _ = send(.statusRequest)   // the load figures now, rather than at the first heartbeat
             onCapacityChanged?()
         case .tokens(let batch):
             for update in batch.updates {
@@ -163,17 +212,17 @@ final class WorkerClient {
             }
         case .error(let reply):
             if let handler = handlers.removeValue(forKey: reply.requestID) {
-                handler(.failed(reply))
+                handler(.failed(OpenAIError(reply)))
                 onCapacityChanged?()
             } else if worker == nil {
-                let reason = "\(reply.code): \(reply.message)"
+                let reason = "\(reply.code.name): \(reply.message)"
                 if reason != refusal { log.error("the worker refused this gateway: \(reason)") }
                 refusal = reason
             } else {
-                log.error("worker error: \(reply.code): \(reply.message)")
+                log.error("worker error: \(reply.code.name): \(reply.message)")
             }
         case .statusReply(let status):
-            lastStatus = status
+            heard(status)
         case .hello, .generate, .cancel, .statusRequest:
             log.error("unexpected message from worker")
         }

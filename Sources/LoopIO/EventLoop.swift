@@ -50,6 +50,9 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Creates and initialises a libuv loop (not yet running).
     public init() throws(LoopIOError) {
+        // libuv writes with write(2), which raises SIGPIPE when the peer has gone; every process that runs a loop
+        // wants the EPIPE error instead (as Node.js does), so the disposition is set here once for the process.
+        signal(SIGPIPE, SIG_IGN)
         raw = .allocate(capacity: 1)
         wakeup = .allocate(capacity: 1)
         beforePoll = .allocate(capacity: 1)

@@ -182,6 +182,16 @@ package final class UVStream: EventLoopResource {
         }
     }
 
+    /// Listener only: accepts the waiting connection as a new stream of the same kind (nil if libuv refuses).
+    package func acceptConnection() -> UVStream? {
+        guard !isClosing, let connection = try? UVStream(loop: loop, kind: kind) else { return nil }
+        if uv_accept(stream, connection.stream) < 0 {
+            connection.close()
+            return nil
+        }
+        return connection
+    }
+
     package func listen(backlog: Int32) throws(LoopIOError) {
         try uvCheck(uv_listen(stream, backlog) { server, status in
             UVStream.from(server).onConnection?(status)

@@ -12,32 +12,39 @@ public struct Cancel: Sendable, Equatable {
 
 /// An error that is not tied to a token stream, or that ends one.
 ///
-/// Exists so that either side can reject a frame or a connection with a machine-readable `code`.
+/// Exists so that either side can reject a frame or a connection with a typed `code`.
 /// `requestID == 0` means the error concerns the whole connection (e.g. version mismatch); the sender closes it.
-public struct ErrorReply: Sendable, Equatable {
+public struct ErrorReply: Error, Sendable, Equatable {
     public var requestID: UInt64
-    public var code: String
+    public var code: ErrorCode
     public var message: String
+    /// The request field at fault, as the OpenAI API names it (nil: none in particular).
+    public var param: String?
 
-    public init(requestID: UInt64, code: String, message: String) {
+    public init(requestID: UInt64, code: ErrorCode, message: String, param: String? = nil) {
         self.requestID = requestID
         self.code = code
         self.message = message
+        self.param = param
     }
 
-    /// `code` of the connection-level reply to an incompatible `Hello`.
-    public static let versionMismatchCode = "version_mismatch"
+    /// The reply refusing `requestID` for `rejection` (one of the `RequestLimits` rules).
+    public init(requestID: UInt64, _ rejection: RequestRejection) {
+        self.init(requestID: requestID, code: rejection.code, message: rejection.description, param: rejection.param)
+    }
 
     /// The connection-level reply a worker sends before closing when `checkVersion` fails.
     public static func versionMismatch(local: UInt32, remote: UInt32) -> ErrorReply {
-        ErrorReply(requestID: 0, code: versionMismatchCode,
+        ErrorReply(requestID: 0, code: .versionMismatch,
                    message: "protocol version mismatch: this side speaks \(local), peer sent \(remote)")
     }
 }
 
-/// The worker's load figures, answered to `WireMessage.statusRequest`.
+/// The worker's load figures: its heartbeat, sent at a fixed interval (`HelloAck.heartbeatIntervalMilliseconds`)
+/// and in answer to `WireMessage.statusRequest`.
 ///
-/// Exists so that the gateway can route requests to the least loaded worker and export metrics.
+/// Exists so that the gateway can route requests to the least loaded worker, export metrics, and notice a worker
+/// that stopped (no heartbeats) or stalled (work waiting, step count standing still).
 public struct StatusReply: Sendable, Equatable {
     public var running: UInt32
     public var waiting: UInt32
@@ -46,9 +53,12 @@ public struct StatusReply: Sendable, Equatable {
     public var requestsCompleted: UInt64
     /// The worker admits no new requests (it is draining).
     public var draining: Bool
+    /// Engine steps run so far: a worker with work whose count stands still is stalled.
+    public var engineSteps: UInt64
 
     public init(running: UInt32 = 0, waiting: UInt32 = 0, kvBlocksUsed: UInt32 = 0, kvBlocksTotal: UInt32 = 0,
-                requestsCompleted: UInt64 = 0, draining: Bool = false) {
+                requestsCompleted: UInt64 = 0, draining: Bool = false, engineSteps: UInt64 = 0) {
+        self.engineSteps = engineSteps
         self.draining = draining
         self.running = running
         self.waiting = waiting

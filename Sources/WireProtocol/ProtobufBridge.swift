@@ -74,8 +74,17 @@ func packFrame(_ message: WireMessage, headerRoom: Int) throws(WireError) -> [UI
         scalellm__wire__v1__hello_ack__init(c)
         c.pointee.protocol_version = m.protocolVersion
         c.pointee.model_id = try arena.string(m.modelID, field: "model_id")
-        c.pointee.vocab_size = m.vocabSize
-        c.pointee.max_context = m.maxContext
+        let limits = arena.make(Scalellm__Wire__V1__RequestLimits.self)
+        scalellm__wire__v1__request_limits__init(limits)
+        limits.pointee.vocab_size = UInt32(clamping: m.limits.vocabSize)
+        limits.pointee.max_context = UInt32(clamping: m.limits.maxContext)
+        limits.pointee.kv_blocks = UInt32(clamping: m.limits.kvBlocks)
+        limits.pointee.block_size = UInt32(clamping: m.limits.blockSize)
+        limits.pointee.sliding_window = UInt32(clamping: m.limits.slidingWindow ?? 0)
+        limits.pointee.max_batched_tokens = UInt32(clamping: m.limits.maxBatchedTokens)
+        limits.pointee.max_top_logprobs = UInt32(clamping: m.limits.maxTopLogprobs)
+        c.pointee.limits = limits
+        c.pointee.heartbeat_interval_ms = m.heartbeatIntervalMilliseconds
         c.pointee.n_eos_token_ids = m.eosTokenIDs.count
         c.pointee.eos_token_ids = arena.int32s(m.eosTokenIDs)
         c.pointee.accepts_zstd = m.acceptsZstd ? 1 : 0
@@ -153,8 +162,9 @@ func packFrame(_ message: WireMessage, headerRoom: Int) throws(WireError) -> [UI
         let c = arena.make(Scalellm__Wire__V1__ErrorReply.self)
         scalellm__wire__v1__error_reply__init(c)
         c.pointee.request_id = m.requestID
-        c.pointee.code = try arena.string(m.code, field: "code")
+        c.pointee.code = Scalellm__Wire__V1__ErrorCode(rawValue: UInt32(bitPattern: m.code.rawValue))
         c.pointee.message = try arena.string(m.message, field: "message")
+        c.pointee.param = try arena.string(m.param ?? "", field: "param")
         frame.body_case = SCALELLM__WIRE__V1__FRAME__BODY_ERROR
         frame.error = c
     case .statusRequest:
@@ -171,6 +181,7 @@ func packFrame(_ message: WireMessage, headerRoom: Int) throws(WireError) -> [UI
         c.pointee.kv_blocks_total = m.kvBlocksTotal
         c.pointee.requests_completed = m.requestsCompleted
         c.pointee.draining = m.draining ? 1 : 0
+        c.pointee.engine_steps = m.engineSteps
         frame.body_case = SCALELLM__WIRE__V1__FRAME__BODY_STATUS_REPLY
         frame.status_reply = c
     }
@@ -221,10 +232,14 @@ private func convert(_ frame: CFrame) throws(WireError) -> WireMessage {
                             acceptsZstd: c.accepts_zstd != 0))
     case SCALELLM__WIRE__V1__FRAME__BODY_HELLO_ACK:
         guard let c = frame.hello_ack?.pointee else { throw missing("hello_ack") }
+        guard let l = c.limits?.pointee else { throw missing("hello_ack.limits") }
+        let limits = RequestLimits(vocabSize: Int(l.vocab_size), maxContext: Int(l.max_context), kvBlocks: Int(l.kv_blocks),
+                                   blockSize: Int(l.block_size), slidingWindow: l.sliding_window == 0 ? nil : Int(l.sliding_window),
+                                   maxBatchedTokens: Int(l.max_batched_tokens), maxTopLogprobs: Int(l.max_top_logprobs))
         return .helloAck(HelloAck(protocolVersion: c.protocol_version, modelID: string(c.model_id),
-                                  vocabSize: c.vocab_size, maxContext: c.max_context,
                                   eosTokenIDs: int32s(c.eos_token_ids, c.n_eos_token_ids),
-                                  acceptsZstd: c.accepts_zstd != 0, workerPID: c.worker_pid, maxSequences: c.max_sequences))
+                                  acceptsZstd: c.accepts_zstd != 0, workerPID: c.worker_pid, maxSequences: c.max_sequences,
+                                  limits: limits, heartbeatIntervalMilliseconds: c.heartbeat_interval_ms))
     case SCALELLM__WIRE__V1__FRAME__BODY_GENERATE:
         guard let c = frame.generate?.pointee else { throw missing("generate") }
         return .generate(GenerateRequest(
@@ -260,7 +275,10 @@ private func convert(_ frame: CFrame) throws(WireError) -> WireMessage {
         return .cancel(Cancel(requestID: c.request_id))
     case SCALELLM__WIRE__V1__FRAME__BODY_ERROR:
         guard let c = frame.error?.pointee else { throw missing("error") }
-        return .error(ErrorReply(requestID: c.request_id, code: string(c.code), message: string(c.message)))
+        let raw = Int32(bitPattern: c.code.rawValue)
+        guard let code = ErrorCode(rawValue: raw) else { throw .malformedMessage("unknown error code \(raw)") }
+        let param = string(c.param)
+        return .error(ErrorReply(requestID: c.request_id, code: code, message: string(c.message), param: param.isEmpty ? nil : param))
     case SCALELLM__WIRE__V1__FRAME__BODY_STATUS_REQUEST:
         guard frame.status_request != nil else { throw missing("status_request") }
         return .statusRequest
@@ -268,7 +286,7 @@ private func convert(_ frame: CFrame) throws(WireError) -> WireMessage {
         guard let c = frame.status_reply?.pointee else { throw missing("status_reply") }
         return .statusReply(StatusReply(running: c.running, waiting: c.waiting, kvBlocksUsed: c.kv_blocks_used,
                                         kvBlocksTotal: c.kv_blocks_total, requestsCompleted: c.requests_completed,
-                                        draining: c.draining != 0))
+                                        draining: c.draining != 0, engineSteps: c.engine_steps))
     case SCALELLM__WIRE__V1__FRAME__BODY__NOT_SET:
         // Unknown fields present: a newer peer's body kind. Nothing at all: an empty oneof, which no sender produces.
         if frame.base.n_unknown_fields > 0 { throw .unknownMessage }

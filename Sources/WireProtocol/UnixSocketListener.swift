@@ -6,9 +6,11 @@ import Musl
 import Darwin
 #endif
 
-/// A listening Unix domain stream socket at a filesystem path, accepting `BlockingFrameSocket`s.
+/// A listening Unix domain stream socket at a filesystem path.
 ///
-/// Exists because each engine worker listens on its own socket path for the gateway. It owns the path's lifetime:
+/// Exists because each engine worker listens on its own socket paths (gateways, admin). The worker's event loop
+/// adopts the descriptor (`takeDescriptor()`, then libuv accepts); tests' stand-in peers accept with blocking
+/// `accept`. It owns the path's lifetime:
 /// - at start a *stale* socket file (left by a crashed worker: nothing accepts on it) is unlinked; a socket with a
 ///   live listener fails with `system(call: "bind", errno: EADDRINUSE)`; a non-socket file is never deleted
 ///   (`invalidSocketPath`);
@@ -18,7 +20,8 @@ public final class UnixSocketListener: @unchecked Sendable {
     /// The filesystem path the socket is bound to.
     public let path: String
     private let lock = PosixLock()
-    private var fd: Int32            // guarded by lock; -1 once closed
+    private var fd: Int32            // guarded by lock; -1 once closed or taken
+    private var closed = false       // guarded by lock
     private let boundDevice: UInt64
     private let boundInode: UInt64
 
@@ -95,15 +98,26 @@ public final class UnixSocketListener: @unchecked Sendable {
         }
     }
 
-    /// Stops listening and unlinks the socket file if it is still ours. Idempotent. Accepted sockets stay open.
+    /// Hands the listening descriptor to the caller (an event loop), who closes it; `close()` then only unlinks
+    /// the path. -1 if already taken or closed.
+    public func takeDescriptor() -> Int32 {
+        lock.withLock {
+            defer { fd = -1 }
+            return fd
+        }
+    }
+
+    /// Stops listening (unless the descriptor was taken) and unlinks the socket file if it is still ours.
+    /// Idempotent. Accepted sockets stay open.
     public func close() {
         lock.withLock {
-            guard fd >= 0 else { return }
+            guard !closed else { return }
+            closed = true
             var st = stat()
             if lstat(path, &st) == 0, UInt64(st.st_dev) == boundDevice, UInt64(st.st_ino) == boundInode {
                 _ = unlink(path)
             }
-            _ = posixClose(fd)
+            if fd >= 0 { _ = posixClose(fd) }
             fd = -1
         }
     }

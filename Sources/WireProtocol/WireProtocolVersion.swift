@@ -4,5 +4,5 @@
 /// other's frames. Bump `current` for every incompatible change to `scalellm.proto` or to the framing.
 public enum WireProtocolVersion {
     /// The version this build speaks.
-    public static let current: UInt32 = 1
+    public static let current: UInt32 = 2
 }

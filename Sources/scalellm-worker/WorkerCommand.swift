@@ -17,11 +17,20 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Admin socket path (newline-delimited JSON: status, drain, shutdown; mode 0600; default: <socket>.admin). Tensor-parallel rank R > 0 uses <path>.rank<R>.")
     var adminSocket: String?
     @Option(help: "BLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Gateway connections served at once; beyond it a connection is refused with a typed error.")
+    var maxConnections: Int = 64
+    @Option(help: "Seconds between the status frames (heartbeats) sent to every gateway, idle or not.")
+    var heartbeatInterval: Double = 1
     @OptionGroup(title: "Engine") var engineOptions: EngineOptions
     @Option(help: .hidden) var rank: Int = 0
     @Option(help: .hidden) var group: String?
 
     static func main() { mainWithTunedBLAS() }
+
+    func validate() throws {
+        guard (1...100_000).contains(maxConnections) else { throw ValidationError("--max-connections must be 1…100000") }
+        guard (0.01...60).contains(heartbeatInterval) else { throw ValidationError("--heartbeat-interval must be 0.01…60 seconds") }
+    }
 
     func run() throws {
         let log = Logger(label: rank == 0 ? "scalellm.worker" : "scalellm.worker.rank\(rank)")
@@ -120,18 +129,15 @@ struct WorkerCommand: ParsableCommand {
         log.info("loaded \(path) (\(ByteSize(bytes: checkpoint.fileBytes)) file) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: \(precision) weights \(ByteSize(bytes: llama.weightBytes)) held, BLAS core \(Gemm.coreName)")
         log.info("KV cache: \(engine.cache.layout.dtype), \(engine.cache.blockCount) blocks of \(engine.cache.layout.blockSize) tokens = \(engine.tokensCapacity) tokens (\(ByteSize(bytes: engine.cache.bytes))), prefix caching \(configuration.prefixCaching ? "on" : "off"), at most \(configuration.scheduler.maxBatchedTokens) tokens and \(configuration.scheduler.maxSequences) sequences per step")
 
-        let server = try WorkerServer(engine: engine, modelID: checkpoint.modelID, socketPath: socket, adminSocketPath: adminPath)
+        var serverOptions = WorkerServer.Options()
+        serverOptions.stopsOnSignals = true
+        serverOptions.maxConnections = maxConnections
+        serverOptions.heartbeatIntervalMilliseconds = UInt32(heartbeatInterval * 1000)
+        let server = try WorkerServer(engine: engine, modelID: checkpoint.modelID, socketPath: socket, adminSocketPath: adminPath,
+                                      options: serverOptions, log: log)
         signal(SIGPIPE, SIG_IGN)
-        let stopSignals = [SIGTERM, SIGINT].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { server.stop() }
-            source.resume()
-            return source
-        }
         log.info("listening on \(socket), admin socket \(adminPath)")
-        server.run()
-        stopSignals.forEach { $0.cancel() }
+        try server.run()
         if let failure = server.failure {
             log.error("\(failure.description); failed the in-flight requests, exiting")
             throw ExitCode.failure

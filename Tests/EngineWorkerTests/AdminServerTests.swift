@@ -21,9 +21,11 @@ final class AdminServerTests: XCTestCase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let model = try DecoderModel(checkpoint: ModelCheckpoint(path: SharedData.storiesDirectory))
         let engine = try Engine(model: model, configuration: EngineConfiguration(kvCacheBytes: 4 << 20))
-        server = try WorkerServer(engine: engine, modelID: "stories260K", socketPath: socketPath, adminSocketPath: adminPath)
-        let done = serverDone
-        Thread { [server] in server!.run(); done.signal() }.start()
+        var options = WorkerServer.Options()
+        options.heartbeatIntervalMilliseconds = 600_000
+        server = try WorkerServer(engine: engine, modelID: "stories260K", socketPath: socketPath, adminSocketPath: adminPath,
+                                  options: options)
+        server.runOnThread(signalling: serverDone)
     }
 
     override func tearDown() {
@@ -57,7 +59,7 @@ final class AdminServerTests: XCTestCase {
                     tokens += update.tokenIDs
                     if update.finishReason.isFinished { return (tokens, update.finishReason) }
                 }
-            case .error(let reply): throw WireError.remoteError(code: reply.code, message: reply.message)
+            case .error(let reply): throw WireError.remoteError(code: reply.code.name, message: reply.message)
             default: continue
             }
         }
@@ -236,7 +238,7 @@ final class AdminServerTests: XCTestCase {
             }
         }
         XCTAssertEqual(refused?.requestID, 2)
-        XCTAssertEqual(refused?.code, "draining")
+        XCTAssertEqual(refused?.code, .draining)
         XCTAssertEqual(finished, .length, "the admitted request was cut short")
         XCTAssertEqual(tokens.count, 500)
 

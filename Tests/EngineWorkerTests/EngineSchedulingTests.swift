@@ -1,4 +1,5 @@
 import XCTest
+import WireProtocol
 import Kernels
 import ModelFormats
 import TestSupport
@@ -120,17 +121,28 @@ final class EngineSchedulingTests: XCTestCase {
     func testRequestsThatCanNeverFitAreRejected() throws {
         let engine = try makeEngine(blocks: 8)
         XCTAssertThrowsError(try engine.add(GenerationRequest(id: 1, promptTokens: Array(repeating: 1, count: 8000), maxTokens: 500))) {
-            XCTAssertEqual($0 as? EngineError, .contextExceeded(promptTokens: 8000, maxTokens: 500, contextLength: 8192))
+            XCTAssertEqual($0 as? EngineError, .rejected(.contextExceeded(promptTokens: 8000, maxTokens: 500, contextLength: 8192)))
         }
         XCTAssertThrowsError(try engine.add(GenerationRequest(id: 2, promptTokens: Array(repeating: 1, count: 120), maxTokens: 20))) {
-            XCTAssertEqual($0 as? EngineError, .insufficientKVCache(neededBlocks: 9, totalBlocks: 8))
+            XCTAssertEqual($0 as? EngineError, .rejected(.insufficientKVCache(neededBlocks: 9, totalBlocks: 8)))
         }
         XCTAssertThrowsError(try engine.add(GenerationRequest(id: 3, promptTokens: [], maxTokens: 1)))
         // max_tokens 0 would still sample one token: refused, as a bad request.
         XCTAssertThrowsError(try engine.add(GenerationRequest(id: 5, promptTokens: [1, 2], maxTokens: 0))) {
-            XCTAssertEqual($0 as? EngineError, .invalidMaxTokens(0))
-            XCTAssertEqual(($0 as? EngineError)?.code, "invalid_max_tokens")
+            XCTAssertEqual($0 as? EngineError, .rejected(.invalidMaxTokens(0)))
+            XCTAssertEqual(($0 as? EngineError)?.reply(to: 5).code, .invalidRequest)
             XCTAssertEqual(($0 as? EngineError)?.description, "max_tokens must be at least 1, got 0")
+        }
+        // Sampling settings outside the API's ranges, NaN included, are refused by the same validator.
+        for (sampling, param) in [(SamplingParameters(temperature: .nan), "temperature"), (SamplingParameters(topP: 0), "top_p"),
+                                  (SamplingParameters(presencePenalty: .infinity), "presence_penalty"),
+                                  (SamplingParameters(frequencyPenalty: -3), "frequency_penalty"),
+                                  (SamplingParameters(topLogprobs: 21), "top_logprobs")] {
+            XCTAssertThrowsError(try engine.add(GenerationRequest(id: 6, promptTokens: [1, 2], maxTokens: 1, sampling: sampling))) {
+                guard case .rejected(let rejection)? = $0 as? EngineError else { return XCTFail("\($0)") }
+                XCTAssertEqual(rejection.param, param)
+                XCTAssertEqual(rejection.code, .invalidRequest)
+            }
         }
         try engine.add(GenerationRequest(id: 4, promptTokens: [1, 2], maxTokens: 1))
         XCTAssertThrowsError(try engine.add(GenerationRequest(id: 4, promptTokens: [1, 2], maxTokens: 1))) {

@@ -19,10 +19,13 @@ final class WorkerServerTests: XCTestCase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let model = try DecoderModel(checkpoint: ModelCheckpoint(path: SharedData.storiesDirectory))
         let engine = try Engine(model: model, configuration: EngineConfiguration(kvCacheBytes: 4 << 20))
-        // A short send timeout, so that a gateway that stops reading is dropped within the test's patience.
-        server = try WorkerServer(engine: engine, modelID: "stories260K", socketPath: socketPath, sendTimeout: .seconds(1))
-        let done = serverDone
-        Thread { [server] in server!.run(); done.signal() }.start()
+        // A small write backlog, so that a gateway that stops reading is dropped soon; heartbeats rare enough not to
+        // interleave with the frames these tests expect.
+        var options = WorkerServer.Options()
+        options.maxPendingWriteBytes = 64 << 10
+        options.heartbeatIntervalMilliseconds = 600_000
+        server = try WorkerServer(engine: engine, modelID: "stories260K", socketPath: socketPath, options: options)
+        server.runOnThread(signalling: serverDone)
     }
 
     override func tearDown() {
@@ -110,12 +113,14 @@ final class WorkerServerTests: XCTestCase {
         try socket.send(.generate(GenerateRequest(requestID: 8, promptTokenIDs: Array(repeating: 1, count: 500), maxTokens: 100)))
         guard case .error(let error) = try socket.receive(timeout: .seconds(30)) else { return XCTFail("expected an error reply") }
         XCTAssertEqual(error.requestID, 8)
-        XCTAssertEqual(error.code, "context_length_exceeded")
+        XCTAssertEqual(error.code, .contextLengthExceeded)
+        XCTAssertEqual(error.param, "max_tokens")
         // max_tokens 0: a bad request, refused for that request only.
         try socket.send(.generate(GenerateRequest(requestID: 10, promptTokenIDs: [1, 2, 3], maxTokens: 0)))
         guard case .error(let zero) = try socket.receive(timeout: .seconds(30)) else { return XCTFail("expected an error reply") }
         XCTAssertEqual(zero.requestID, 10)
-        XCTAssertEqual(zero.code, "invalid_max_tokens")
+        XCTAssertEqual(zero.code, .invalidRequest)
+        XCTAssertEqual(zero.param, "max_tokens")
         XCTAssertEqual(zero.message, "max_tokens must be at least 1, got 0")
 
         // A gateway that disconnects mid-request has its requests cancelled.
@@ -132,11 +137,19 @@ final class WorkerServerTests: XCTestCase {
             try stalled.send(.generate(GenerateRequest(requestID: UInt64(id), promptTokenIDs: [1, 400, 500], maxTokens: 400,
                                                        ignoreEOS: true, topLogprobs: 20)))
         }
-        // Never read: a send times out (after 1 s here) and the worker hangs up on this connection.
-        XCTAssertTrue(waitForHangUp(stalled, milliseconds: 60_000), "the worker kept waiting for a gateway that stopped reading")
+        // Meanwhile another gateway is served to the end: the engine never waits for the one that stopped reading.
         let observer = try connect()
+        try observer.send(.generate(GenerateRequest(requestID: 1, promptTokenIDs: [1, 400, 500], maxTokens: 64, ignoreEOS: true)))
+        var received = 0
+        while received < 64 {
+            if case .tokens(let batch) = try observer.receive(timeout: .seconds(30)) {
+                received += batch.updates.reduce(0) { $0 + $1.tokenIDs.count }
+            }
+        }
+        // Never read: once 64 kB wait unsent the worker hangs up on this connection.
+        XCTAssertTrue(waitForHangUp(stalled, milliseconds: 60_000), "the worker kept waiting for a gateway that stopped reading")
         try assertAllBlocksFreed(observer)
-        XCTAssertEqual(try status(observer).requestsCompleted, 0, "the requests were cancelled, not run to their end")
+        XCTAssertEqual(try status(observer).requestsCompleted, 1, "the stalled gateway's requests were cancelled, not run to their end")
     }
 
     /// Waits, without reading, until the peer hangs up on `socket`; false if it has not within the time given.
@@ -152,12 +165,12 @@ final class WorkerServerTests: XCTestCase {
         // A frame header with reserved flag bits set.
         try socket.send(encodedFrame: [3, 0, 0, 0, 0x80, 1, 2, 3])
         guard case .error(let reply) = try socket.receive(timeout: .seconds(30)) else { return XCTFail("expected an error") }
-        XCTAssertEqual(reply.code, "bad_frame")
+        XCTAssertEqual(reply.code, .badFrame)
         // A wrong protocol version is refused.
         let other = try BlockingFrameSocket.connect(path: socketPath)
         try other.send(.hello(Hello(protocolVersion: 99)))
         guard case .error(let mismatch) = try other.receive(timeout: .seconds(30)) else { return XCTFail("expected a refusal") }
-        XCTAssertEqual(mismatch.code, ErrorReply.versionMismatchCode)
+        XCTAssertEqual(mismatch.code, .versionMismatch)
         // The worker still serves others.
         _ = try connect()
     }

@@ -27,7 +27,7 @@ final class WorkerClientTests: XCTestCase {
             runner.finish()
         }
         runner.sync {
-            box.client = WorkerClient(loop: runner.loop, socketPath: path, log: Logger(label: "test"))
+            box.client = WorkerClient(loop: runner.loop, socketPath: path, stallTimeoutMilliseconds: 10_000, log: Logger(label: "test"))
             box.client?.start()
         }
 
@@ -42,15 +42,73 @@ final class WorkerClientTests: XCTestCase {
         defer { accepting.close() }
         let state = Shared<(refusal: String?, ready: Bool)>((nil, true))
         runner.sync { state.value = (box.client?.refusal, box.client?.isReady ?? true) }
-        XCTAssertEqual(state.value.refusal?.hasPrefix(ErrorReply.versionMismatchCode), true, "\(state.value)")
+        XCTAssertEqual(state.value.refusal?.hasPrefix(ErrorCode.versionMismatch.name), true, "\(state.value)")
         XCTAssertFalse(state.value.ready)
 
-        // A compatible worker: the handshake succeeds (the client's status poll proves it), the refusal is gone.
+        // A compatible worker: the handshake succeeds (the client's first status request proves it), the refusal is gone.
         guard case .hello = try accepting.receive(timeout: .seconds(10)) else { return XCTFail("expected Hello") }
         try accepting.send(.helloAck(HelloAck(modelID: "m", vocabSize: 10, maxContext: 64, maxSequences: 4)))
         guard case .statusRequest = try accepting.receive(timeout: .seconds(10)) else { return XCTFail("expected a status request") }
         runner.sync { state.value = (box.client?.refusal, box.client?.isReady ?? false) }
         XCTAssertNil(state.value.refusal)
         XCTAssertTrue(state.value.ready)
+    }
+
+    /// A worker that stops sending heartbeats is stalled after the timeout: in-flight requests fail and are
+    /// cancelled on the worker, the client is not serving; the next heartbeat ends the stall.
+    func testSilentWorkerIsStalledUntilItsNextHeartbeat() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("scalellm-wcs-\(getpid()).sock").path
+        let listener = try UnixSocketListener(path: path)
+        defer { listener.close() }
+        let runner = try LoopRunner()
+        let box = ClientBox()
+        let events = Shared<[WorkerEvent]>([])
+        let recovered = DispatchSemaphore(value: 0)
+        runner.start()
+        defer {
+            runner.sync {
+                box.client?.close()
+                box.client = nil
+            }
+            runner.finish()
+        }
+        runner.sync {
+            box.client = WorkerClient(loop: runner.loop, socketPath: path, stallTimeoutMilliseconds: 200, log: Logger(label: "test"))
+            box.client?.start()
+        }
+        let worker = try listener.accept(timeout: .seconds(10))
+        defer { worker.close() }
+        guard case .hello = try worker.receive(timeout: .seconds(10)) else { return XCTFail("expected Hello") }
+        try worker.send(.helloAck(HelloAck(modelID: "m", vocabSize: 10, maxContext: 64, maxSequences: 4, heartbeatIntervalMilliseconds: 50)))
+        guard case .statusRequest = try worker.receive(timeout: .seconds(10)) else { return XCTFail("expected a status request") }
+        let submitted = Shared(false)
+        runner.sync {
+            submitted.value = box.client?.submit(GenerateRequest(requestID: 5, promptTokenIDs: [1], maxTokens: 4)) { event in
+                events.value.append(event)
+            } ?? false
+        }
+        XCTAssertTrue(submitted.value)
+        guard case .generate = try worker.receive(timeout: .seconds(10)) else { return XCTFail("expected the request") }
+
+        // No heartbeat: after 200 ms the client cancels the request on the worker and fails it.
+        XCTAssertEqual(try worker.receive(timeout: .seconds(10)), .cancel(Cancel(requestID: 5)))
+        let state = Shared<(stall: String?, serving: Bool, failed: OpenAIError?)>((nil, true, nil))
+        runner.sync {
+            var failure: OpenAIError?
+            if case .failed(let error)? = events.value.first { failure = error }
+            state.value = (box.client?.stall, box.client?.isServing ?? true, failure)
+            box.client?.onCapacityChanged = { recovered.signal() }
+        }
+        XCTAssertTrue(state.value.stall?.contains("no heartbeat") ?? false, "\(state.value)")
+        XCTAssertFalse(state.value.serving)
+        XCTAssertEqual(state.value.failed?.status, 503)
+        XCTAssertTrue(state.value.failed?.message.contains("stalled") ?? false)
+
+        // A heartbeat from an idle worker ends the stall.
+        try worker.send(.statusReply(StatusReply()))
+        XCTAssertEqual(recovered.wait(timeout: .now() + 10), .success, "the heartbeat did not end the stall")
+        runner.sync { state.value = (box.client?.stall, box.client?.isServing ?? false, nil) }
+        XCTAssertNil(state.value.stall)
+        XCTAssertTrue(state.value.serving)
     }
 }

@@ -45,7 +45,7 @@ final class RoundTripTests: XCTestCase {
     }
 
     func testStringWithNULIsRejectedNotTruncated() {
-        let message = WireMessage.error(ErrorReply(requestID: 1, code: "x", message: "a\u{0}b"))
+        let message = WireMessage.error(ErrorReply(requestID: 1, code: .badFrame, message: "a\u{0}b"))
         XCTAssertThrowsError(try FrameCodec.encode(message, compression: .none)) { error in
             guard case WireError.unencodable = error else { return XCTFail("\(error)") }
         }

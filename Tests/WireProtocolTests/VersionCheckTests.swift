@@ -9,8 +9,8 @@ final class VersionCheckTests: XCTestCase {
     }
 
     func testMismatchThrows() {
-        XCTAssertThrowsError(try checkVersion(Hello(protocolVersion: 2))) {
-            XCTAssertEqual($0 as? WireError, .versionMismatch(local: WireProtocolVersion.current, remote: 2))
+        XCTAssertThrowsError(try checkVersion(Hello(protocolVersion: 1))) {
+            XCTAssertEqual($0 as? WireError, .versionMismatch(local: WireProtocolVersion.current, remote: 1))
         }
         XCTAssertThrowsError(try checkVersion(HelloAck(protocolVersion: 0))) {
             XCTAssertEqual($0 as? WireError, .versionMismatch(local: WireProtocolVersion.current, remote: 0))
@@ -21,7 +21,7 @@ final class VersionCheckTests: XCTestCase {
     func testMismatchReplyIsConnectionLevelAndRoundTrips() throws {
         let reply = ErrorReply.versionMismatch(local: 1, remote: 2)
         XCTAssertEqual(reply.requestID, 0)
-        XCTAssertEqual(reply.code, ErrorReply.versionMismatchCode)
+        XCTAssertEqual(reply.code, .versionMismatch)
         XCTAssertEqual(try decodeAll(FrameCodec.encode(.error(reply), compression: .none)), [.error(reply)])
     }
 
@@ -36,7 +36,7 @@ final class VersionCheckTests: XCTestCase {
             try worker.send(.error(.versionMismatch(local: local, remote: remote)))
             worker.close()
         }
-        XCTAssertEqual(try gateway.receive(timeout: .seconds(5)), .error(.versionMismatch(local: 1, remote: 99)))
+        XCTAssertEqual(try gateway.receive(timeout: .seconds(5)), .error(.versionMismatch(local: WireProtocolVersion.current, remote: 99)))
         XCTAssertThrowsError(try gateway.receive(timeout: .seconds(5))) {
             XCTAssertEqual($0 as? WireError, .connectionClosed(bufferedBytes: 0))
         }

@@ -21,6 +21,6 @@ final class WireLayoutTests: XCTestCase {
         let n = frame.count - 5
         XCTAssertGreaterThan(n, 255)
         XCTAssertEqual(Array(frame[0..<4]), [UInt8(n & 0xff), UInt8(n >> 8), 0, 0])
-        XCTAssertEqual(WireProtocolVersion.current, 1)
+        XCTAssertEqual(WireProtocolVersion.current, 2)
     }
 }

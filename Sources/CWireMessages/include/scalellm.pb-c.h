@@ -17,6 +17,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Scalellm__Wire__V1__Hello Scalellm__Wire__V1__Hello;
 typedef struct Scalellm__Wire__V1__HelloAck Scalellm__Wire__V1__HelloAck;
+typedef struct Scalellm__Wire__V1__RequestLimits Scalellm__Wire__V1__RequestLimits;
 typedef struct Scalellm__Wire__V1__GenerateRequest Scalellm__Wire__V1__GenerateRequest;
 typedef struct Scalellm__Wire__V1__TokenLogprob Scalellm__Wire__V1__TokenLogprob;
 typedef struct Scalellm__Wire__V1__TokenUpdate Scalellm__Wire__V1__TokenUpdate;
@@ -38,6 +39,39 @@ typedef enum _Scalellm__Wire__V1__FinishReason {
   SCALELLM__WIRE__V1__FINISH_REASON__FINISH_ERROR = 4
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SCALELLM__WIRE__V1__FINISH_REASON)
 } Scalellm__Wire__V1__FinishReason;
+/*
+ * Why a request or a connection was refused or failed.
+ */
+typedef enum _Scalellm__Wire__V1__ErrorCode {
+  SCALELLM__WIRE__V1__ERROR_CODE__ERROR_UNSPECIFIED = 0,
+  SCALELLM__WIRE__V1__ERROR_CODE__ERROR_VERSION_MISMATCH = 1,
+  /*
+   * The frame could not be decoded (bad header, malformed payload, bad compression, too large).
+   */
+  SCALELLM__WIRE__V1__ERROR_CODE__ERROR_BAD_FRAME = 2,
+  /*
+   * A message this side never accepts (a worker does not accept TokenBatch, say).
+   */
+  SCALELLM__WIRE__V1__ERROR_CODE__ERROR_UNEXPECTED_MESSAGE = 3,
+  /*
+   * A message other than Hello before the handshake.
+   */
+  SCALELLM__WIRE__V1__ERROR_CODE__ERROR_HELLO_REQUIRED = 4,
+  SCALELLM__WIRE__V1__ERROR_CODE__ERROR_TOO_MANY_CONNECTIONS = 5,
+  /*
+   * A field is missing, out of range or not finite; ErrorReply.param names it.
+   */
+  SCALELLM__WIRE__V1__ERROR_CODE__ERROR_INVALID_REQUEST = 6,
+  SCALELLM__WIRE__V1__ERROR_CODE__ERROR_CONTEXT_LENGTH_EXCEEDED = 7,
+  SCALELLM__WIRE__V1__ERROR_CODE__ERROR_KV_CACHE_TOO_SMALL = 8,
+  SCALELLM__WIRE__V1__ERROR_CODE__ERROR_OVERLOADED = 9,
+  SCALELLM__WIRE__V1__ERROR_CODE__ERROR_DRAINING = 10,
+  /*
+   * The worker's tensor-parallel group failed; it stops.
+   */
+  SCALELLM__WIRE__V1__ERROR_CODE__ERROR_WORKER_FAILED = 11
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SCALELLM__WIRE__V1__ERROR_CODE)
+} Scalellm__Wire__V1__ErrorCode;
 
 /* --- messages --- */
 
@@ -74,10 +108,43 @@ struct  Scalellm__Wire__V1__HelloAck
    * Sequences the worker accepts at once (running plus waiting); beyond it, requests are refused as overloaded.
    */
   uint32_t max_sequences;
+  /*
+   * The rules the worker checks every request against, so that the gateway checks the same ones first.
+   */
+  Scalellm__Wire__V1__RequestLimits *limits;
+  /*
+   * The worker sends a StatusReply at least this often, idle or not (its heartbeat).
+   */
+  uint32_t heartbeat_interval_ms;
 };
 #define SCALELLM__WIRE__V1__HELLO_ACK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&scalellm__wire__v1__hello_ack__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0, 0, 0 }
+    , 0, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0, 0, 0, NULL, 0 }
+
+
+/*
+ * The worker's request limits (the engine's one validator, `RequestLimits` in Swift).
+ */
+struct  Scalellm__Wire__V1__RequestLimits
+{
+  ProtobufCMessage base;
+  uint32_t vocab_size;
+  uint32_t max_context;
+  /*
+   * KV-cache blocks of the whole pool, and tokens per block: a sequence that cannot fit alone is refused.
+   */
+  uint32_t kv_blocks;
+  uint32_t block_size;
+  /*
+   * Every layer attends within this many tokens (0: none), so a sequence holds at most the window plus one chunk.
+   */
+  uint32_t sliding_window;
+  uint32_t max_batched_tokens;
+  uint32_t max_top_logprobs;
+};
+#define SCALELLM__WIRE__V1__REQUEST_LIMITS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&scalellm__wire__v1__request_limits__descriptor) \
+    , 0, 0, 0, 0, 0, 0, 0 }
 
 
 struct  Scalellm__Wire__V1__GenerateRequest
@@ -170,18 +237,22 @@ struct  Scalellm__Wire__V1__Cancel
 
 
 /*
- * request_id 0 = connection-level error (e.g. version mismatch).
+ * request_id 0 = connection-level error (e.g. version mismatch); the sender closes the connection.
  */
 struct  Scalellm__Wire__V1__ErrorReply
 {
   ProtobufCMessage base;
   uint64_t request_id;
-  char *code;
+  Scalellm__Wire__V1__ErrorCode code;
   char *message;
+  /*
+   * The request field at fault (as the OpenAI API names it), when there is one.
+   */
+  char *param;
 };
 #define SCALELLM__WIRE__V1__ERROR_REPLY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&scalellm__wire__v1__error_reply__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , 0, SCALELLM__WIRE__V1__ERROR_CODE__ERROR_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Scalellm__Wire__V1__StatusRequest
@@ -205,10 +276,14 @@ struct  Scalellm__Wire__V1__StatusReply
    * The worker admits nothing new (admin `drain`); the gateway reports not ready.
    */
   protobuf_c_boolean draining;
+  /*
+   * Engine steps run so far: a worker with work whose count stands still is stalled.
+   */
+  uint64_t engine_steps;
 };
 #define SCALELLM__WIRE__V1__STATUS_REPLY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&scalellm__wire__v1__status_reply__descriptor) \
-    , 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0 }
 
 
 typedef enum {
@@ -284,6 +359,25 @@ Scalellm__Wire__V1__HelloAck *
                       const uint8_t       *data);
 void   scalellm__wire__v1__hello_ack__free_unpacked
                      (Scalellm__Wire__V1__HelloAck *message,
+                      ProtobufCAllocator *allocator);
+/* Scalellm__Wire__V1__RequestLimits methods */
+void   scalellm__wire__v1__request_limits__init
+                     (Scalellm__Wire__V1__RequestLimits         *message);
+size_t scalellm__wire__v1__request_limits__get_packed_size
+                     (const Scalellm__Wire__V1__RequestLimits   *message);
+size_t scalellm__wire__v1__request_limits__pack
+                     (const Scalellm__Wire__V1__RequestLimits   *message,
+                      uint8_t             *out);
+size_t scalellm__wire__v1__request_limits__pack_to_buffer
+                     (const Scalellm__Wire__V1__RequestLimits   *message,
+                      ProtobufCBuffer     *buffer);
+Scalellm__Wire__V1__RequestLimits *
+       scalellm__wire__v1__request_limits__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   scalellm__wire__v1__request_limits__free_unpacked
+                     (Scalellm__Wire__V1__RequestLimits *message,
                       ProtobufCAllocator *allocator);
 /* Scalellm__Wire__V1__GenerateRequest methods */
 void   scalellm__wire__v1__generate_request__init
@@ -464,6 +558,9 @@ typedef void (*Scalellm__Wire__V1__Hello_Closure)
 typedef void (*Scalellm__Wire__V1__HelloAck_Closure)
                  (const Scalellm__Wire__V1__HelloAck *message,
                   void *closure_data);
+typedef void (*Scalellm__Wire__V1__RequestLimits_Closure)
+                 (const Scalellm__Wire__V1__RequestLimits *message,
+                  void *closure_data);
 typedef void (*Scalellm__Wire__V1__GenerateRequest_Closure)
                  (const Scalellm__Wire__V1__GenerateRequest *message,
                   void *closure_data);
@@ -498,8 +595,10 @@ typedef void (*Scalellm__Wire__V1__Frame_Closure)
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    scalellm__wire__v1__finish_reason__descriptor;
+extern const ProtobufCEnumDescriptor    scalellm__wire__v1__error_code__descriptor;
 extern const ProtobufCMessageDescriptor scalellm__wire__v1__hello__descriptor;
 extern const ProtobufCMessageDescriptor scalellm__wire__v1__hello_ack__descriptor;
+extern const ProtobufCMessageDescriptor scalellm__wire__v1__request_limits__descriptor;
 extern const ProtobufCMessageDescriptor scalellm__wire__v1__generate_request__descriptor;
 extern const ProtobufCMessageDescriptor scalellm__wire__v1__token_logprob__descriptor;
 extern const ProtobufCMessageDescriptor scalellm__wire__v1__token_update__descriptor;
