@@ -329,11 +329,7 @@ public final class GatewayServer: @unchecked Sendable {
         metrics.queued(for: monotonicSeconds() - arrival)
         // A client that goes away cancels its request so the worker frees its KV blocks at once; it is counted
         // with nginx's status for a client that closed the request.
-        responder.onClose = { [weak worker, metrics] in
-            guard !exchange.isDone else { return }
-            metrics.answered(reply.endpoint, status: GatewayMetrics.clientClosedRequest)
-            for id in exchange.activeRequestIDs { worker?.cancel(id) }
-        }
+        responder.onClose = { exchange.clientDisconnected() }
     }
 
     /// Answers one HTTP request and counts the answer in the metrics.

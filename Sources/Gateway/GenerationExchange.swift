@@ -8,44 +8,47 @@ import WireProtocol
 /// into text (detokenization, stop strings) and text into JSON happens on the thread pool, one job at a time per
 /// choice so the detokenizer sees tokens in order. Tokens that arrive while a job runs are coalesced into the
 /// next job, so a busy gateway writes fewer, larger chunks.
+///
+/// It exists to carry out what `GenerationExchangeStateMachine` decides: it reports worker events, finished pool
+/// jobs and the client's disconnect to the machine and performs the actions it returns (pool jobs, responder
+/// calls, metrics, cancellations). Loop thread only.
 final class GenerationExchange {
-    /// One choice: its worker sequence, text state and progress.
-    private final class Choice {
-        let index: Int
-        let requestID: UInt64
-        let text: TextState
-        var pendingTokens: [Int32] = []
-        var pendingLogprobs: [TokenLogprob] = []
-        var completionTokens = 0
-        var finish: WireProtocol.FinishReason?
-        var jobRunning = false
-        var done = false
-        var sentFirstEvent = false
-        /// When this choice's previous tokens arrived (inter-token latency is per sequence).
-        var lastTokenTime: Double?
-        var fullText = ""
-        var logprobs: [RenderedLogprob] = []
+    /// A choice's detokenizer and stop-string matcher, and the text and logprobs it has produced so far (for the
+    /// whole body of a non-streamed response). Touched only by the choice's pool jobs, which run one at a time,
+    /// and then by the job rendering the body, which runs after all of them.
+    private final class ChoiceText: @unchecked Sendable {
+        private var detokenizer: IncrementalDetokenizer
+        private var stops: StopStringMatcher
+        private(set) var text = ""
+        private(set) var logprobs: [RenderedLogprob] = []
 
-        init(index: Int, requestID: UInt64, text: TextState) {
-            self.index = index
-            self.requestID = requestID
-            self.text = text
-        }
-    }
-
-    /// A choice's detokenizer and stop-string matcher, touched only by its (serialised) pool jobs.
-    final class TextState: @unchecked Sendable {
-        var detokenizer: IncrementalDetokenizer
-        var stops: StopStringMatcher
         init(_ detokenizer: IncrementalDetokenizer, stops: StopStringMatcher) {
             self.detokenizer = detokenizer
             self.stops = stops
         }
 
+        /// Turns `tokens` (and the end of generation when the worker gave a `finish` reason) into text, appends it,
+        /// and for streams returns it as choice `index`'s next SSE event (`first`: its first one).
+        func render(_ tokens: [Int32], logprobs: [TokenLogprob], finish: WireProtocol.FinishReason?, first: Bool, index: Int,
+                    identity: ResponseIdentity, tokenizer: Tokenizer) -> GenerationExchangeStateMachine.Rendered {
+            let (delta, used, stopped) = detokenize(tokens, final: finish != nil)
+            let rendered = identity.topLogprobs == nil
+                ? [] : zip(tokens[..<used], logprobs).map { RenderedLogprob($0, $1, tokenizer: tokenizer) }
+            text += delta
+            self.logprobs += rendered
+            let reason = stopped ? .stop : finish
+            guard identity.stream, !delta.isEmpty || reason != nil || !rendered.isEmpty else {
+                return .init(event: [], usedTokens: used, stopped: stopped)
+            }
+            return .init(event: ResponseRenderer.streamEvent(identity, index: index, text: delta, logprobs: rendered,
+                                                             first: first, finish: reason),
+                         usedTokens: used, stopped: stopped)
+        }
+
         /// The text to emit for `tokens` (and the end of generation when `final`), how many of the tokens belong to
         /// the completion, and whether a stop string ended it. With stop strings the tokens are fed one at a time, so
         /// that tokens after the one completing a stop string are neither shown nor counted in `usage`.
-        func render(_ tokens: [Int32], final: Bool) -> (text: String, used: Int, stopped: Bool) {
+        private func detokenize(_ tokens: [Int32], final: Bool) -> (text: String, used: Int, stopped: Bool) {
             var text = ""
             if stops.isEmpty {
                 text = detokenizer.append(tokens)
@@ -60,17 +63,15 @@ final class GenerationExchange {
         }
     }
 
-    let identity: ResponseIdentity
+    private let identity: ResponseIdentity
     private let loop: EventLoop
     private let responder: HTTPResponder
     private let tokenizer: Tokenizer
     private let metrics: GatewayMetrics
-    private var choices: [Choice]
-    private var byRequestID: [UInt64: Choice] = [:]
-    private var finished = false
-    private var streaming = false
-    private var sawFirstToken = false
-    /// Stops a choice's sequence on the worker (a stop string ended it early, or the request failed).
+    private let requestIDs: [UInt64]
+    private let texts: [ChoiceText]
+    private var machine: GenerationExchangeStateMachine
+    /// Stops a choice's sequence on the worker (a stop string ended it early, the request failed, the client left).
     private let cancelOnWorker: (UInt64) -> Void
 
     init(identity: ResponseIdentity, requestIDs: [UInt64], tokenizer: Tokenizer, promptTokens: [Int32], stop: [String],
@@ -80,125 +81,83 @@ final class GenerationExchange {
         self.responder = responder
         self.tokenizer = tokenizer
         self.metrics = metrics
+        self.requestIDs = requestIDs
         self.cancelOnWorker = cancelOnWorker
-        choices = requestIDs.enumerated().map { index, id in
-            Choice(index: index, requestID: id, text: TextState(IncrementalDetokenizer(tokenizer: tokenizer, promptIDs: promptTokens),
-                                                                stops: StopStringMatcher(stop)))
+        texts = requestIDs.map { _ in
+            ChoiceText(IncrementalDetokenizer(tokenizer: tokenizer, promptIDs: promptTokens), stops: StopStringMatcher(stop))
         }
-        for choice in choices { byRequestID[choice.requestID] = choice }
+        machine = GenerationExchangeStateMachine(choiceCount: requestIDs.count, streams: identity.stream,
+                                                 arrival: identity.arrival)
     }
-
-    var isDone: Bool { finished }
-    /// Worker sequences still running (to cancel when the client goes away).
-    var activeRequestIDs: [UInt64] { choices.filter { !$0.done }.map(\.requestID) }
 
     /// Handles an event from the worker for one of this exchange's sequences (loop thread).
     func handle(_ event: WorkerEvent, requestID: UInt64) {
-        guard !finished, let choice = byRequestID[requestID], !choice.done else { return }
+        guard let choice = requestIDs.firstIndex(of: requestID) else { return }
         switch event {
         case .tokens(let update):
-            recordLatency(of: choice, tokens: update.tokenIDs.count)
-            choice.pendingTokens += update.tokenIDs
-            choice.pendingLogprobs += update.logprobs
-            if update.finishReason.isFinished { choice.finish = update.finishReason }
-            pump(choice)
+            perform(machine.tokensArrived(update, choice: choice, at: monotonicSeconds()))
         case .failed(let error):
             fail(error)
         }
     }
 
-    /// Time to first token is the request's (its first token of any choice); inter-token latency is each choice's.
-    private func recordLatency(of choice: Choice, tokens: Int) {
-        guard tokens > 0 else { return }
-        let now = monotonicSeconds()
-        if let last = choice.lastTokenTime { metrics.interToken((now - last) / Double(tokens)) }
-        if !sawFirstToken {
-            sawFirstToken = true
-            metrics.firstToken(after: now - identity.arrival)
-        }
-        choice.lastTokenTime = now
-    }
-
-    /// Starts the next render job of `choice` if none runs and there is something to render.
-    private func pump(_ choice: Choice) {
-        guard !choice.jobRunning, !choice.done, !finished, !choice.pendingTokens.isEmpty || choice.finish != nil else { return }
-        let tokens = choice.pendingTokens, logprobs = choice.pendingLogprobs, finish = choice.finish
-        choice.pendingTokens = []
-        choice.pendingLogprobs = []
-        choice.jobRunning = true
-        let identity = self.identity, text = choice.text, tokenizer = self.tokenizer
-        let index = choice.index, first = !choice.sentFirstEvent
-        loop.runOnPool({ () -> (String, [RenderedLogprob], [UInt8], Int, Bool) in
-            let (delta, used, stopped) = text.render(tokens, final: finish != nil)
-            let rendered = identity.topLogprobs == nil ? [] : zip(tokens[..<used], logprobs).map { RenderedLogprob($0, $1, tokenizer: tokenizer) }
-            let reason = stopped ? .stop : finish
-            guard identity.stream, !delta.isEmpty || reason != nil || !rendered.isEmpty else { return (delta, rendered, [], used, stopped) }
-            return (delta, rendered, ResponseRenderer.streamEvent(identity, index: index, text: delta, logprobs: rendered,
-                                                                  first: first, finish: reason), used, stopped)
-        }, then: { [self] (delta, rendered, event, used, stopped) in
-            choice.jobRunning = false
-            guard !finished else { return }
-            if !event.isEmpty {
-                choice.sentFirstEvent = true
-                sendStreamBytes(event)
-            }
-            choice.fullText += delta
-            choice.logprobs += rendered
-            choice.completionTokens += used
-            if stopped {
-                cancelOnWorker(choice.requestID)
-                choice.finish = .stop
-                choice.done = true
-            } else if choice.finish != nil && choice.pendingTokens.isEmpty {
-                choice.done = true
-            } else {
-                pump(choice)
-            }
-            if choices.allSatisfy(\.done) { complete() }
-        })
-    }
-
-    /// Whether the SSE response has begun. It begins with the first event, so that a request the worker refuses
-    /// before producing anything still gets a proper error status.
-    private func sendStreamBytes(_ bytes: [UInt8]) {
-        if !streaming {
-            streaming = true
-            responder.startStream(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
-        }
-        responder.sendChunk(bytes)
-    }
-
-    private func complete() {
-        finished = true
-        let completionTokens = choices.reduce(0) { $0 + $1.completionTokens }
-        metrics.answered(identity.endpoint, status: 200)
-        metrics.completed(after: monotonicSeconds() - identity.arrival, promptTokens: identity.promptTokens,
-                          generatedTokens: completionTokens)
-        if identity.stream {
-            var tail: [UInt8] = []
-            if identity.includeUsage { tail += ResponseRenderer.usageEvent(identity, completionTokens: completionTokens) }
-            sendStreamBytes(tail + Array("data: [DONE]\n\n".utf8))
-            responder.endStream()
-        } else {
-            let identity = self.identity
-            let results = choices.map { ($0.fullText, $0.logprobs, $0.finish ?? .stop) }
-            loop.runOnPool({ ResponseRenderer.body(identity, choices: results, completionTokens: completionTokens) }, then: { [responder] body in
-                responder.respond(status: 200, headers: [("Content-Type", "application/json")], body: body)
-            })
-        }
-    }
-
     /// Ends the request with an error: an error body, or an error event on a stream that already started.
     func fail(_ error: OpenAIError) {
-        guard !finished else { return }
-        finished = true
-        for choice in choices where !choice.done { cancelOnWorker(choice.requestID) }
-        metrics.answered(identity.endpoint, status: error.status)
-        if streaming {
-            responder.sendChunk(Array("data: ".utf8) + error.body + Array("\n\ndata: [DONE]\n\n".utf8))
-            responder.endStream()
-        } else {
-            responder.respond(status: error.status, headers: error.headers, body: error.body)
+        perform(machine.failed(error))
+    }
+
+    /// The client went away before the response was complete.
+    func clientDisconnected() {
+        perform(machine.clientDisconnected())
+    }
+
+    private func perform(_ actions: [GenerationExchangeStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .observeTimeToFirstToken(let seconds):
+                metrics.firstToken(after: seconds)
+            case .observeInterTokenLatency(let seconds):
+                metrics.interToken(seconds)
+            case .render(let choice, let tokens, let logprobs, let finish, let first):
+                let identity = self.identity, text = texts[choice], tokenizer = self.tokenizer
+                loop.runOnPool({
+                    text.render(tokens, logprobs: logprobs, finish: finish, first: first, index: choice,
+                                identity: identity, tokenizer: tokenizer)
+                }, then: { [self] rendered in
+                    perform(machine.renderFinished(choice: choice, rendered))
+                })
+            case .startStream:
+                responder.startStream(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
+            case .sendEvent(let bytes):
+                responder.sendChunk(bytes)
+            case .cancelOnWorker(let choice):
+                cancelOnWorker(requestIDs[choice])
+            case .recordCompletion(let completionTokens):
+                metrics.answered(identity.endpoint, status: 200)
+                metrics.completed(after: monotonicSeconds() - identity.arrival, promptTokens: identity.promptTokens,
+                                  generatedTokens: completionTokens)
+            case .endStream(let completionTokens):
+                let usage = identity.includeUsage ? ResponseRenderer.usageEvent(identity, completionTokens: completionTokens) : []
+                responder.sendChunk(usage + Array("data: [DONE]\n\n".utf8))
+                responder.endStream()
+            case .renderBody(let finishReasons, let completionTokens):
+                let identity = self.identity, texts = self.texts
+                loop.runOnPool({
+                    ResponseRenderer.body(identity, choices: zip(texts, finishReasons).map { ($0.text, $0.logprobs, $1) },
+                                          completionTokens: completionTokens)
+                }, then: { [self] body in
+                    perform(machine.bodyRendered(body))
+                })
+            case .respond(let body):
+                responder.respond(status: 200, headers: [("Content-Type", "application/json")], body: body)
+            case .recordAnswer(let status):
+                metrics.answered(identity.endpoint, status: status)
+            case .respondWithError(let error):
+                responder.respond(status: error.status, headers: error.headers, body: error.body)
+            case .endStreamWithError(let error):
+                responder.sendChunk(Array("data: ".utf8) + error.body + Array("\n\ndata: [DONE]\n\n".utf8))
+                responder.endStream()
+            }
         }
     }
 }

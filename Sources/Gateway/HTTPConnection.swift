@@ -1,34 +1,23 @@
 import LoopIO
-/// One accepted TCP connection of an `HTTPServer`: reads and parses requests, runs the handler for one request at a
-/// time, writes responses, and enforces the timeouts and limits.
+/// One accepted TCP connection of an `HTTPServer`: its socket, timer and request parser.
 ///
-/// It exists to keep the per-connection state machine (keep-alive, pipelining, timeouts, graceful close) out of
-/// the server, which only accepts connections. Loop thread only.
-///
-/// Lifecycle: `open` → (`draining`: response flushed, write side shut down, remaining input read and discarded
-/// until EOF or the linger timeout, so that the client sees the last response rather than a reset) → `closed`.
+/// It exists to carry out what `HTTPConnectionStateMachine` decides (keep-alive, pipelining, timeouts, graceful
+/// close): it reports each event of the socket, the timer, the parser and the current `HTTPResponseWriter` to the
+/// machine and performs the actions it returns. The server itself only accepts connections. Loop thread only.
 final class HTTPConnection {
-    private enum Lifecycle { case open, draining, closed }
-    private enum TimerMode { case none, idle, header, body, flush, linger }
+    private typealias StateMachine = HTTPConnectionStateMachine<HTTPResponseWriter>
 
     private let server: HTTPServer
-    private let configuration: HTTPServer.Configuration
     private let stream: UVStream
     private let timer: TimerHandle
     private var parser: HTTPRequestParser
-    private var lifecycle = Lifecycle.open
-    private var timerMode = TimerMode.none
-    private var current: HTTPResponseWriter?
-    private var abandoned: HTTPResponseWriter?
-    private var inProcessLoop = false
-    private var isFirstRequest = true
-    private var readPaused = false
-    /// Set per request: the response carries `Connection: close` and the connection closes after it.
-    var closeAfterResponse = false
+    private var machine: StateMachine
+    /// True while `parseBufferedRequests` runs: a handler answering at once comes back through `responseFinished`,
+    /// and the running loop takes the next pipelined request instead of a nested call.
+    private var isParsing = false
 
     init(server: HTTPServer, stream: UVStream) {
         self.server = server
-        self.configuration = server.configuration
         self.stream = stream
         self.timer = TimerHandle(loop: server.loop, closesAfterFiring: false)
         self.parser = HTTPRequestParser(limits: HTTPParserLimits(
@@ -36,189 +25,113 @@ final class HTTPConnection {
             maxHeaderBytes: server.configuration.maxHeaderBytes,
             maxHeaderCount: server.configuration.maxHeaderCount,
             maxBodyBytes: server.configuration.maxBodyBytes))
+        self.machine = StateMachine(configuration: server.configuration)
         // These closures form a cycle (connection → stream → closure → connection) that `UVStream` breaks in its
         // close callback, which keeps the connection alive exactly as long as its socket.
         stream.onRead = { bytes in self.didRead(bytes) }
         stream.onReadEnd = { _ in self.close() }
         stream.onWriteError = { _ in self.close() }
-        stream.onClosed = { self.streamClosed() }
+        stream.onClosed = { self.perform(self.machine.streamClosed()) }
     }
-
-    var isIdle: Bool { current == nil && lifecycle == .open && parser.phase == .idle }
 
     /// Starts serving requests.
-    func start() {
-        stream.startReading()
-        processBuffered()
-    }
+    func start() { perform(machine.start()) }
 
     /// Answers 503 without reading a request, then closes (used above `maxConnections`).
-    func reject() {
-        stream.startReading()
-        sendErrorAndClose(status: 503, message: "The server is at its connection limit; retry later.",
-                          type: "server_error")
+    func reject() { perform(machine.reject()) }
+
+    /// Closes at once: queued writes are dropped, an unfinished response's `onClose` fires from the close callback.
+    func close() { perform(machine.closeRequested()) }
+
+    // MARK: Called by the current response's writer
+
+    /// Whether the response being written is the connection's last.
+    var closesAfterResponse: Bool { machine.closesAfterResponse }
+
+    /// The response being written ends by closing the connection (a stream to an HTTP/1.0 client).
+    func responseIsCloseDelimited() { machine.responseIsCloseDelimited() }
+
+    /// Queues bytes, or closes the connection if the client stopped reading (see `writeRequested`).
+    func write(_ pieces: [[UInt8]]) {
+        perform(machine.writeRequested(pieces, pendingWriteBytes: stream.pendingWriteBytes))
     }
 
-    // MARK: Reading and dispatch
+    /// The last byte of the current response is queued.
+    func responseFinished() { perform(machine.responseFinished()) }
+
+    // MARK: Reading
 
     private func didRead(_ bytes: UnsafeRawBufferPointer) {
-        guard lifecycle == .open else { return }  // draining: discard
+        guard !machine.isDiscardingInput else { return }
         parser.append(bytes)
-        if current == nil {
-            processBuffered()
-        } else if parser.bufferedByteCount > configuration.maxBodyBytes + configuration.maxHeaderBytes + 65536 {
-            // The client keeps pipelining while a response is in flight: stop reading until it is done.
-            // (While paused, a disconnect is noticed only through a failing write.)
-            readPaused = true
-            stream.stopReading()
-        }
+        perform(machine.inputBuffered(byteCount: parser.bufferedByteCount))
     }
 
-    /// Parses and dispatches buffered requests one at a time; a handler that answers synchronously lets the loop
+    /// Hands buffered requests to the machine one at a time; a handler that answers synchronously lets the loop
     /// continue with the next pipelined request without recursion.
-    private func processBuffered() {
-        guard !inProcessLoop else { return }
-        inProcessLoop = true
-        defer { inProcessLoop = false }
-        while current == nil && lifecycle == .open {
+    private func parseBufferedRequests() {
+        guard !isParsing else { return }
+        isParsing = true
+        defer { isParsing = false }
+        while machine.isAwaitingRequest {
             let request: HTTPRequest
             do {
                 guard let next = try parser.nextRequest() else {
                     if parser.takeContinueRequest() { write([HTTPResponseEncoding.continueResponse]) }
-                    break
+                    perform(machine.needsMoreInput(phase: parser.phase))
+                    return
                 }
                 request = next
             } catch {
-                sendErrorAndClose(status: error.status, message: error.message)
+                perform(machine.requestMalformed(error))
                 return
             }
-            closeAfterResponse = !request.keepAlive || server.isClosing
-            let writer = HTTPResponseWriter(connection: self, request: request)
-            current = writer
-            updateTimer()
-            server.handler(request, writer)
-        }
-        updateTimer()
-    }
-
-    /// Called by the writer once the last byte of its response is queued.
-    func responseFinished() {
-        guard lifecycle == .open else { return }
-        current = nil
-        isFirstRequest = false
-        if closeAfterResponse {
-            gracefulClose()
-            return
-        }
-        if readPaused {
-            readPaused = false
-            stream.startReading()
-        }
-        processBuffered()
-    }
-
-    // MARK: Writing
-
-    /// Queues bytes; closes the connection instead if more than `maxPendingWriteBytes` are already queued (the
-    /// client is not reading), so memory per connection stays below that limit plus one write. Closes on failure.
-    func write(_ pieces: [[UInt8]]) {
-        guard lifecycle == .open else { return }
-        if stream.pendingWriteBytes > configuration.maxPendingWriteBytes || !stream.write(pieces) {
-            close()
+            perform(machine.requestReceived(request, response: HTTPResponseWriter(connection: self, request: request),
+                                            serverIsClosing: server.isClosing))
         }
     }
 
-    private func sendErrorAndClose(status: Int, message: String, type: String = "invalid_request_error") {
-        guard lifecycle == .open, current == nil else { return }
-        server.onServerError?(status)
-        write([HTTPResponseEncoding.errorResponse(status: status, message: message, type: type)])
-        gracefulClose()
-    }
+    // MARK: Actions
 
-    // MARK: Timers
-
-    private func updateTimer() {
-        guard lifecycle == .open else { return }
-        if current != nil {
-            setTimer(.none)
-            return
-        }
-        switch parser.phase {
-        case .idle:
-            if timerMode != .idle { setTimer(.idle) }
-        case .head:
-            if timerMode != .header { setTimer(.header) }
-        case .body:
-            setTimer(.body)  // inactivity: restarted whenever body bytes arrive
-        }
-    }
-
-    private func setTimer(_ mode: TimerMode) {
-        timerMode = mode
-        let milliseconds: UInt64
-        switch mode {
-        case .none: milliseconds = 0
-        case .idle: milliseconds = isFirstRequest ? configuration.headerReadTimeoutMs : configuration.idleTimeoutMs
-        case .header: milliseconds = configuration.headerReadTimeoutMs
-        case .body, .flush: milliseconds = configuration.idleTimeoutMs
-        case .linger: milliseconds = configuration.lingerTimeoutMs
-        }
-        if milliseconds == 0 {
-            timer.stop()
-        } else {
-            timer.start(after: milliseconds, repeat: 0) { self.timerFired() }
-        }
-    }
-
-    private func timerFired() {
-        switch timerMode {
-        case .none:
-            break
-        case .idle, .flush, .linger:
-            close()
-        case .header, .body:
-            sendErrorAndClose(status: 408, message: "Timed out waiting for the request.")
-        }
-    }
-
-    // MARK: Closing
-
-    /// Flushes queued writes, shuts down the write side, then discards input until EOF or the linger timeout.
-    private func gracefulClose() {
-        guard lifecycle == .open else { return }
-        lifecycle = .draining
-        setTimer(.flush)
-        if !stream.isReading { stream.startReading() }
-        stream.shutdown { status in
-            guard self.lifecycle == .draining else { return }
-            if status < 0 || self.configuration.lingerTimeoutMs == 0 {
-                self.close()
-            } else {
-                self.setTimer(.linger)
+    /// Performs `actions` in order. An action can close the connection part-way through a batch (a read that
+    /// cannot start, a write refused at once); what remains of that batch is then dropped, as the closed
+    /// connection would refuse it anyway.
+    private func perform(_ actions: [StateMachine.Action]) {
+        let closing = machine.isClosed
+        for action in actions {
+            if !closing && machine.isClosed { return }
+            switch action {
+            case .startReading:
+                stream.startReading()
+            case .stopReading:
+                stream.stopReading()
+            case .parse:
+                parseBufferedRequests()
+            case .dispatch(let request, let writer):
+                server.handler(request, writer)
+            case .write(let pieces):
+                if !stream.write(pieces) { close() }
+            case .sendError(let status, let message, let type):
+                server.onServerError?(status)
+                write([HTTPResponseEncoding.errorResponse(status: status, message: message, type: type)])
+                responseFinished()
+            case .startTimer(let milliseconds):
+                timer.start(after: milliseconds, repeat: 0) { self.perform(self.machine.timerFired()) }
+            case .stopTimer:
+                timer.stop()
+            case .shutDownWriteSide:
+                stream.shutdown { status in self.perform(self.machine.writeSideShutDown(succeeded: status >= 0)) }
+            case .closeTimer:
+                timer.close()
+            case .detach(let writer):
+                writer.connectionClosed()
+            case .closeStream:
+                stream.close()
+            case .unregister:
+                server.connectionDidClose(self)
+            case .fireOnClose(let writer):
+                writer.fireOnClose()
             }
         }
-    }
-
-    /// Closes at once: queued writes are dropped, an unfinished response's `onClose` fires from the close callback.
-    func close() {
-        guard lifecycle != .closed else { return }
-        lifecycle = .closed
-        timer.close()
-        if let writer = current, writer.connectionClosed() { abandoned = writer }
-        current = nil
-        stream.close()
-    }
-
-    private func streamClosed() {
-        if lifecycle != .closed {  // closed directly by loop shutdown
-            lifecycle = .closed
-            timer.close()
-            if let writer = current, writer.connectionClosed() { abandoned = writer }
-            current = nil
-        }
-        let writer = abandoned
-        abandoned = nil
-        server.connectionDidClose(self)
-        writer?.fireOnClose()
     }
 }

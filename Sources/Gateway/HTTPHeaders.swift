@@ -2,7 +2,7 @@
 ///
 /// It exists because header names are case-insensitive, may repeat, and their order matters for some fields;
 /// a dictionary would lose two of those three properties.
-public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, CustomStringConvertible {
+public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral, CustomStringConvertible {
     /// The fields in the order they were received or added, names as spelled by the sender.
     public private(set) var fields: [(name: String, value: String)]
 
@@ -39,6 +39,11 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     }
 
     public var count: Int { fields.count }
+
+    /// The same fields in the same order, names spelled alike.
+    public static func == (lhs: HTTPHeaders, rhs: HTTPHeaders) -> Bool {
+        lhs.fields.elementsEqual(rhs.fields) { $0 == $1 }
+    }
 
     public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> {
         fields.makeIterator()

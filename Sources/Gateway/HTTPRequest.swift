@@ -2,7 +2,7 @@
 ///
 /// It exists as the boundary between the I/O layer and the API layer: the server has already read the whole body
 /// (de-chunked, within the configured size limit), so handlers never see partial requests.
-public struct HTTPRequest: Sendable {
+public struct HTTPRequest: Sendable, Equatable {
     /// The method token as sent (case-sensitive, e.g. "GET", "POST").
     public var method: String
     /// The request target as sent (e.g. "/v1/models?x=1"); not percent-decoded.

@@ -25,7 +25,7 @@ final class HTTPResponseWriter: HTTPResponder {
         let noBody = HTTPResponseEncoding.statusHasNoBody(status)
         let head = HTTPResponseEncoding.head(status: status, headers: headers,
                                              framing: noBody ? .noBody : .contentLength(body.count),
-                                             keepAlive: !connection.closeAfterResponse)
+                                             keepAlive: !connection.closesAfterResponse)
         finish()
         connection.write((isHead || noBody) ? [head] : [head, body])
         connection.responseFinished()
@@ -37,12 +37,12 @@ final class HTTPResponseWriter: HTTPResponder {
             framing = .noBody
         } else if version == .http1_0 {
             framing = .closeDelimited
-            connection.closeAfterResponse = true
+            connection.responseIsCloseDelimited()
         } else {
             framing = .chunked
         }
         let head = HTTPResponseEncoding.head(status: status, headers: headers, framing: framing,
-                                             keepAlive: !connection.closeAfterResponse)
+                                             keepAlive: !connection.closesAfterResponse)
         state = .streaming
         connection.write([head])
     }
@@ -74,15 +74,15 @@ final class HTTPResponseWriter: HTTPResponder {
         onClose = nil
     }
 
-    /// The connection is closing; returns true when `onClose` must be fired (response unfinished).
-    func connectionClosed() -> Bool {
+    /// The connection is closing: nothing more can be sent, and an unfinished response is cut short.
+    func connectionClosed() {
         connection = nil
-        guard state == .initial || state == .streaming else { return false }
-        state = .closed
-        return true
+        if state == .initial || state == .streaming { state = .closed }
     }
 
+    /// From the connection's close callback: tells the handler, if its response was cut short.
     func fireOnClose() {
+        guard state == .closed else { return }
         let callback = onClose
         onClose = nil
         callback?()

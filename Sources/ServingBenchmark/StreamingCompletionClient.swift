@@ -33,7 +33,7 @@ public final class StreamingCompletionClient {
     public static let maxResponseBytes = 256 * 1024 * 1024
 
     public let configuration: Configuration
-    private var connection: HTTPConnection?
+    private var connection: BenchmarkHTTPClientConnection?
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
 
     public init(_ configuration: Configuration) {
@@ -64,8 +64,8 @@ public final class StreamingCompletionClient {
             var tokenTimes: [Double] = []
             var usage: (prompt: Int?, completion: Int?) = (nil, nil)
             do {
-                let conn = try connection ?? HTTPConnection.open(host: configuration.url.host, port: configuration.url.port,
-                                                                 timeout: configuration.connectTimeout)
+                let conn = try connection ?? BenchmarkHTTPClientConnection.open(
+                    host: configuration.url.host, port: configuration.url.port, timeout: configuration.connectTimeout)
                 connection = conn
                 conn.setTimeouts(seconds: configuration.requestTimeout)
                 try conn.sendAll(request, reused: reused)
@@ -82,8 +82,9 @@ public final class StreamingCompletionClient {
                     let n: Int
                     do {
                         n = try conn.receive(into: &buffer, deadline: deadline)
-                    } catch let failure as HTTPConnection.Failure {
-                        throw HTTPConnection.Failure(description: failure.description, stale: failure.stale && reused && !receivedAny)
+                    } catch let failure as BenchmarkHTTPClientConnection.Failure {
+                        throw BenchmarkHTTPClientConnection.Failure(description: failure.description,
+                                                                    stale: failure.stale && reused && !receivedAny)
                     }
                     let now = MonotonicClock.now()
                     let t = MonotonicClock.seconds(from: origin, to: now)
@@ -109,14 +110,20 @@ public final class StreamingCompletionClient {
                         }
                     }
                     if n == 0 {
-                        if !receivedAny && reused { throw HTTPConnection.Failure(description: "connection closed", stale: true) }
+                        if !receivedAny && reused {
+                            throw BenchmarkHTTPClientConnection.Failure(description: "connection closed", stale: true)
+                        }
                         try parser.finishAtEndOfStream(handle)
-                        if !ended { throw HTTPConnection.Failure(description: "connection closed before the response ended") }
+                        if !ended {
+                            throw BenchmarkHTTPClientConnection.Failure(description: "connection closed before the response ended")
+                        }
                         break
                     }
                     receivedAny = true
                     totalBytes += n
-                    guard totalBytes <= Self.maxResponseBytes else { throw HTTPConnection.Failure(description: "response larger than \(Self.maxResponseBytes) bytes") }
+                    guard totalBytes <= Self.maxResponseBytes else {
+                        throw BenchmarkHTTPClientConnection.Failure(description: "response larger than \(Self.maxResponseBytes) bytes")
+                    }
                     try parser.feed(buffer[0..<n], handle)
                 }
                 if parser.closeAfterResponse { connection = nil }
@@ -132,10 +139,10 @@ public final class StreamingCompletionClient {
                                      completionTokens: usage.completion, error: error)
             } catch {
                 connection = nil
-                if attempt == 0, let failure = error as? HTTPConnection.Failure, failure.stale { continue }
+                if attempt == 0, let failure = error as? BenchmarkHTTPClientConnection.Failure, failure.stale { continue }
                 let now = MonotonicClock.now()
                 var message = "\(error)"
-                if let failure = error as? HTTPConnection.Failure, failure.description == "timed out" {
+                if let failure = error as? BenchmarkHTTPClientConnection.Failure, failure.description == "timed out" {
                     message = "timed out after \(configuration.requestTimeout) s"
                 }
                 return RequestTiming(index: index, sendTime: MonotonicClock.seconds(from: origin, to: sendTime), tokenChunkTimes: tokenTimes,
@@ -152,7 +159,8 @@ public final class StreamingCompletionClient {
         connection = nil
         let deadline = MonotonicClock.now() + UInt64(configuration.requestTimeout * 1e9)
         do {
-            let conn = try HTTPConnection.open(host: configuration.url.host, port: configuration.url.port, timeout: configuration.connectTimeout)
+            let conn = try BenchmarkHTTPClientConnection.open(host: configuration.url.host, port: configuration.url.port,
+                                                              timeout: configuration.connectTimeout)
             conn.setTimeouts(seconds: configuration.requestTimeout)
             try conn.sendAll(Array(head(method: "GET", path: path, bodyLength: nil).utf8), reused: false)
             var parser = HTTPResponseParser()

@@ -2,10 +2,11 @@
 import Glibc
 #endif
 
-/// One blocking TCP connection over POSIX sockets: connect with a timeout, write a whole request, and read with a
-/// deadline (`poll` before every `recv`, and SO_RCVTIMEO/SO_SNDTIMEO as a backstop), so no call can block past
-/// the request's deadline. Closed when released.
-final class HTTPConnection {
+/// The benchmark client's side of one HTTP connection to the server under test: a blocking TCP socket over POSIX
+/// calls that connects with a timeout, writes a whole request, and reads with a deadline (`poll` before every
+/// `recv`, and SO_RCVTIMEO/SO_SNDTIMEO as a backstop), so no call can block past the request's deadline. Closed
+/// when released.
+final class BenchmarkHTTPClientConnection {
     /// A socket failure, with `stale` set when it looks like the server had closed an idle kept-alive connection.
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -19,7 +20,7 @@ final class HTTPConnection {
     deinit { close(fd) }
 
     /// Connects to `host:port` (name or IPv4/IPv6 address), trying each resolved address within `timeout` seconds.
-    static func open(host: String, port: Int, timeout: Double) throws -> HTTPConnection {
+    static func open(host: String, port: Int, timeout: Double) throws -> BenchmarkHTTPClientConnection {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -37,7 +38,7 @@ final class HTTPConnection {
             node = info.pointee.ai_next
             let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
             guard fd >= 0 else { lastError = "socket: \(errorText(errno))"; continue }
-            let connection = HTTPConnection(fd: fd)
+            let connection = BenchmarkHTTPClientConnection(fd: fd)
             let flags = fcntl(fd, F_GETFL, 0)
             _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
             if connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) != 0 {
