@@ -33,7 +33,10 @@ let package = Package(
         // multiply-adds, so that decoding rounds exactly as ggml's reference does.
         .target(name: "CGGUFQuants", cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
         .target(name: "CFloatKernels", dependencies: ["CGGUFQuants"], cSettings: [.unsafeFlags(["-O2"])]),
-        .target(name: "Kernels", dependencies: ["COpenBLAS", "CFloatKernels", "CGGUFQuants"], swiftSettings: kernelFlags),
+        .target(name: "Kernels", dependencies: ["CFloatKernels", "CGGUFQuants"], swiftSettings: kernelFlags),
+        // OpenBLAS, only for the benchmarks' reference rates (sgemm, sasum) and the kernel tests' reference product:
+        // serving never calls it, so serve, the worker and the gateway neither link nor tune it.
+        .target(name: "BLAS", dependencies: ["COpenBLAS", "Kernels"], swiftSettings: kernelFlags),
         // Tensor-parallel worker groups on one machine: shared-memory barrier, all-reduce and plan broadcast.
         // CProcessGroupShim wraps the futex system call (glibc's variadic `syscall` does not import into Swift).
         .target(name: "CProcessGroupShim"),
@@ -57,7 +60,7 @@ let package = Package(
             "EngineWorker", "Gateway", "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "scalellm", dependencies: [
-            "EngineWorker", "Gateway", "Tokenizers", "ModelFormats", "CommandLineOptions", "ServingBenchmark", "WireProtocol",
+            "BLAS", "EngineWorker", "Gateway", "Tokenizers", "ModelFormats", "CommandLineOptions", "ServingBenchmark", "WireProtocol",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "scalellm-gateway", dependencies: [
@@ -68,7 +71,7 @@ let package = Package(
         ]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CFloatKernels", "CGGUFQuants", "TestSupport"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "BLAS", "CFloatKernels", "CGGUFQuants", "TestSupport"]),
         .testTarget(name: "ProcessGroupTests", dependencies: ["ProcessGroup", "TestSupport"]),
         .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "ModelFormats", "TestSupport"]),
         .testTarget(name: "ServingBenchmarkTests", dependencies: ["ServingBenchmark", "TestSupport"]),

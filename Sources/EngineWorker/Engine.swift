@@ -44,6 +44,8 @@ public struct EngineStatistics: Sendable, Equatable {
     public var prefixCacheHitTokens: Int
     /// Tokens actually run through the model (prefill chunks, decode tokens and recomputation).
     public var tokensComputed: Int
+    /// Seconds spent in the model's forward pass, over all steps (the rest of a step is scheduling and sampling).
+    public var modelSeconds: Double
 }
 
 /// The serving engine of one worker: continuous batching over a paged KV cache. Requests are added at any time;
@@ -60,6 +62,7 @@ public final class Engine: @unchecked Sendable {
     private var steps = 0
     private var preemptions = 0
     private var tokensComputed = 0
+    private var modelSeconds = 0.0
 
     /// The tensor-parallel group this engine leads as rank 0 (nil: a single process holds the whole model).
     public let group: TensorParallelGroup?
@@ -157,7 +160,8 @@ public final class Engine: @unchecked Sendable {
         let plan = scheduler.schedule()
         preemptions += plan.preempted.count
         guard !plan.isEmpty else { return [] }
-        let sampled = try runner.execute(plan)
+        let (sampled, forwardSeconds) = try runner.execute(plan)
+        modelSeconds += forwardSeconds
         scheduler.commit(plan)
         steps += 1
         tokensComputed += plan.tokenCount
@@ -185,7 +189,8 @@ public final class Engine: @unchecked Sendable {
         return EngineStatistics(running: scheduler.running.count, waiting: scheduler.waiting.count, blocksUsed: blocks.usedCount,
                                 blocksCached: blocks.cachedCount, blocksTotal: blocks.blockCount, steps: steps,
                                 preemptions: preemptions, promptTokensAdmitted: scheduler.promptTokensAdmitted,
-                                prefixCacheHitTokens: scheduler.prefixCacheHitTokens, tokensComputed: tokensComputed)
+                                prefixCacheHitTokens: scheduler.prefixCacheHitTokens, tokensComputed: tokensComputed,
+                                modelSeconds: modelSeconds)
     }
 }
 

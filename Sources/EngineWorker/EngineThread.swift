@@ -27,6 +27,7 @@ final class EngineThread: @unchecked Sendable {
     /// Runs until the inbox closes (the worker stops) or the tensor-parallel group fails.
     func run() {
         while let commands = inbox.take(wait: !engine.hasWork) {
+            let woke = monotonicSeconds()
             var outbox = StepOutbox()
             let draining = shared.withLock { $0.draining }
             for command in commands { apply(command, draining: draining, to: &outbox) }
@@ -48,8 +49,11 @@ final class EngineThread: @unchecked Sendable {
                     }
                 }
             }
-            let statistics = engine.statistics, ended = monotonicSeconds()
+            let statistics = engine.statistics
+            if !outbox.isEmpty { publish(outbox) }
+            let ended = monotonicSeconds()
             shared.withLock {
+                $0.engineBusySeconds += ended - woke
                 if statistics.steps > $0.engine.steps {
                     $0.steps.record(end: ended, duration: ended - began, generated: generated,
                                     computed: statistics.tokensComputed - $0.engine.tokensComputed)
@@ -57,7 +61,6 @@ final class EngineThread: @unchecked Sendable {
                 $0.engine = statistics
                 $0.requestsCompleted += completed
             }
-            if !outbox.isEmpty { publish(outbox) }
         }
     }
 

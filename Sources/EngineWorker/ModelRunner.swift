@@ -1,4 +1,5 @@
 import Kernels
+import LoopIO
 
 /// Executes a scheduler plan: lays the planned chunks of all sequences into one `ForwardBatch`, runs the model
 /// once, and samples a token for every sequence whose chunk reached the end of its known tokens, each with its own
@@ -9,21 +10,24 @@ struct ModelRunner {
     let cache: KVCache
     var group: TensorParallelGroup? = nil
 
-    /// Runs `plan` and returns the sampled token of each sampling sequence, in plan order. Throws only in a
-    /// tensor-parallel group, when the group failed.
-    func execute(_ plan: SchedulerPlan) throws(TensorParallelError) -> [(sequence: SequenceState, token: SampledToken)] {
+    /// Runs `plan` and returns the sampled token of each sampling sequence, in plan order, and the seconds the
+    /// forward pass took. Throws only in a tensor-parallel group, when the group failed.
+    func execute(_ plan: SchedulerPlan) throws(TensorParallelError)
+        -> (sampled: [(sequence: SequenceState, token: SampledToken)], forwardSeconds: Double) {
         var batch = ForwardBatch()
         for entry in plan.entries {
             batch.append(tokens: entry.sequence.tokens[entry.start..<(entry.start + entry.count)], firstPosition: entry.start,
                          blockTable: entry.sequence.blockTable, wantsLogits: entry.samples)
         }
         let logits: [Float]
+        let began = monotonicSeconds()
         if let group {
             try group.publish(.forward(batch))
             logits = try model.forward(batch, cache: cache, allReduce: group.allReduceSum)
         } else {
             logits = model.forward(batch, cache: cache)
         }
+        let forwardSeconds = monotonicSeconds() - began
         // Each sequence samples with its own sampler (no state is shared), so the samples of a batch are spread
         // over the cores.
         let vocab = model.config.vocabSize
@@ -37,6 +41,6 @@ struct ModelRunner {
                 initialized = sequences.count
             }
         }
-        return Array(zip(sequences, tokens))
+        return (Array(zip(sequences, tokens)), forwardSeconds)
     }
 }

@@ -181,6 +181,6 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
 
     private func schedulerState(_ value: WorkerSharedState.Value) -> WorkerStatus.SchedulerState {
         WorkerStatus.SchedulerState(draining: value.draining, engine: value.engine, requestsCompleted: value.requestsCompleted,
-                                    blockSize: engine.configuration.blockSize)
+                                    blockSize: engine.configuration.blockSize, engineBusySeconds: value.engineBusySeconds)
     }
 }

@@ -14,8 +14,11 @@ public struct WorkerStatus: Sendable {
         public var engine: EngineStatistics
         public var requestsCompleted: UInt64
         public var blockSize: Int
+        /// Seconds the engine thread spent working (commands, steps, publishing its frames), over all iterations.
+        public var engineBusySeconds: Double
 
-        public init(draining: Bool, engine: EngineStatistics, requestsCompleted: UInt64, blockSize: Int) {
+        public init(draining: Bool, engine: EngineStatistics, requestsCompleted: UInt64, blockSize: Int, engineBusySeconds: Double = 0) {
+            self.engineBusySeconds = engineBusySeconds
             self.draining = draining
             self.engine = engine
             self.requestsCompleted = requestsCompleted
@@ -123,6 +126,9 @@ public struct WorkerStatus: Sendable {
                 "prompt_tokens_admitted": engine.promptTokensAdmitted, "prefix_cache_hit_tokens": engine.prefixCacheHitTokens,
                 "prefix_cache_hit_rate": rounded(state.prefixCacheHitRate, 4), "preemptions": engine.preemptions,
                 "generated_tokens_per_s": rounded(rates.generated, 3),
+                // What the engine thread spends outside the model's forward pass (scheduling, sampling, frames):
+                // totals, so that a benchmark can take differences over an interval.
+                "engine_busy_s": rounded(state.engineBusySeconds, 6), "model_forward_s": rounded(engine.modelSeconds, 6),
             ]) { old, _ in old }
         case .follower(let schedulerAdminSocket):
             object["scheduler_admin_socket"] = schedulerAdminSocket

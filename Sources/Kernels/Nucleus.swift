@@ -7,15 +7,15 @@ import Foundation
 /// C) until they do, never below (1 - p) / V of the mass: all tokens under that bound together hold less than
 /// 1 - p. Only those tokens are gathered, and among them a quickselect on cumulative mass finds the set's last
 /// token.
-struct Nucleus {
+package struct Nucleus {
     /// The members, in id order.
-    let members: [Int]
+    package let members: [Int]
     /// Their weights (`SoftmaxMass.weight`).
     private let weights: [Float]
     /// Their total weight.
-    let mass: Double
+    package let mass: Double
 
-    init(_ logits: UnsafePointer<Float>, count: Int, softmax: SoftmaxMass, p: Float) {
+    package init(_ logits: UnsafePointer<Float>, count: Int, softmax: SoftmaxMass, p: Float) {
         let target = Double(p) * softmax.total
         // Candidates: the tokens whose weight is at least e^-gap (logits within gap · T of the largest), the gap
         // doubling from 1 until they hold the target mass (with a margin for rounding), so that they contain the
@@ -66,7 +66,7 @@ struct Nucleus {
     }
 
     /// The member, in id order, at which the cumulative weight passes `point` (`0 ≤ point < mass`).
-    func token(at point: Double) -> Int {
+    package func token(at point: Double) -> Int {
         members[weights.withUnsafeBufferPointer { SoftmaxMass.index(at: point, in: $0) }]
     }
 }

@@ -6,18 +6,18 @@ import Foundation
 /// falls: the block sums find the block in a short scan and only that block's weights are computed again, so no
 /// vocabulary-sized buffer is written or sorted. The sums come from C (`scalellm_softmax_block_sums`), 16
 /// exponentials at a time.
-struct SoftmaxMass {
-    static let blockSize = 256
+package struct SoftmaxMass {
+    package static let blockSize = 256
 
-    let maxLogit: Float
+    package let maxLogit: Float
     /// 1 / temperature.
-    let scale: Float
+    package let scale: Float
     /// The weights of tokens `b · blockSize ..< (b + 1) · blockSize` summed, for each block b.
-    let blockSums: [Float]
+    package let blockSums: [Float]
     /// Σ of the block sums, in block order.
-    let total: Double
+    package let total: Double
 
-    init(_ logits: UnsafePointer<Float>, count: Int, temperature: Float) {
+    package init(_ logits: UnsafePointer<Float>, count: Int, temperature: Float) {
         let scale = 1 / temperature
         var maxLogit: Float = 0
         blockSums = [Float](unsafeUninitializedCapacity: (count + Self.blockSize - 1) / Self.blockSize) { sums, initialized in
@@ -31,10 +31,10 @@ struct SoftmaxMass {
 
     /// A token's unnormalised probability.
     @inline(__always)
-    func weight(_ logit: Float) -> Float { expf((logit - maxLogit) * scale) }
+    package func weight(_ logit: Float) -> Float { expf((logit - maxLogit) * scale) }
 
     /// The token, in id order, at which the cumulative weight passes `point` (`0 ≤ point < total`).
-    func token(at point: Double, _ logits: UnsafePointer<Float>, count: Int) -> Int {
+    package func token(at point: Double, _ logits: UnsafePointer<Float>, count: Int) -> Int {
         var remaining = point, block = 0
         for (b, sum) in blockSums.enumerated() where sum > 0 {
             block = b
@@ -50,7 +50,7 @@ struct SoftmaxMass {
 
     /// The first index whose weight takes the running sum of `weights` past `point`; when rounding leaves the
     /// point beyond the end, the last index of positive weight.
-    static func index(at point: Double, in weights: UnsafeBufferPointer<Float>) -> Int {
+    package static func index(at point: Double, in weights: UnsafeBufferPointer<Float>) -> Int {
         var remaining = point, last = 0
         for (i, weight) in weights.enumerated() where weight > 0 {
             remaining -= Double(weight)

@@ -1,8 +1,8 @@
 /// The `k` largest logits of a row, largest first with ties in id order (what a full sort by logit, descending,
 /// then id would put first), found in one pass with a bounded min-heap instead of sorting the vocabulary:
 /// top-k sampling and `top_logprobs` need only these few.
-enum TopTokens {
-    static func largest(_ k: Int, of logits: UnsafePointer<Float>, count: Int) -> [Int] {
+package enum TopTokens {
+    package static func largest(_ k: Int, of logits: UnsafePointer<Float>, count: Int) -> [Int] {
         let k = min(k, count)
         guard k > 0 else { return [] }
         /// Whether token a ranks below token b.

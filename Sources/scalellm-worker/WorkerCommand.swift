@@ -16,7 +16,7 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Unix domain socket path to listen on.") var socket: String
     @Option(help: "Admin socket path (newline-delimited JSON: status, drain, shutdown; mode 0600; default: <socket>.admin). Tensor-parallel rank R > 0 uses <path>.rank<R>.")
     var adminSocket: String?
-    @Option(help: "BLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Kernel threads (default: all cores, or the cores a rank is pinned to).") var threads: Int?
     @Option(help: "Gateway connections served at once; beyond it a connection is refused with a typed error.")
     var maxConnections: Int = 64
     @Option(help: "Seconds between the status frames (heartbeats) sent to every gateway, idle or not.")
@@ -24,8 +24,6 @@ struct WorkerCommand: ParsableCommand {
     @OptionGroup(title: "Engine") var engineOptions: EngineOptions
     @Option(help: .hidden) var rank: Int = 0
     @Option(help: .hidden) var group: String?
-
-    static func main() { mainWithTunedBLAS() }
 
     func validate() throws {
         guard (1...100_000).contains(maxConnections) else { throw ValidationError("--max-connections must be 1…100000") }
@@ -56,7 +54,7 @@ struct WorkerCommand: ParsableCommand {
                                         precision: precision)
         } catch { throw ValidationError(error.description) }
         // Each rank of a group pins itself to its share of the allowed cores (when there are enough) and uses that
-        // many BLAS threads. Ranks are spawned before rank 0 pins itself, so all start from the same allowed set.
+        // many kernel threads. Ranks are spawned before rank 0 pins itself, so all start from the same allowed set.
         let allowed = CoreAffinity.allowedCPUs()
         var ranks: [Int32] = []
         var groupName = group ?? ""
@@ -68,17 +66,16 @@ struct WorkerCommand: ParsableCommand {
             }
             if let cpus = CoreAffinity.cpus(rank: rank, size: size, allowed: allowed) {
                 let pinned = CoreAffinity.pin(to: cpus)
-                Gemm.setThreadCount(threads ?? cpus.count)
-                log.info("rank \(rank): \(pinned ? "pinned to" : "could not pin to") CPUs \(cpus.map(String.init).joined(separator: ",")), \(threads ?? cpus.count) BLAS threads")
+                ParallelLoop.setThreadCount(threads ?? cpus.count)
+                log.info("rank \(rank): \(pinned ? "pinned to" : "could not pin to") CPUs \(cpus.map(String.init).joined(separator: ",")), \(threads ?? cpus.count) kernel threads")
             } else {
-                Gemm.setThreadCount(threads ?? 1)
-                log.info("rank \(rank): \(allowed.count) CPUs for \(size) ranks, not pinned, \(threads ?? 1) BLAS threads")
+                ParallelLoop.setThreadCount(threads ?? 1)
+                log.info("rank \(rank): \(allowed.count) CPUs for \(size) ranks, not pinned, \(threads ?? 1) kernel threads")
             }
         } else {
-            Gemm.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            ParallelLoop.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
         }
         defer { reap(ranks, log: log) }
-        if let advice = OpenBLASEnvironment.advice(), rank == 0 { log.warning("\(advice)") }
         let started = Date()
         let availableMemory = ByteSize.availableMemory()
         let llama = try DecoderModel(checkpoint: checkpoint, precision: precision, shard: shard)
@@ -126,7 +123,7 @@ struct WorkerCommand: ParsableCommand {
             }
         }
         let engine = try Engine(model: llama, configuration: configuration, group: tpGroup)
-        log.info("loaded \(path) (\(ByteSize(bytes: checkpoint.fileBytes)) file) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: \(precision) weights \(ByteSize(bytes: llama.weightBytes)) held, BLAS core \(Gemm.coreName)")
+        log.info("loaded \(path) (\(ByteSize(bytes: checkpoint.fileBytes)) file) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s: \(precision) weights \(ByteSize(bytes: llama.weightBytes)) held")
         log.info("KV cache: \(engine.cache.layout.dtype), \(engine.cache.blockCount) blocks of \(engine.cache.layout.blockSize) tokens = \(engine.tokensCapacity) tokens (\(ByteSize(bytes: engine.cache.bytes))), prefix caching \(configuration.prefixCaching ? "on" : "off"), at most \(configuration.scheduler.maxBatchedTokens) tokens and \(configuration.scheduler.maxSequences) sequences per step")
 
         var serverOptions = WorkerServer.Options()

@@ -1,3 +1,4 @@
+import BLAS
 import ArgumentParser
 import CommandLineOptions
 import EngineWorker
@@ -18,6 +19,7 @@ struct BenchCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "machine", abstract: "Measure sgemm GFLOP/s and memory bandwidth.")
 
         func run() {
+            OpenBLASEnvironment.ensureSetOrReexec()
             print("| threads | sgemm GFLOP/s (1024³) | read GB/s | memcpy GB/s (r+w) | BLAS core |")
             print("|---:|---:|---:|---:|---|")
             for threads in Set([1, ProcessInfo.processInfo.activeProcessorCount]).sorted() {
@@ -41,11 +43,11 @@ struct GenerateBenchCommand: ParsableCommand {
     @Option(help: "Prompt length in tokens.") var promptTokens: Int = 256
     @Option(help: "Tokens to generate (EOS ignored).") var outputTokens: Int = 128
     @Option(help: "Number of runs; the median is reported.") var runs: Int = 5
-    @Option(help: "BLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Kernel threads (default: all cores).") var threads: Int?
 
     func run() throws {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        Gemm.setThreadCount(threadCount)
+        ParallelLoop.setThreadCount(threadCount)
         let path = try modelOption.resolvedPath()
         let (checkpoint, tokenizer) = try loadModel(path)
         let model = try DecoderModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
@@ -68,7 +70,7 @@ struct GenerateBenchCommand: ParsableCommand {
             decodeRates.append(Double(times.count - 1) / (Double(times.last! - times[0]) / 1e9))
         }
         let bounds = MachineBenchmark(repetitions: 3).run(threads: threadCount)
-        Gemm.setThreadCount(threadCount)
+        ParallelLoop.setThreadCount(threadCount)
 
         let bound = ThroughputBounds(config: c, weightBytes: model.weightBytesReadPerStep, machine: bounds)
         let decodeBound = bound.decode(batch: 1), prefillBound = bound.prefill
@@ -76,7 +78,7 @@ struct GenerateBenchCommand: ParsableCommand {
 
         print("model: \(checkpoint.modelID) (\(c.layerCount) layers, hidden \(c.hiddenSize)), \(model.precision) weights: "
               + "\(ByteSize(bytes: model.weightBytes)) held, \(ByteSize(bytes: model.weightBytesReadPerStep)) read per decode step, \(kvDType) KV cache")
-        print("prompt \(prompt.count) tokens, \(outputTokens) generated, \(runs) runs, \(threadCount) BLAS threads, BLAS core \(Gemm.coreName)")
+        print("prompt \(prompt.count) tokens, \(outputTokens) generated, \(runs) runs, \(threadCount) kernel threads")
         print("")
         print("| phase | median tokens/s | runs (tokens/s) | bound tokens/s | bound from | % of bound |")
         print("|---|---:|---|---:|---|---:|")

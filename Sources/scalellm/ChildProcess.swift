@@ -1,7 +1,7 @@
 import Foundation
 
 /// A child process started with `posix_spawn` (never `fork`: the parent may already have threads, and forking
-/// a threaded process is unsafe). The child inherits the environment, including `OPENBLAS_CORETYPE`.
+/// a threaded process is unsafe). The child inherits the environment.
 struct ChildProcess {
     let name: String
     let pid: pid_t

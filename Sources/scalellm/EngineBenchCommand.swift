@@ -19,13 +19,13 @@ struct EngineBenchCommand: ParsableCommand {
     @Option(help: "Tokens generated per sequence (EOS ignored).") var outputTokens: Int = 64
     @Option(help: "Runs per batch size; the median is reported.") var runs: Int = 3
     @Option(help: "Sampling temperature (0: greedy; the API default is 1).") var temperature: Float = 0
-    @Option(help: "BLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Kernel threads (default: all cores).") var threads: Int?
 
     func run() throws {
         let sizes = batchSizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--batch-sizes must list positive integers") }
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        Gemm.setThreadCount(threadCount)
+        ParallelLoop.setThreadCount(threadCount)
         let (checkpoint, tokenizer) = try loadModel(modelOption.resolvedPath())
         let model = try DecoderModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
         let c = model.config
@@ -65,7 +65,7 @@ struct EngineBenchCommand: ParsableCommand {
         let machine = MachineBenchmark(repetitions: 3).run(threads: threadCount)
         let bounds = ThroughputBounds(config: c, weightBytes: model.weightBytesReadPerStep, machine: machine)
 
-        print("model: \(checkpoint.modelID), \(model.precision) weights \(ByteSize(bytes: model.weightBytes)) (\(ByteSize(bytes: model.weightBytesReadPerStep)) read per step), \(kvDType) KV cache; prompt \(promptTokens) + output \(outputTokens) tokens per sequence; temperature \(temperature); \(runs) runs; \(threadCount) BLAS threads (\(Gemm.coreName))")
+        print("model: \(checkpoint.modelID), \(model.precision) weights \(ByteSize(bytes: model.weightBytes)) (\(ByteSize(bytes: model.weightBytesReadPerStep)) read per step), \(kvDType) KV cache; prompt \(promptTokens) + output \(outputTokens) tokens per sequence; temperature \(temperature); \(runs) runs; \(threadCount) kernel threads")
         print(String(format: "machine: sgemm %.1f GFLOP/s, read bandwidth %.1f GB/s", machine.sgemmGFLOPS, machine.readBandwidth / 1e9))
         print("")
         print("| batch | output tokens/s (median) | runs | × batch 1 | mean step ms | decode bound tokens/s | % of bound |")

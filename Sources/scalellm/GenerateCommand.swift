@@ -21,7 +21,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Keep only the k most likely tokens (0: all).") var topK: Int = 0
     @Option(help: "Seed for reproducible sampling.") var seed: UInt64?
     @Flag(help: "Do not stop at the end-of-sequence token.") var ignoreEOS = false
-    @Option(help: "BLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Kernel threads (default: all cores).") var threads: Int?
 
     func validate() throws {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
@@ -30,7 +30,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        Gemm.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        ParallelLoop.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let (checkpoint, tokenizer) = try loadModel(modelOption.resolvedPath())
         let model = try DecoderModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
         let promptTokens = tokenizer.encode(prompt)
@@ -62,7 +62,7 @@ struct GenerateCommand: ParsableCommand {
             report += String(format: "; generation: %d tokens in %.3f s (%.1f tokens/s)", tokenTimes.count - 1, decodeSeconds,
                              Double(tokenTimes.count - 1) / decodeSeconds)
         }
-        FileHandle.standardError.write(Data((report + " [BLAS core: \(Gemm.coreName)]\n").utf8))
+        FileHandle.standardError.write(Data((report + "\n").utf8))
     }
 }
 

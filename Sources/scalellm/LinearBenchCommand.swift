@@ -1,3 +1,4 @@
+import BLAS
 import ArgumentParser
 import Foundation
 import Kernels
@@ -21,7 +22,9 @@ struct LinearBenchCommand: ParsableCommand {
 
     func run() throws {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        OpenBLASEnvironment.ensureSetOrReexec()
         Gemm.setThreadCount(threadCount)
+        ParallelLoop.setThreadCount(threadCount)
         if let model { return try runQuantizedMatrices(of: model) }
         let hidden = 576, intermediate = 1536, kv = 192, layers = 30, vocab = 49152
         let layerShapes = [(hidden + 2 * kv, hidden), (hidden, hidden), (2 * intermediate, hidden), (hidden, intermediate)]
@@ -49,7 +52,7 @@ struct LinearBenchCommand: ParsableCommand {
         func sweep(_ body: (Int, (Int, Int)) -> Void) -> Double {
             median((0..<runs).map { _ in time { for (i, s) in shapes.enumerated() { body(i, s) } } })
         }
-        print("weights: fp32 \(fp32Bytes / 1_000_000) MB, fp8 \(fp8Bytes / 1_000_000) MB; \(threadCount) BLAS threads, BLAS core \(Gemm.coreName); fp8 decoding: \(InstructionSet.best)")
+        print("weights: fp32 \(fp32Bytes / 1_000_000) MB, fp8 \(fp8Bytes / 1_000_000) MB; \(threadCount) kernel and BLAS threads, BLAS core \(Gemm.coreName); fp8 decoding: \(InstructionSet.best)")
         print("")
         print("| m | variant | ms per model pass | weight GB/s (of its own format) |")
         print("|---:|---|---:|---:|")

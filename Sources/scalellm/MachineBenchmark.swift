@@ -1,3 +1,4 @@
+import BLAS
 import Foundation
 import Kernels
 
@@ -17,6 +18,7 @@ struct MachineBenchmark {
 
     func run(threads: Int) -> Result {
         Gemm.setThreadCount(threads)
+        ParallelLoop.setThreadCount(threads)
         return Result(sgemmGFLOPS: sgemm(), readBandwidth: readBandwidth(threads: threads), copyBandwidth: copyBandwidth())
     }
 

@@ -18,11 +18,11 @@ struct PerplexityCommand: ParsableCommand {
     @Option(help: "Tokens per window (default: the whole text if it fits in the model's context length, else that length); each window's first token is not scored.")
     var context: Int?
     @Flag(help: "Print one JSON object: tokens, mean_nll, perplexity.") var json = false
-    @Option(help: "BLAS threads (default: all cores).") var threads: Int?
+    @Option(help: "Kernel threads (default: all cores).") var threads: Int?
 
     func run() throws {
         let text = try readText()
-        Gemm.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        ParallelLoop.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let (checkpoint, tokenizer) = try loadModel(modelOption.resolvedPath())
         let model = try DecoderModel(checkpoint: checkpoint, precision: dtypeOption.dtype)
         let tokens = tokenizer.encode(text)
@@ -44,7 +44,7 @@ struct PerplexityCommand: ParsableCommand {
             print(String(format: "perplexity: %.4f", result.perplexity))
         }
         let rate = String(format: "%d tokens in %.3f s (%.1f tokens/s)", tokens.count, seconds, Double(tokens.count) / seconds)
-        FileHandle.standardError.write(Data("\(rate), dtype \(model.precision) [BLAS core: \(Gemm.coreName)]\n".utf8))
+        FileHandle.standardError.write(Data("\(rate), dtype \(model.precision)\n".utf8))
     }
 
     /// The file's text, read before the model is loaded so that a bad path fails at once.

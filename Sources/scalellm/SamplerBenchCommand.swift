@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import EngineWorker
 import Kernels
 
 /// `scalellm bench sampler`: microseconds per sampled token for one sequence over a vocabulary of SmolLM2's size,

@@ -11,5 +11,4 @@ struct ScaleLLMCommand: ParsableCommand {
         abstract: "ScaleLLM: a resource-frugal LLM server with an OpenAI-compatible API.",
         subcommands: [ServeCommand.self, GenerateCommand.self, PerplexityCommand.self, BenchCommand.self, AdminCommand.self])
 
-    static func main() { mainWithTunedBLAS() }
 }

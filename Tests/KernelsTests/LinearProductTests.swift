@@ -1,3 +1,4 @@
+import BLAS
 import TestSupport
 import XCTest
 @testable import Kernels

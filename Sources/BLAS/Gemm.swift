@@ -1,8 +1,8 @@
 import COpenBLAS
 
 /// Float32 matrix products in OpenBLAS, `y = x · Wᵀ` with `W` row-major (out × in) as in HuggingFace checkpoints.
-/// The model's layers use `PackedMatrix` and `FP8Linear` instead (OpenBLAS re-packs the weight in every call);
-/// this is the machine's reference rate — the sgemm bound the benchmarks report and the baseline `bench linear`
+/// The model's layers use `PackedMatrix` and `FP8Linear` instead (OpenBLAS re-packs the weight in every call),
+/// so only the benchmarks and the kernel tests link this module: it is the machine's reference rate — the sgemm bound the benchmarks report and the baseline `bench linear`
 /// compares the packed kernel with — and the reference product of the kernel tests.
 public enum Gemm {
     /// `y[m×n] = x[m×k] · w[n×k]ᵀ` (+ `y` when `accumulate`).
@@ -25,11 +25,8 @@ public enum Gemm {
         cblas_sasum(blasint(count), x, 1)
     }
 
-    /// Sets how many threads OpenBLAS may use (a worker gives it the cores it owns).
+    /// Sets how many threads OpenBLAS may use (the benchmarks give it as many as `ParallelLoop`).
     public static func setThreadCount(_ n: Int) { openblas_set_num_threads(Int32(n)) }
-
-    /// How many threads OpenBLAS may use: the cores this process was given, which other kernels share the same way.
-    public static var threadCount: Int { Int(openblas_get_num_threads()) }
 
     /// The OpenBLAS core type in use (e.g. "SkylakeX", "Haswell", "Prescott" for the slow generic fallback).
     public static var coreName: String {

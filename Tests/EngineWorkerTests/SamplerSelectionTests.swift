@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import Kernels
+import Kernels
+@testable import EngineWorker
 
 /// The sampler's candidate sets, draws and log-probabilities against a plain full-sort reference written here:
 /// sort every token by logit (descending, ties by lower id), keep the first k, then the shortest prefix whose

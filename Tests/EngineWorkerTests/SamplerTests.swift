@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import Kernels
+import Kernels
+@testable import EngineWorker
 
 /// Greedy, seeded reproducibility, top-k, top-p and the sampled distribution. Every sampler has a fixed seed, so
 /// the statistical checks are deterministic.

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// How the next token is chosen from the logits of one sequence. A temperature of 0 means greedy (argmax).
 public struct SamplingParameters: Sendable, Equatable {
@@ -29,20 +30,6 @@ public struct SamplingParameters: Sendable, Equatable {
 
     public static let greedy = SamplingParameters()
     public var isGreedy: Bool { temperature <= 1e-6 || topK == 1 }
-}
-
-/// SplitMix64: a tiny, well-mixed 64-bit generator. Sampling needs a generator that can be seeded so that a
-/// request with a `seed` produces the same text every time, which the system generator cannot do.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// A sampled token and, when asked for, its log-probability and the most likely alternatives'.
