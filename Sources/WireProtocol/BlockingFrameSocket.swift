@@ -20,8 +20,8 @@ import Darwin
 /// and the stream is out of sync (the peer sees the connection end; a blocked `receive` here wakes up).
 public final class BlockingFrameSocket: @unchecked Sendable {
     private let handle: SocketHandle
-    private var sendLock: PosixLock { handle.sendLock }
-    private var receiveLock: PosixLock { handle.receiveLock }
+    private var sendLock: SocketLock { handle.sendLock }
+    private var receiveLock: SocketLock { handle.receiveLock }
     private var fd: Int32 { handle.fd }
     private var sendPolicy: CompressionPolicy = .none   // guarded by sendLock
     private var sendLimit: Duration?         // guarded by sendLock

@@ -17,8 +17,8 @@ import Darwin
 public final class BlockingLineSocket: @unchecked Sendable {
     public let maxLineBytes: Int
     private let handle: SocketHandle
-    private var sendLock: PosixLock { handle.sendLock }
-    private var receiveLock: PosixLock { handle.receiveLock }
+    private var sendLock: SocketLock { handle.sendLock }
+    private var receiveLock: SocketLock { handle.receiveLock }
     private var fd: Int32 { handle.fd }
     private var buffer: [UInt8] = []    // guarded by receiveLock: received bytes not yet returned
     private var scanned = 0             // guarded by receiveLock: bytes of `buffer` known to hold no newline

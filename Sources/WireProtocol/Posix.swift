@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -141,27 +142,13 @@ private func milliseconds(roundingUp d: Duration) -> Int32 {
     return Int32(clamping: ms)
 }
 
-/// A heap-allocated pthread mutex (portable to every platform the package declares, unlike `Synchronization.Mutex`
-/// on macOS 14).
-final class PosixLock: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-
-    init() {
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deinitialize(count: 1)
-        mutex.deallocate()
-    }
+/// A lock held around blocking socket calls: `Synchronization.Mutex` guarding no value, in a class so that a socket's
+/// send and receive sides can each hold one across calls that block.
+final class SocketLock: Sendable {
+    private let mutex = Mutex<Void>(())
 
     func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
+        try mutex.withLock { (_: inout Void) throws(E) -> sending T in try body() }
     }
 }
 

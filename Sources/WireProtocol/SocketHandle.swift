@@ -10,8 +10,8 @@ import Darwin
 /// lock, and a descriptor that is closed exactly once (under both locks, so neither side uses a reused number).
 /// `BlockingFrameSocket` and `BlockingLineSocket` share it for their lifecycle.
 final class SocketHandle: @unchecked Sendable {
-    let sendLock = PosixLock()
-    let receiveLock = PosixLock()
+    let sendLock = SocketLock()
+    let receiveLock = SocketLock()
     /// -1 once closed. Written only by `close()`, under both locks; read under either.
     private(set) var fd: Int32
 

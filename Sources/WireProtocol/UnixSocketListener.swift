@@ -19,7 +19,7 @@ import Darwin
 public final class UnixSocketListener: @unchecked Sendable {
     /// The filesystem path the socket is bound to.
     public let path: String
-    private let lock = PosixLock()
+    private let lock = SocketLock()
     private var fd: Int32            // guarded by lock; -1 once closed or taken
     private var closed = false       // guarded by lock
     private let boundDevice: UInt64
