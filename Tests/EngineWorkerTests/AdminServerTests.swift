@@ -9,31 +9,18 @@ import WireProtocol
 /// oversized requests answered without harm, drain (running requests finish, new ones are refused) and shutdown
 /// (the worker stops and both socket files go away).
 final class AdminServerTests: XCTestCase {
-    private var server: WorkerServer!
-    private var directory: URL!
-    private var socketPath: String { directory.appendingPathComponent("w.sock").path }
-    private var adminPath: String { directory.appendingPathComponent("w.admin").path }
-    private let serverDone = DispatchSemaphore(value: 0)
+    private var fixture: StoriesWorkerFixture!
+    private var server: WorkerServer { fixture.server }
+    private var socketPath: String { fixture.socketPath }
+    private var adminPath: String { fixture.adminPath }
     private var serverStopped = false
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("scalellm-admin-\(getpid())-\(UInt32.random(in: 0 ... .max))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let model = try DecoderModel(checkpoint: ModelCheckpoint(path: SharedData.storiesDirectory))
-        let engine = try Engine(model: model, configuration: EngineConfiguration(kvCacheBytes: 4 << 20))
-        var options = WorkerServer.Options()
-        options.heartbeatIntervalMilliseconds = 600_000
-        server = try WorkerServer(engine: engine, modelID: "stories260K", socketPath: socketPath, adminSocketPath: adminPath,
-                                  options: options)
-        server.runOnThread(signalling: serverDone)
+        fixture = try StoriesWorkerFixture("admin", admin: true)
     }
 
     override func tearDown() {
-        server.stop()
-        if !serverStopped { XCTAssertEqual(serverDone.wait(timeout: .now() + 30), .success, "worker did not stop") }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: socketPath), "worker socket file left behind")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: adminPath), "admin socket file left behind")
-        try? FileManager.default.removeItem(at: directory)
+        fixture.tearDown(alreadyStopped: serverStopped)
     }
 
     private func connect() throws -> BlockingFrameSocket {
@@ -254,7 +241,7 @@ final class AdminServerTests: XCTestCase {
         let gateway = try connect()
         let reply = try admin("shutdown")
         XCTAssertEqual(reply["ok"] as? Bool, true)
-        XCTAssertEqual(serverDone.wait(timeout: .now() + 30), .success, "shutdown did not stop the worker")
+        XCTAssertTrue(fixture.waitUntilStopped(), "shutdown did not stop the worker")
         serverStopped = true
         XCTAssertFalse(FileManager.default.fileExists(atPath: socketPath))
         XCTAssertFalse(FileManager.default.fileExists(atPath: adminPath))

@@ -9,28 +9,20 @@ import WireProtocol
 /// frame declaring 1 GiB are refused with typed errors (and no memory growth); connections beyond the limit are
 /// refused, and thousands of connection attempts add no threads. Heartbeats arrive unasked.
 final class WorkerHardeningTests: XCTestCase {
-    private var server: WorkerServer!
-    private var directory: URL!
-    private var socketPath: String { directory.appendingPathComponent("w.sock").path }
-    private let serverDone = DispatchSemaphore(value: 0)
-    private static let maxConnections = 4
+    static let maxConnections = 4
+    private var fixture: StoriesWorkerFixture!
+    private var server: WorkerServer { fixture.server }
+    private var socketPath: String { fixture.socketPath }
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("scalellm-hardening-\(getpid())-\(UInt32.random(in: 0 ... .max))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let model = try DecoderModel(checkpoint: ModelCheckpoint(path: SharedData.storiesDirectory))
-        let engine = try Engine(model: model, configuration: EngineConfiguration(kvCacheBytes: 4 << 20))
-        var options = WorkerServer.Options()
-        options.maxConnections = Self.maxConnections
-        options.heartbeatIntervalMilliseconds = 50
-        server = try WorkerServer(engine: engine, modelID: "stories260K", socketPath: socketPath, options: options)
-        server.runOnThread(signalling: serverDone)
+        fixture = try StoriesWorkerFixture("hardening", configure: { options in
+            options.maxConnections = WorkerHardeningTests.maxConnections
+            options.heartbeatIntervalMilliseconds = 50
+        })
     }
 
     override func tearDown() {
-        server.stop()
-        XCTAssertEqual(serverDone.wait(timeout: .now() + 30), .success, "worker did not stop")
-        try? FileManager.default.removeItem(at: directory)
+        fixture.tearDown()
     }
 
     private func handshake() throws -> BlockingFrameSocket {

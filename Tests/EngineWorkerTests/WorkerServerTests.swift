@@ -9,30 +9,19 @@ import WireProtocol
 /// freeing KV blocks as the status frame shows, per-request errors, malformed frames answered, not crashed on, and
 /// a gateway that stops reading dropped instead of stalling the engine.
 final class WorkerServerTests: XCTestCase {
-    private var server: WorkerServer!
-    private var directory: URL!
-    private var socketPath: String { directory.appendingPathComponent("w.sock").path }
-    private let serverDone = DispatchSemaphore(value: 0)
+    private var fixture: StoriesWorkerFixture!
+    private var server: WorkerServer { fixture.server }
+    private var socketPath: String { fixture.socketPath }
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("scalellm-worker-\(getpid())-\(UInt32.random(in: 0 ... .max))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let model = try DecoderModel(checkpoint: ModelCheckpoint(path: SharedData.storiesDirectory))
-        let engine = try Engine(model: model, configuration: EngineConfiguration(kvCacheBytes: 4 << 20))
-        // A small write backlog, so that a gateway that stops reading is dropped soon; heartbeats rare enough not to
-        // interleave with the frames these tests expect.
-        var options = WorkerServer.Options()
-        options.maxPendingWriteBytes = 64 << 10
-        options.heartbeatIntervalMilliseconds = 600_000
-        server = try WorkerServer(engine: engine, modelID: "stories260K", socketPath: socketPath, options: options)
-        server.runOnThread(signalling: serverDone)
+        fixture = try StoriesWorkerFixture("worker", configure: { options in
+            // A small write backlog, so that a gateway that stops reading is dropped soon.
+            options.maxPendingWriteBytes = 64 << 10
+        })
     }
 
     override func tearDown() {
-        server.stop()
-        XCTAssertEqual(serverDone.wait(timeout: .now() + 30), .success, "worker did not stop")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: socketPath), "socket file left behind")
-        try? FileManager.default.removeItem(at: directory)
+        fixture.tearDown()
     }
 
     func connect(acceptsZstd: Bool = true) throws -> BlockingFrameSocket {
