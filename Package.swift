@@ -60,7 +60,7 @@ let package = Package(
             "EngineWorker", "Gateway", "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "scalellm", dependencies: [
-            "BLAS", "EngineWorker", "Gateway", "Tokenizers", "ModelFormats", "CommandLineOptions", "ServingBenchmark", "WireProtocol",
+            "BLAS", "EngineWorker", "LoopIO", "Gateway", "Tokenizers", "ModelFormats", "CommandLineOptions", "ServingBenchmark", "WireProtocol",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "scalellm-gateway", dependencies: [

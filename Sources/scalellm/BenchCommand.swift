@@ -3,6 +3,7 @@ import ArgumentParser
 import CommandLineOptions
 import EngineWorker
 import Foundation
+import LoopIO
 import Kernels
 import ModelFormats
 import Tokenizers
@@ -63,11 +64,11 @@ struct GenerateBenchCommand: ParsableCommand {
 
         var prefillRates: [Double] = [], decodeRates: [Double] = []
         for _ in 0..<runs {
-            let start = DispatchTime.now().uptimeNanoseconds
-            var times: [UInt64] = []
-            try engine.generate(request) { _ in times.append(DispatchTime.now().uptimeNanoseconds); return true }
-            prefillRates.append(Double(prompt.count) / (Double(times[0] - start) / 1e9))
-            decodeRates.append(Double(times.count - 1) / (Double(times.last! - times[0]) / 1e9))
+            let start = monotonicSeconds()
+            var times: [Double] = []
+            try engine.generate(request) { _ in times.append(monotonicSeconds()); return true }
+            prefillRates.append(Double(prompt.count) / (times[0] - start))
+            decodeRates.append(Double(times.count - 1) / (times.last! - times[0]))
         }
         let bounds = MachineBenchmark(repetitions: 3).run(threads: threadCount)
         ParallelLoop.setThreadCount(threadCount)

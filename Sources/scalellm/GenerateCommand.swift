@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandLineOptions
 import EngineWorker
 import Foundation
+import LoopIO
 import Kernels
 import ModelFormats
 import Tokenizers
@@ -45,20 +46,20 @@ struct GenerateCommand: ParsableCommand {
         do { try engine.validate(request) } catch { throw ValidationError(error.description) }
 
         var detokenizer = IncrementalDetokenizer(tokenizer: tokenizer, promptIDs: promptTokens)
-        let start = DispatchTime.now().uptimeNanoseconds
-        var tokenTimes: [UInt64] = []
+        let start = monotonicSeconds()
+        var tokenTimes: [Double] = []
         try engine.generate(request) { token in
-            tokenTimes.append(DispatchTime.now().uptimeNanoseconds)
+            tokenTimes.append(monotonicSeconds())
             FileHandle.standardOutput.write(Data(detokenizer.append([token]).utf8))
             return true
         }
         FileHandle.standardOutput.write(Data((detokenizer.finish() + "\n").utf8))
 
-        let prefillSeconds = Double(tokenTimes[0] - start) / 1e9
+        let prefillSeconds = tokenTimes[0] - start
         var report = String(format: "prompt: %d tokens in %.3f s (%.1f tokens/s)", promptTokens.count, prefillSeconds,
                             Double(promptTokens.count) / prefillSeconds)
         if tokenTimes.count > 1 {
-            let decodeSeconds = Double(tokenTimes.last! - tokenTimes[0]) / 1e9
+            let decodeSeconds = tokenTimes.last! - tokenTimes[0]
             report += String(format: "; generation: %d tokens in %.3f s (%.1f tokens/s)", tokenTimes.count - 1, decodeSeconds,
                              Double(tokenTimes.count - 1) / decodeSeconds)
         }

@@ -1,5 +1,6 @@
 import BLAS
 import Foundation
+import LoopIO
 import Kernels
 
 /// Measures the two ceilings a CPU engine runs into: how fast OpenBLAS multiplies matrices (compute bound, for
@@ -66,9 +67,9 @@ struct MachineBenchmark {
 
 /// Wall-clock seconds taken by `body`.
 func time(_ body: () -> Void) -> Double {
-    let start = DispatchTime.now().uptimeNanoseconds
+    let start = monotonicSeconds()
     body()
-    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    return monotonicSeconds() - start
 }
 
 /// The median of a non-empty list.

@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandLineOptions
 import EngineWorker
 import Foundation
+import LoopIO
 import Kernels
 
 /// `scalellm perplexity`: how well the model, as loaded with the given weight format, predicts a text — the
@@ -30,9 +31,9 @@ struct PerplexityCommand: ParsableCommand {
         // The engine's defaults (block size, chunk size); the evaluator sizes the KV cache for one window itself.
         let evaluator = try PerplexityEvaluator(model: model, context: window,
                                                 configuration: EngineConfiguration(kvCacheBytes: 0, kvCacheDType: kvCacheDTypeOption.kvCacheDType))
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = monotonicSeconds()
         let result = try evaluator.evaluate(tokens)
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let seconds = monotonicSeconds() - start
 
         if json {
             let object: [String: Any] = ["tokens": result.tokens, "mean_nll": result.meanNLL, "perplexity": result.perplexity]
