@@ -8,23 +8,19 @@ import Darwin
 
 /// A connected stream socket that sends and receives whole `WireMessage`s with plain blocking POSIX calls.
 ///
-/// Exists for the engine worker (one connection, its own threads, no event loop) and for tests and simple
-/// clients; the libuv gateway uses `FrameCodec` and `FrameDecoder` directly instead.
+/// Exists for tests and simple command-line clients (`scalellm bench gateway` talking to a worker directly); both
+/// servers run their sockets on a libuv loop and use `FrameCodec` and `FrameDecoder` directly instead.
 ///
 /// Thread safety: `send` calls are serialised by one lock and `receive` calls by another, so one thread may send
 /// while another receives. `shutdown()` may be called from any thread to wake a blocked `receive`
 /// (it then throws `connectionClosed`). `close()` shuts the socket down first, then waits for both locks.
-///
-/// With a `sendTimeout`, a peer that stops reading cannot block a sender forever: a frame the kernel has not taken
-/// whole within the timeout throws `timedOut` and shuts the socket down, since part of the frame may be gone
-/// and the stream is out of sync (the peer sees the connection end; a blocked `receive` here wakes up).
+
 public final class BlockingFrameSocket: @unchecked Sendable {
     private let handle: SocketHandle
     private var sendLock: SocketLock { handle.sendLock }
     private var receiveLock: SocketLock { handle.receiveLock }
     private var fd: Int32 { handle.fd }
     private var sendPolicy: CompressionPolicy = .none   // guarded by sendLock
-    private var sendLimit: Duration?         // guarded by sendLock
     private var decoder: FrameDecoder        // guarded by receiveLock
     private var readBuffer: [UInt8]          // guarded by receiveLock
 
@@ -34,7 +30,6 @@ public final class BlockingFrameSocket: @unchecked Sendable {
         decoder = FrameDecoder(maxFrameBytes: maxFrameBytes)
         readBuffer = [UInt8](repeating: 0, count: 64 << 10)
     }
-
 
     /// Connects to a listening Unix socket at `path`.
     public static func connect(path: String, maxFrameBytes: Int = 64 << 20) throws(WireError) -> BlockingFrameSocket {
@@ -58,12 +53,6 @@ public final class BlockingFrameSocket: @unchecked Sendable {
     public var compression: CompressionPolicy {
         get { sendLock.withLock { sendPolicy } }
         set { sendLock.withLock { sendPolicy = newValue } }
-    }
-
-    /// How long one `send` may wait for the peer to make room; nil (the default) = forever. See the type's notes.
-    public var sendTimeout: Duration? {
-        get { sendLock.withLock { sendLimit } }
-        set { sendLock.withLock { sendLimit = newValue } }
     }
 
     /// Encodes and writes one frame; returns when the kernel has taken all of it.
@@ -112,14 +101,9 @@ public final class BlockingFrameSocket: @unchecked Sendable {
         handle.close()
     }
 
-    /// Writes one frame within `sendLimit` (call under `sendLock`); a timed-out frame shuts the socket down.
+    /// Writes one frame (call under `sendLock`).
     private func writeAll(_ bytes: [UInt8]) throws(WireError) {
         guard fd >= 0 else { throw .system(call: "send", errno: EBADF) }
-        do throws(WireError) {
-            try sendAll(fd, bytes, deadline: sendLimit.map { .now + $0 })
-        } catch {
-            if error == .timedOut { _ = posixShutdown(fd) }
-            throw error
-        }
+        try sendAll(fd, bytes)
     }
 }

@@ -15,11 +15,9 @@ func systemError(_ call: String) -> WireError { .system(call: call, errno: errno
 #if os(Linux)
 let streamSocketType = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
 let sendNoSignal = Int32(MSG_NOSIGNAL)
-let sendDontWait = Int32(MSG_DONTWAIT)
 #else
 let streamSocketType = SOCK_STREAM
 let sendNoSignal: Int32 = 0
-let sendDontWait = MSG_DONTWAIT
 #endif
 
 /// Creates a close-on-exec Unix stream socket (workers are started with posix_spawn; fds must not leak into them).
@@ -84,11 +82,10 @@ func connectUnixStream(path: String) throws(WireError) -> Int32 {
     }
 }
 
-/// Writes all of `bytes` to the stream socket `fd` (no SIGPIPE), retrying short writes and EINTR. With a
-/// `deadline`, each write is non-blocking (`MSG_DONTWAIT`, the descriptor itself stays blocking for readers) and a
-/// full socket buffer is waited out with `poll` until then; `timedOut` leaves an unknown part of `bytes` written.
-func sendAll(_ fd: Int32, _ bytes: [UInt8], deadline: ContinuousClock.Instant? = nil) throws(WireError) {
-    let flags = sendNoSignal | (deadline == nil ? 0 : sendDontWait)
+/// Writes all of `bytes` to the stream socket `fd` (no SIGPIPE), retrying short writes and EINTR; a non-blocking
+/// descriptor's full buffer is waited out with `poll`.
+func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws(WireError) {
+    let flags = sendNoSignal
     var offset = 0
     while offset < bytes.count {
         let n = bytes.withUnsafeBytes { buf in
@@ -103,7 +100,7 @@ func sendAll(_ fd: Int32, _ bytes: [UInt8], deadline: ContinuousClock.Instant? =
         if n >= 0 { offset += n; continue }
         switch errno {
         case EINTR: continue
-        case EAGAIN, EWOULDBLOCK: if try !waitUntilReady(fd, for: POLLOUT, deadline: deadline) { throw .timedOut }
+        case EAGAIN, EWOULDBLOCK: _ = try waitUntilReady(fd, for: POLLOUT, deadline: nil)
         default: throw systemError("send")
         }
     }
