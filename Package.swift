@@ -59,8 +59,10 @@ let package = Package(
         .target(name: "CommandLineOptions", dependencies: [
             "EngineWorker", "Gateway", "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // What `scalellm serve` does when its children exit or it is asked to stop (restart with backoff, give up).
+        .target(name: "Supervision"),
         .executableTarget(name: "scalellm", dependencies: [
-            "BLAS", "EngineWorker", "LoopIO", "Gateway", "Tokenizers", "ModelFormats", "CommandLineOptions", "ServingBenchmark", "WireProtocol",
+            "BLAS", "EngineWorker", "LoopIO", "Supervision", "Gateway", "Tokenizers", "ModelFormats", "CommandLineOptions", "ServingBenchmark", "WireProtocol",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "scalellm-gateway", dependencies: [
@@ -81,6 +83,7 @@ let package = Package(
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "LoopIO", "CLibUV", "WireProtocol", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EngineWorkerTests", dependencies: ["EngineWorker", "ModelFormats", "Kernels", "WireProtocol", "TestSupport",
                                                            "ProcessGroup"]),
+        .testTarget(name: "SupervisionTests", dependencies: ["Supervision"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ModelFormats", "WireProtocol"]),
     ]
 )

@@ -1,11 +1,16 @@
 import ArgumentParser
 import CommandLineOptions
 import Foundation
+import LoopIO
+import Supervision
 
-/// `scalellm serve`: starts one engine worker and the gateway as child processes and supervises them. SIGINT
-/// or SIGTERM stops both; if either dies on its own the other is stopped and serve exits non-zero, naming the
-/// child and how it died, so a process supervisor (systemd) restarts the pair. A worker that exits cleanly by
-/// itself was stopped on purpose (`scalellm admin SOCKET shutdown`): serve then stops the gateway and exits 0.
+/// `scalellm serve`: starts one engine worker and the gateway as child processes and supervises them
+/// (`SupervisorStateMachine`). A worker that crashes is restarted with exponential backoff while the gateway stays
+/// up and answers 503 with `Retry-After` (its in-flight requests end with an error); after more than
+/// `--max-restarts` crashes within `--restart-window` seconds serve stops, says why and exits non-zero, as it
+/// does when the gateway dies, so that a supervisor above it (systemd) can take over. SIGINT or SIGTERM stops
+/// both and exits 0. A worker that exits cleanly by itself was stopped on purpose (`scalellm admin SOCKET
+/// shutdown`): serve then stops the gateway and exits 0.
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Start the OpenAI-compatible server (worker + gateway).")
 
@@ -14,6 +19,15 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "The worker's admin socket for 'scalellm admin' (default: <socket>.admin).") var adminSocket: String?
     @OptionGroup(title: "Gateway") var gatewayFlags: GatewayFlags
     @OptionGroup(title: "Engine") var engine: EngineOptions
+    @Option(help: "Worker crashes tolerated within --restart-window seconds; one more and serve gives up (exits non-zero).")
+    var maxRestarts: Int = 5
+    @Option(help: "Seconds over which worker crashes are counted.") var restartWindow: Double = 60
+
+    func validate() throws {
+        guard (0...1000).contains(maxRestarts), (1...86_400).contains(restartWindow) else {
+            throw ValidationError("--max-restarts must be 0…1000 and --restart-window 1…86400 seconds")
+        }
+    }
 
     func run() throws {
         let model = try modelOption.resolvedPath()
@@ -32,61 +46,70 @@ struct ServeCommand: ParsableCommand {
         let adminPath = adminSocket ?? socketPath + ".admin"
 
         // Signals are handled by a dispatch source, so block their default action first.
-        var stopRequested = false
-        let lock = NSLock()
-        var children: [ChildProcess] = []
+        let events = SupervisorEvents()
         let sources = [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                lock.withLock { stopRequested = true }
-                lock.withLock { children }.forEach { $0.signal(SIGTERM) }
-            }
+            source.setEventHandler { events.post(.stop) }
             source.resume()
             return source
         }
         defer { sources.forEach { $0.cancel() } }
 
-        let worker = try ChildProcess.spawn(name: "worker", executable: binaries.appendingPathComponent("scalellm-worker").path,
-                                            arguments: ["--model", model, "--socket", socketPath, "--admin-socket", adminPath] + engine.arguments)
-        lock.withLock { children.append(worker) }
-        let gateway: ChildProcess
+        let workerExecutable = binaries.appendingPathComponent("scalellm-worker").path
+        let workerArguments = ["--model", model, "--socket", socketPath, "--admin-socket", adminPath] + engine.arguments
+        var children: [SupervisorStateMachine.Child: ChildProcess] = [:]
+        children[.worker] = try ChildProcess.spawn(name: "worker", executable: workerExecutable, arguments: workerArguments)
         do {
-            gateway = try ChildProcess.spawn(name: "gateway", executable: binaries.appendingPathComponent("scalellm-gateway").path,
-                                             arguments: ["--model", model, "--worker-socket", socketPath] + gatewayFlags.arguments)
+            children[.gateway] = try ChildProcess.spawn(name: "gateway", executable: binaries.appendingPathComponent("scalellm-gateway").path,
+                                                        arguments: ["--model", model, "--worker-socket", socketPath] + gatewayFlags.arguments)
         } catch {
-            worker.signal(SIGTERM)
+            children[.worker]?.signal(SIGTERM)
             var status: Int32 = 0
-            waitpid(worker.pid, &status, 0)
+            waitpid(children[.worker]!.pid, &status, 0)
             throw error
         }
-        lock.withLock { children.append(gateway) }
-        FileHandle.standardError.write(Data("scalellm serve: worker pid \(worker.pid), gateway pid \(gateway.pid), worker socket \(socketPath), admin socket \(adminPath)\n".utf8))
+        children.values.forEach(events.watch)
+        Self.log("worker pid \(children[.worker]!.pid), gateway pid \(children[.gateway]!.pid), worker socket \(socketPath), admin socket \(adminPath)")
 
-        var failed = false
-        var running = [worker.pid: worker, gateway.pid: gateway]
-        while !running.isEmpty {
-            var status: Int32 = 0
-            let pid = waitpid(-1, &status, 0)
-            if pid < 0 {
-                if errno == EINTR { continue }
-                break
+        var machine = SupervisorStateMachine(maxRestarts: maxRestarts, restartWindow: restartWindow)
+        while true {
+            let deadline = machine.restartDue.map { Date(timeIntervalSinceNow: max(0, $0 - monotonicSeconds())) }
+            var actions: [SupervisorStateMachine.Action]
+            switch events.next(until: deadline) {
+            case .exited(let pid, let status)?:
+                guard let child = children.first(where: { $0.value.pid == pid })?.key else { continue }
+                children[child] = nil
+                actions = machine.exited(child, pid: pid, ExitStatus(waitStatus: status), at: monotonicSeconds())
+            case .stop?:
+                actions = machine.stopRequested()
+            case nil:
+                actions = machine.tick(at: monotonicSeconds())
             }
-            guard let child = running.removeValue(forKey: pid) else { continue }
-            let exit = ExitStatus(waitStatus: status)
-            if child.pid == worker.pid, exit.isCleanExit, !lock.withLock({ stopRequested }) {
-                // Only a requested stop ends a worker cleanly: here the admin socket's `shutdown`. Stop the pair.
-                FileHandle.standardError.write(Data("scalellm serve: the worker (pid \(pid)) shut down on request; stopping the gateway\n".utf8))
-                lock.withLock { stopRequested = true }
-                running.values.forEach { $0.signal(SIGTERM) }
-                continue
-            }
-            if !lock.withLock({ stopRequested }) || !exit.isCleanExit {
-                FileHandle.standardError.write(Data("scalellm serve: the \(child.name) (pid \(pid)) \(exit)\n".utf8))
-                failed = failed || !lock.withLock({ stopRequested }) || !exit.isCleanExit
-                running.values.forEach { $0.signal(SIGTERM) }
+            while !actions.isEmpty {
+                switch actions.removeFirst() {
+                case .startWorker:
+                    do {
+                        let worker = try ChildProcess.spawn(name: "worker", executable: workerExecutable, arguments: workerArguments)
+                        children[.worker] = worker
+                        events.watch(worker)
+                        Self.log("restarted the worker: pid \(worker.pid)")
+                    } catch {
+                        actions += machine.restartFailed("\(error)")
+                    }
+                case .stopChildren:
+                    children.values.forEach { $0.signal(SIGTERM) }
+                case .log(let message):
+                    Self.log(message)
+                case .exit(let success):
+                    if !success { throw ExitCode.failure }
+                    return
+                }
             }
         }
-        if failed { throw ExitCode.failure }
+    }
+
+    private static func log(_ message: String) {
+        FileHandle.standardError.write(Data("scalellm serve: \(message)\n".utf8))
     }
 }
