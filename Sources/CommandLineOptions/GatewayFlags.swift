@@ -18,6 +18,8 @@ public struct GatewayFlags: ParsableArguments {
     @Option(help: "Seconds a request may wait for room in the engine before 503 with Retry-After.") public var queueTimeout: Double = 30
     @Option(help: "Seconds the worker may send no heartbeat, or make no progress with work waiting, before /ready answers 503 and its in-flight requests end with an error.")
     public var workerStallTimeout: Double = 10
+    @Option(help: "Seconds requests being answered may take to finish after SIGTERM/SIGINT before the gateway closes anyway.")
+    public var gracePeriod: Double = 30
 
     public func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -29,6 +31,7 @@ public struct GatewayFlags: ParsableArguments {
         guard (1...day).contains(idleTimeout), (1...day).contains(headerTimeout), (0...Double(day)).contains(queueTimeout) else {
             throw ValidationError("--idle-timeout and --header-timeout must be 1…\(day) seconds, --queue-timeout 0…\(day)")
         }
+        guard (0...Double(day)).contains(gracePeriod) else { throw ValidationError("--grace-period must be 0…\(day) seconds") }
         guard (0.1...Double(day)).contains(workerStallTimeout) else {
             throw ValidationError("--worker-stall-timeout must be 0.1…\(day) seconds (and above the worker's heartbeat interval)")
         }
@@ -40,14 +43,15 @@ public struct GatewayFlags: ParsableArguments {
                        maxConnections: maxConnections, idleTimeoutMilliseconds: UInt64(idleTimeout) * 1000,
                        headerTimeoutMilliseconds: UInt64(headerTimeout) * 1000,
                        queueTimeoutMilliseconds: UInt64(queueTimeout * 1000),
-                       workerStallTimeoutMilliseconds: UInt64(workerStallTimeout * 1000))
+                       workerStallTimeoutMilliseconds: UInt64(workerStallTimeout * 1000),
+                       gracePeriodMilliseconds: UInt64(gracePeriod * 1000))
     }
 
     /// The same settings as gateway command-line arguments.
     public var arguments: [String] {
         ["--host", host, "--port", String(port), "--max-body-bytes", String(maxBodyBytes), "--max-connections", String(maxConnections),
          "--idle-timeout", String(idleTimeout), "--header-timeout", String(headerTimeout), "--queue-timeout", String(queueTimeout),
-         "--worker-stall-timeout", String(workerStallTimeout)]
+         "--worker-stall-timeout", String(workerStallTimeout), "--grace-period", String(gracePeriod)]
             + (apiKeys.map { ["--api-keys", $0] } ?? []) + (metricsRequireKey ? ["--metrics-require-key"] : [])
     }
 }

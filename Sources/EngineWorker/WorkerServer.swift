@@ -23,8 +23,11 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
         public var maxPendingWriteBytes = 8 << 20
         /// A request frame (prompt token ids) is at most this large, compressed or not.
         public var maxFrameBytes = 16 << 20
-        /// Stop on SIGINT and SIGTERM (the worker process; not tests running a server in-process).
+        /// Stop gracefully on SIGINT and SIGTERM (the worker process; not tests running a server in-process).
         public var stopsOnSignals = false
+        /// After a stop signal: how long running and waiting requests may take to finish before the worker stops
+        /// anyway (their gateways then see the connection end and fail them).
+        public var gracePeriodMilliseconds: UInt64 = 30_000
 
         public init() {}
     }
@@ -45,6 +48,7 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
     private var lastConnectionID: UInt64 = 0
     private var heartbeat: TimerHandle?
     private var signalWatches: [SignalWatch] = []
+    private var isStoppingGracefully = false
 
     /// Why the engine stopped on its own: its tensor-parallel group failed (a rank died or stopped answering).
     /// Every in-flight request was failed with an error frame and `run()` returned; the worker should exit non-zero.
@@ -130,7 +134,27 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
         }
         if options.stopsOnSignals {
             for signum in [SIGINT, SIGTERM] {
-                signalWatches.append(try loop.onSignal(signum) { [unowned self] _ in stop() })
+                signalWatches.append(try loop.onSignal(signum) { [unowned self] _ in stopGracefully() })
+            }
+        }
+    }
+
+    /// A stop signal: admits nothing new (`draining`), lets running and waiting requests finish (checked every
+    /// 50 ms), then stops; after the grace period it stops anyway. Repeated signals change nothing: a group stop
+    /// delivers the signal twice (once from the system, once forwarded by `scalellm serve`).
+    private func stopGracefully() {
+        guard !isStoppingGracefully else { return }
+        isStoppingGracefully = true
+        shared.withLock { $0.draining = true }
+        let deadline = monotonicSeconds() + Double(options.gracePeriodMilliseconds) / 1000
+        log.info("stopping: admitting nothing new, waiting up to \(options.gracePeriodMilliseconds) ms for the requests in flight")
+        loop.scheduleTimer(after: 0, repeat: 50) { [unowned self] in
+            let left = shared.withLock { $0.engine.running + $0.engine.waiting }
+            if left == 0 {
+                stop()
+            } else if monotonicSeconds() >= deadline {
+                log.warning("stopping: the grace period ended with \(left) requests unfinished")
+                stop()
             }
         }
     }

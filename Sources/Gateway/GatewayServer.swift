@@ -23,11 +23,15 @@ public struct GatewayOptions: Sendable {
     /// How long the worker may send no heartbeat, or make no progress with work to do, before it counts as
     /// stalled (`/ready` 503, in-flight requests end with an error).
     public var workerStallTimeoutMilliseconds: UInt64
+    /// On SIGTERM/SIGINT: how long requests being answered may take to finish before the gateway closes anyway.
+    public var gracePeriodMilliseconds: UInt64
 
     public init(host: String = "127.0.0.1", port: Int = 8000, workerSocket: String, maxBodyBytes: Int = 1 << 20,
                 apiKeysPath: String? = nil, metricsRequireKey: Bool = false, maxConnections: Int = 1024,
                 idleTimeoutMilliseconds: UInt64 = 60_000, headerTimeoutMilliseconds: UInt64 = 10_000,
-                queueTimeoutMilliseconds: UInt64 = 30_000, workerStallTimeoutMilliseconds: UInt64 = 10_000) {
+                queueTimeoutMilliseconds: UInt64 = 30_000, workerStallTimeoutMilliseconds: UInt64 = 10_000,
+                gracePeriodMilliseconds: UInt64 = 30_000) {
+        self.gracePeriodMilliseconds = gracePeriodMilliseconds
         self.queueTimeoutMilliseconds = queueTimeoutMilliseconds
         self.workerStallTimeoutMilliseconds = workerStallTimeoutMilliseconds
         self.host = host
@@ -58,6 +62,8 @@ public final class GatewayServer: @unchecked Sendable {
     private var apiKeys: APIKeyStore?
     private let metrics = GatewayMetrics()
     private let admissions: AdmissionQueue
+    /// A graceful stop is under way: new requests are answered 503.
+    private var draining = false
 
     /// - Parameter chat: the model's chat template and special tokens (`ChatTemplateConfiguration.load(checkpoint:tokenizer:)`).
     public init(options: GatewayOptions, tokenizer: Tokenizer, chat: ChatTemplateConfiguration,
@@ -92,7 +98,7 @@ public final class GatewayServer: @unchecked Sendable {
         try server.start()
         http = server
         for signum in [SIGINT, SIGTERM] {
-            signalWatches.append(try loop.onSignal(signum) { [unowned self] _ in stop() })
+            signalWatches.append(try loop.onSignal(signum) { [unowned self] _ in stopGracefully() })
         }
         signalWatches.append(try loop.onSignal(SIGHUP) { [unowned self] _ in reloadAPIKeys() })
         if let apiKeys { log.info("API keys required (\(apiKeys.count) loaded from \(apiKeys.path))") }
@@ -100,6 +106,29 @@ public final class GatewayServer: @unchecked Sendable {
         worker.start()
         log.info("listening on http://\(options.host):\(server.boundPort)")
         loop.run()
+    }
+
+    /// SIGTERM/SIGINT: stops accepting connections, answers new requests on open ones with 503, lets the requests
+    /// being answered finish (checked every 50 ms), then stops; after the grace period it stops anyway (unfinished
+    /// streams then end when their connections close). Repeated signals change nothing: a group stop delivers the
+    /// signal twice (once from the system, once forwarded by `scalellm serve`).
+    private func stopGracefully() {
+        guard !draining else { return }
+        guard let http else { return stop() }
+        draining = true
+        http.stopAccepting()
+        log.info("stopping: waiting up to \(options.gracePeriodMilliseconds) ms for \(http.respondingConnectionCount) requests to finish")
+        let deadline = monotonicSeconds() + Double(options.gracePeriodMilliseconds) / 1000
+        loop.scheduleTimer(after: 50, repeat: 50) { [unowned self] in
+            let busy = http.respondingConnectionCount
+            if busy == 0 {
+                log.info("stopping: every request finished")
+                stop()
+            } else if monotonicSeconds() >= deadline {
+                log.warning("stopping: the grace period ended with \(busy) requests unfinished")
+                stop()
+            }
+        }
     }
 
     /// Stops accepting and ends `run()`. Safe from any thread.
@@ -120,6 +149,9 @@ public final class GatewayServer: @unchecked Sendable {
     private func route(_ request: HTTPRequest, _ responder: HTTPResponder) {
         let endpoint = Self.endpoints.contains(request.path) ? request.path : "other"
         let reply = Reply(responder: responder, endpoint: endpoint, metrics: metrics)
+        if draining && endpoint != "/health" {
+            return reply.error(.unavailable("the server is shutting down"))
+        }
         guard isAuthorized(request, endpoint) else {
             return reply.error(OpenAIError(status: 401, message: "Incorrect or missing API key: send 'Authorization: Bearer <key>'.",
                                            code: "invalid_api_key"))

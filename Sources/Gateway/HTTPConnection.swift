@@ -45,6 +45,9 @@ final class HTTPConnection {
 
     // MARK: Called by the current response's writer
 
+    /// A request is being answered: the connection holds work a graceful stop waits for.
+    var isResponding: Bool { machine.isResponding }
+
     /// Whether the response being written is the connection's last.
     var closesAfterResponse: Bool { machine.closesAfterResponse }
 

@@ -97,6 +97,12 @@ struct HTTPConnectionStateMachine<Response> {
     }
 
     /// Whether the response being written is the connection's last (it says `Connection: close`).
+    /// A request is being answered (by the handler or the server's own error response).
+    var isResponding: Bool {
+        if case .responding = state { return true }
+        return false
+    }
+
     var closesAfterResponse: Bool {
         if case .responding(_, let closeAfterResponse, _) = state { return closeAfterResponse }
         return true

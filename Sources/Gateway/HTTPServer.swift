@@ -100,6 +100,16 @@ public final class HTTPServer {
         self.listener = listener
     }
 
+    /// Connections answering a request now (what a graceful stop waits for).
+    public var respondingConnectionCount: Int { connections.values.filter(\.isResponding).count }
+
+    /// Stops listening; open connections go on (a graceful stop lets their requests finish). Idempotent.
+    public func stopAccepting() {
+        loop.assertOnLoopThread()
+        listener?.close()
+        listener = nil
+    }
+
     /// Stops listening and closes every connection at once (unfinished responses get `onClose`).
     public func close() {
         loop.assertOnLoopThread()

@@ -21,6 +21,8 @@ struct WorkerCommand: ParsableCommand {
     var maxConnections: Int = 64
     @Option(help: "Seconds between the status frames (heartbeats) sent to every gateway, idle or not.")
     var heartbeatInterval: Double = 1
+    @Option(help: "Seconds the requests in flight may take to finish after SIGTERM/SIGINT before the worker stops anyway.")
+    var gracePeriod: Double = 30
     @OptionGroup(title: "Engine") var engineOptions: EngineOptions
     @Option(help: .hidden) var rank: Int = 0
     @Option(help: .hidden) var group: String?
@@ -28,6 +30,7 @@ struct WorkerCommand: ParsableCommand {
     func validate() throws {
         guard (1...100_000).contains(maxConnections) else { throw ValidationError("--max-connections must be 1…100000") }
         guard (0.01...60).contains(heartbeatInterval) else { throw ValidationError("--heartbeat-interval must be 0.01…60 seconds") }
+        guard (0...86_400).contains(gracePeriod) else { throw ValidationError("--grace-period must be 0…86400 seconds") }
     }
 
     func run() throws {
@@ -130,6 +133,7 @@ struct WorkerCommand: ParsableCommand {
         serverOptions.stopsOnSignals = true
         serverOptions.maxConnections = maxConnections
         serverOptions.heartbeatIntervalMilliseconds = UInt32(heartbeatInterval * 1000)
+        serverOptions.gracePeriodMilliseconds = UInt64(gracePeriod * 1000)
         let server = try WorkerServer(engine: engine, modelID: checkpoint.modelID, socketPath: socket, adminSocketPath: adminPath,
                                       options: serverOptions, log: log)
         signal(SIGPIPE, SIG_IGN)

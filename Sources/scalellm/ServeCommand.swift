@@ -47,17 +47,18 @@ struct ServeCommand: ParsableCommand {
 
         // Signals are handled by a dispatch source, so block their default action first.
         let events = SupervisorEvents()
-        let sources = [SIGINT, SIGTERM].map { number in
+        let sources = [SIGINT, SIGTERM, SIGHUP].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { events.post(.stop) }
+            source.setEventHandler { events.post(number == SIGHUP ? .reload : .stop) }
             source.resume()
             return source
         }
         defer { sources.forEach { $0.cancel() } }
 
         let workerExecutable = binaries.appendingPathComponent("scalellm-worker").path
-        let workerArguments = ["--model", model, "--socket", socketPath, "--admin-socket", adminPath] + engine.arguments
+        let workerArguments = ["--model", model, "--socket", socketPath, "--admin-socket", adminPath,
+                               "--grace-period", String(gatewayFlags.gracePeriod)] + engine.arguments
         var children: [SupervisorStateMachine.Child: ChildProcess] = [:]
         children[.worker] = try ChildProcess.spawn(name: "worker", executable: workerExecutable, arguments: workerArguments)
         do {
@@ -83,6 +84,9 @@ struct ServeCommand: ParsableCommand {
                 actions = machine.exited(child, pid: pid, ExitStatus(waitStatus: status), at: monotonicSeconds())
             case .stop?:
                 actions = machine.stopRequested()
+            case .reload?:
+                children[.gateway]?.signal(SIGHUP)
+                actions = []
             case nil:
                 actions = machine.tick(at: monotonicSeconds())
             }

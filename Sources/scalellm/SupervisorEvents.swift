@@ -7,6 +7,8 @@ final class SupervisorEvents: @unchecked Sendable {
     enum Event {
         case exited(pid_t, status: Int32)
         case stop
+        /// SIGHUP: the gateway re-reads its API keys.
+        case reload
     }
 
     private let condition = NSCondition()
