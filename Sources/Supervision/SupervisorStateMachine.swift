@@ -14,8 +14,9 @@ public struct SupervisorStateMachine {
         case serving
         /// The worker crashed; it is started again at `restartAt` (monotonic seconds).
         case waitingToRestart(restartAt: Double)
-        /// Stopping on request (a signal, or the worker's admin `shutdown`): waiting for the children to exit.
-        case stopping
+        /// Stopping on request (a signal, or the worker's admin `shutdown`): waiting for the children to exit, at
+        /// most until `killAt`, when those still running are killed.
+        case stopping(killAt: Double)
         /// Stopping because of a failure: waiting for the children to exit, then exit non-zero.
         case failing
     }
@@ -24,6 +25,8 @@ public struct SupervisorStateMachine {
         case startWorker
         /// Sends SIGTERM to the children still running.
         case stopChildren
+        /// Sends SIGKILL to the children still running (they outlived the stop deadline).
+        case killChildren
         case log(String)
         /// Every child has exited: serve ends, successfully or not.
         case exit(success: Bool)
@@ -33,22 +36,28 @@ public struct SupervisorStateMachine {
     public let restartWindow: Double
     public let initialBackoff: Double
     public let maxBackoff: Double
+    /// How long children may take to exit after a stop request (their grace period plus a margin).
+    public let stopTimeout: Double
     public private(set) var state = State.serving
     /// When the worker crashed, within the last `restartWindow` seconds.
     public private(set) var recentCrashes: [Double] = []
     private var running: Set<Child> = [.worker, .gateway]
 
-    public init(maxRestarts: Int, restartWindow: Double, initialBackoff: Double = 0.5, maxBackoff: Double = 10) {
+    public init(maxRestarts: Int, restartWindow: Double, initialBackoff: Double = 0.5, maxBackoff: Double = 10,
+                stopTimeout: Double = 40) {
+        self.stopTimeout = stopTimeout
         self.maxRestarts = maxRestarts
         self.restartWindow = restartWindow
         self.initialBackoff = initialBackoff
         self.maxBackoff = maxBackoff
     }
 
-    /// When the next restart is due, if one is waiting.
-    public var restartDue: Double? {
-        if case .waitingToRestart(let at) = state { return at }
-        return nil
+    /// When `tick` has something to do next: a restart that is due, or children to kill after a stop.
+    public var nextDeadline: Double? {
+        switch state {
+        case .waitingToRestart(let at), .stopping(let at): return at
+        case .serving, .failing: return nil
+        }
     }
 
     /// `child` exited with `status` at `now`. A worker that exits cleanly by itself was stopped on purpose (its admin
@@ -56,8 +65,10 @@ public struct SupervisorStateMachine {
     public mutating func exited(_ child: Child, pid: Int32, _ status: ExitStatus, at now: Double) -> [Action] {
         running.remove(child)
         switch state {
-        case .stopping, .failing:
-            return running.isEmpty ? [.exit(success: state == .stopping)] : []
+        case .stopping:
+            return running.isEmpty ? [.exit(success: true)] : []
+        case .failing:
+            return running.isEmpty ? [.exit(success: false)] : []
         case .serving, .waitingToRestart:
             break
         }
@@ -66,7 +77,7 @@ public struct SupervisorStateMachine {
             return [.log("the gateway (pid \(pid)) \(status); stopping the worker"), .stopChildren] + (running.isEmpty ? [.exit(success: false)] : [])
         }
         if status.isCleanExit {
-            state = .stopping
+            state = .stopping(killAt: now + stopTimeout)
             return [.log("the worker (pid \(pid)) shut down on request; stopping the gateway"), .stopChildren] + (running.isEmpty ? [.exit(success: true)] : [])
         }
         recentCrashes = recentCrashes.filter { now - $0 < restartWindow } + [now]
@@ -80,20 +91,28 @@ public struct SupervisorStateMachine {
         return [.log("the worker (pid \(pid)) \(status); restarting it in \(delay) s (crash \(recentCrashes.count) of at most \(maxRestarts) within \(Int(restartWindow)) s)")]
     }
 
-    /// The clock reached `now`: a restart that is due starts the worker.
+    /// The clock reached `now`: a restart that is due starts the worker; children that outlived a stop request
+    /// are killed.
     public mutating func tick(at now: Double) -> [Action] {
-        guard case .waitingToRestart(let at) = state, now >= at else { return [] }
-        state = .serving
-        running.insert(.worker)
-        return [.startWorker]
+        switch state {
+        case .waitingToRestart(let at) where now >= at:
+            state = .serving
+            running.insert(.worker)
+            return [.startWorker]
+        case .stopping(let at) where now >= at:
+            state = .failing
+            return [.log("the children did not stop within \(Int(stopTimeout)) s; killing them"), .killChildren]
+        default:
+            return []
+        }
     }
 
-    /// SIGINT or SIGTERM: stop both children (each finishes what it runs first) and exit 0 once they have.
-    public mutating func stopRequested() -> [Action] {
+    /// SIGINT or SIGTERM at `now`: stop both children (each finishes what it runs first) and exit 0 once they have.
+    public mutating func stopRequested(at now: Double) -> [Action] {
         switch state {
         case .stopping, .failing: return []
         case .serving, .waitingToRestart:
-            state = .stopping
+            state = .stopping(killAt: now + stopTimeout)
             return [.stopChildren] + (running.isEmpty ? [.exit(success: true)] : [])
         }
     }

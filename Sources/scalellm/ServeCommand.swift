@@ -73,9 +73,10 @@ struct ServeCommand: ParsableCommand {
         children.values.forEach(events.watch)
         Self.log("worker pid \(children[.worker]!.pid), gateway pid \(children[.gateway]!.pid), worker socket \(socketPath), admin socket \(adminPath)")
 
-        var machine = SupervisorStateMachine(maxRestarts: maxRestarts, restartWindow: restartWindow)
+        var machine = SupervisorStateMachine(maxRestarts: maxRestarts, restartWindow: restartWindow,
+                                             stopTimeout: gatewayFlags.gracePeriod + 10)
         while true {
-            let deadline = machine.restartDue.map { Date(timeIntervalSinceNow: max(0, $0 - monotonicSeconds())) }
+            let deadline = machine.nextDeadline.map { Date(timeIntervalSinceNow: max(0, $0 - monotonicSeconds())) }
             var actions: [SupervisorStateMachine.Action]
             switch events.next(until: deadline) {
             case .exited(let pid, let status)?:
@@ -83,7 +84,7 @@ struct ServeCommand: ParsableCommand {
                 children[child] = nil
                 actions = machine.exited(child, pid: pid, ExitStatus(waitStatus: status), at: monotonicSeconds())
             case .stop?:
-                actions = machine.stopRequested()
+                actions = machine.stopRequested(at: monotonicSeconds())
             case .reload?:
                 children[.gateway]?.signal(SIGHUP)
                 actions = []
@@ -103,6 +104,8 @@ struct ServeCommand: ParsableCommand {
                     }
                 case .stopChildren:
                     children.values.forEach { $0.signal(SIGTERM) }
+                case .killChildren:
+                    children.values.forEach { $0.signal(SIGKILL) }
                 case .log(let message):
                     Self.log(message)
                 case .exit(let success):

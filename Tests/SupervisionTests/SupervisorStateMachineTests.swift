@@ -17,10 +17,10 @@ final class SupervisorStateMachineTests: XCTestCase {
         XCTAssertEqual(machine.tick(at: 200), [], "nothing is waiting")
 
         _ = machine.exited(.worker, pid: 11, .exited(3), at: 101)
-        XCTAssertEqual(machine.restartDue, 102, "the second crash waits twice as long")
+        XCTAssertEqual(machine.nextDeadline, 102, "the second crash waits twice as long")
         XCTAssertEqual(machine.tick(at: 102), [.startWorker])
         _ = machine.exited(.worker, pid: 12, killed, at: 103)
-        XCTAssertEqual(machine.restartDue, 104.5, "capped at maxBackoff")
+        XCTAssertEqual(machine.nextDeadline, 104.5, "capped at maxBackoff")
         actions = machine.tick(at: 104.5)
         XCTAssertEqual(actions, [.startWorker])
     }
@@ -50,15 +50,15 @@ final class SupervisorStateMachineTests: XCTestCase {
 
     func testStopRequestsAndCleanExits() {
         var stopping = SupervisorStateMachine(maxRestarts: 5, restartWindow: 60)
-        XCTAssertEqual(stopping.stopRequested(), [.stopChildren])
-        XCTAssertEqual(stopping.stopRequested(), [], "a second signal changes nothing")
+        XCTAssertEqual(stopping.stopRequested(at: 0), [.stopChildren])
+        XCTAssertEqual(stopping.stopRequested(at: 0), [], "a second signal changes nothing")
         XCTAssertEqual(stopping.exited(.worker, pid: 1, killed, at: 0), [], "no restart while stopping")
         XCTAssertEqual(stopping.exited(.gateway, pid: 2, .exited(0), at: 0), [.exit(success: true)])
 
         var waiting = SupervisorStateMachine(maxRestarts: 5, restartWindow: 60)
         _ = waiting.exited(.worker, pid: 1, killed, at: 0)
-        XCTAssertEqual(waiting.stopRequested(), [.stopChildren], "a stop while a restart waits cancels it")
-        XCTAssertEqual(waiting.tick(at: 100), [])
+        XCTAssertEqual(waiting.stopRequested(at: 0), [.stopChildren], "a stop while a restart waits cancels it")
+        XCTAssertEqual(waiting.tick(at: 39), [], "no restart, and the children still have time")
         XCTAssertEqual(waiting.exited(.gateway, pid: 2, .exited(0), at: 1), [.exit(success: true)])
 
         var shutdown = SupervisorStateMachine(maxRestarts: 5, restartWindow: 60)
@@ -77,5 +77,16 @@ final class SupervisorStateMachineTests: XCTestCase {
         XCTAssertEqual(machine.tick(at: 1), [.startWorker])
         XCTAssertEqual(Array(machine.restartFailed("gone").dropFirst()), [.stopChildren])
         XCTAssertEqual(machine.exited(.gateway, pid: 2, .exited(0), at: 2), [.exit(success: false)])
+    }
+
+    func testChildrenThatOutliveTheStopTimeoutAreKilled() {
+        var machine = SupervisorStateMachine(maxRestarts: 5, restartWindow: 60, stopTimeout: 40)
+        XCTAssertEqual(machine.stopRequested(at: 100), [.stopChildren])
+        XCTAssertEqual(machine.nextDeadline, 140)
+        XCTAssertEqual(machine.tick(at: 139), [])
+        XCTAssertEqual(machine.tick(at: 140).last, .killChildren)
+        XCTAssertEqual(machine.state, .failing)
+        _ = machine.exited(.worker, pid: 1, .signalled(9), at: 141)
+        XCTAssertEqual(machine.exited(.gateway, pid: 2, .signalled(9), at: 141), [.exit(success: false)])
     }
 }
