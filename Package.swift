@@ -58,12 +58,13 @@ let package = Package(
 
         .target(name: "CommandLineOptions", dependencies: [
             "EngineWorker", "Gateway", "ModelFormats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // What `scalellm serve` does when its children exit or it is asked to stop (restart with backoff, give up).
         .target(name: "Supervision"),
         .executableTarget(name: "scalellm", dependencies: [
             "BLAS", "EngineWorker", "LoopIO", "Supervision", "Gateway", "Tokenizers", "ModelFormats", "CommandLineOptions", "ServingBenchmark", "WireProtocol",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "scalellm-gateway", dependencies: [
             "Gateway", "CommandLineOptions", "ChatTemplates", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -62,6 +62,7 @@ public final class GatewayServer: @unchecked Sendable {
     private var apiKeys: APIKeyStore?
     private let metrics = GatewayMetrics()
     private let admissions: AdmissionQueue
+    private let requestLog: RequestLog
     /// A graceful stop is under way: new requests are answered 503.
     private var draining = false
 
@@ -72,6 +73,7 @@ public final class GatewayServer: @unchecked Sendable {
         self.tokenizer = tokenizer
         self.chat = chat
         self.log = log
+        requestLog = RequestLog(log: log)
         loop = try EventLoop()
         let worker = WorkerClient(loop: loop, socketPath: options.workerSocket,
                                   stallTimeoutMilliseconds: options.workerStallTimeoutMilliseconds, log: log)
@@ -148,7 +150,7 @@ public final class GatewayServer: @unchecked Sendable {
 
     private func route(_ request: HTTPRequest, _ responder: HTTPResponder) {
         let endpoint = Self.endpoints.contains(request.path) ? request.path : "other"
-        let reply = Reply(responder: responder, endpoint: endpoint, metrics: metrics)
+        let reply = Reply(responder: responder, endpoint: endpoint, metrics: metrics, requestLog: requestLog, arrival: monotonicSeconds())
         if draining && endpoint != "/health" {
             return reply.error(.unavailable("the server is shutting down"))
         }
@@ -325,8 +327,8 @@ public final class GatewayServer: @unchecked Sendable {
                                     code: "overloaded"))
         })
         if let queued {
-            responder.onClose = { [weak admissions, metrics] in
-                metrics.answered(reply.endpoint, status: GatewayMetrics.clientClosedRequest)
+            responder.onClose = { [weak admissions] in
+                reply.record(status: GatewayMetrics.clientClosedRequest)
                 admissions?.withdraw(queued)
             }
         }
@@ -346,7 +348,7 @@ public final class GatewayServer: @unchecked Sendable {
             arrival: arrival, endpoint: reply.endpoint)
         let exchange = GenerationExchange(identity: identity, requestIDs: ids, tokenizer: tokenizer, promptTokens: promptTokens,
                                           stop: parameters.stop, loop: loop, responder: responder, metrics: metrics,
-                                          cancelOnWorker: { [weak worker] id in worker?.cancel(id) })
+                                          requestLog: requestLog, cancelOnWorker: { [weak worker] id in worker?.cancel(id) })
         for (index, id) in ids.enumerated() {
             // Choices differ through their seeds: the request's seed plus the choice index, when one was given.
             let wire = GenerateRequest(requestID: id, promptTokenIDs: promptTokens, maxTokens: UInt32(parameters.maxTokens),
@@ -359,27 +361,37 @@ public final class GatewayServer: @unchecked Sendable {
             }
         }
         metrics.queued(for: monotonicSeconds() - arrival)
+        exchange.queueSeconds = monotonicSeconds() - arrival
         // A client that goes away cancels its request so the worker frees its KV blocks at once; it is counted
         // with nginx's status for a client that closed the request.
         responder.onClose = { exchange.clientDisconnected() }
     }
 
     /// Answers one HTTP request and counts the answer in the metrics.
+    /// Answers one HTTP request and counts the answer in the metrics and the request log (a generation that
+    /// reaches the worker is answered, counted and logged by its `GenerationExchange` instead).
     private struct Reply {
         let responder: HTTPResponder
         let endpoint: String
         let metrics: GatewayMetrics
+        let requestLog: RequestLog
+        let arrival: Double
 
         func send(_ status: Int, contentType: String, _ body: [UInt8]) {
-            metrics.answered(endpoint, status: status)
+            record(status: status)
             responder.respond(status: status, headers: [("Content-Type", contentType)], body: body)
         }
 
         func json(_ status: Int, _ body: [UInt8]) { send(status, contentType: "application/json", body) }
 
         func error(_ error: OpenAIError) {
-            metrics.answered(endpoint, status: error.status)
+            record(status: error.status)
             responder.respond(status: error.status, headers: error.headers, body: error.body)
+        }
+
+        func record(status: Int) {
+            metrics.answered(endpoint, status: status)
+            requestLog.record(.init(endpoint: endpoint, status: status, totalSeconds: monotonicSeconds() - arrival))
         }
     }
 }

@@ -68,14 +68,20 @@ final class GenerationExchange {
     private let responder: HTTPResponder
     private let tokenizer: Tokenizer
     private let metrics: GatewayMetrics
+    private let requestLog: RequestLog
     private let requestIDs: [UInt64]
+    /// How long the request waited for room in the worker (set when it is sent), and when its first token came.
+    var queueSeconds: Double?
+    private var firstTokenSeconds: Double?
     private let texts: [ChoiceText]
     private var machine: GenerationExchangeStateMachine
     /// Stops a choice's sequence on the worker (a stop string ended it early, the request failed, the client left).
     private let cancelOnWorker: (UInt64) -> Void
 
     init(identity: ResponseIdentity, requestIDs: [UInt64], tokenizer: Tokenizer, promptTokens: [Int32], stop: [String],
-         loop: EventLoop, responder: HTTPResponder, metrics: GatewayMetrics, cancelOnWorker: @escaping (UInt64) -> Void) {
+         loop: EventLoop, responder: HTTPResponder, metrics: GatewayMetrics, requestLog: RequestLog,
+         cancelOnWorker: @escaping (UInt64) -> Void) {
+        self.requestLog = requestLog
         self.identity = identity
         self.loop = loop
         self.responder = responder
@@ -116,6 +122,7 @@ final class GenerationExchange {
             switch action {
             case .observeTimeToFirstToken(let seconds):
                 metrics.firstToken(after: seconds)
+                firstTokenSeconds = seconds
             case .observeInterTokenLatency(let seconds):
                 metrics.interToken(seconds)
             case .render(let choice, let tokens, let logprobs, let finish, let first):
@@ -133,6 +140,7 @@ final class GenerationExchange {
             case .cancelOnWorker(let choice):
                 cancelOnWorker(requestIDs[choice])
             case .recordCompletion(let completionTokens):
+                record(status: 200, outputTokens: completionTokens)
                 metrics.answered(identity.endpoint, status: 200)
                 metrics.completed(after: monotonicSeconds() - identity.arrival, promptTokens: identity.promptTokens,
                                   generatedTokens: completionTokens)
@@ -151,6 +159,7 @@ final class GenerationExchange {
             case .respond(let body):
                 responder.respond(status: 200, headers: [("Content-Type", "application/json")], body: body)
             case .recordAnswer(let status):
+                record(status: status, outputTokens: nil)
                 metrics.answered(identity.endpoint, status: status)
             case .respondWithError(let error):
                 responder.respond(status: error.status, headers: error.headers, body: error.body)
@@ -159,5 +168,11 @@ final class GenerationExchange {
                 responder.endStream()
             }
         }
+    }
+
+    private func record(status: Int, outputTokens: Int?) {
+        requestLog.record(.init(id: identity.id, endpoint: identity.endpoint, status: status, promptTokens: identity.promptTokens,
+                                outputTokens: outputTokens, queueSeconds: queueSeconds, firstTokenSeconds: firstTokenSeconds,
+                                totalSeconds: monotonicSeconds() - identity.arrival))
     }
 }

@@ -15,8 +15,10 @@ struct GatewayCommand: ParsableCommand {
     @OptionGroup var modelOption: ModelOption
     @Option(help: "The engine worker's Unix socket.") var workerSocket: String
     @OptionGroup(title: "Gateway") var gateway: GatewayFlags
+    @OptionGroup(title: "Logging") var logging: LogOptions
 
     func run() throws {
+        logging.bootstrap()
         let tokenizer: Tokenizer, chat: ChatTemplateConfiguration
         do {
             let checkpoint = try ModelCheckpoint(path: modelOption.resolvedPath())

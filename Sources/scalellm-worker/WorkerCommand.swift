@@ -24,6 +24,7 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Seconds the requests in flight may take to finish after SIGTERM/SIGINT before the worker stops anyway.")
     var gracePeriod: Double = 30
     @OptionGroup(title: "Engine") var engineOptions: EngineOptions
+    @OptionGroup(title: "Logging") var logging: LogOptions
     @Option(help: .hidden) var rank: Int = 0
     @Option(help: .hidden) var group: String?
 
@@ -34,6 +35,7 @@ struct WorkerCommand: ParsableCommand {
     }
 
     func run() throws {
+        logging.bootstrap()
         let log = Logger(label: rank == 0 ? "scalellm.worker" : "scalellm.worker.rank\(rank)")
         let size = engineOptions.tensorParallelSize
         guard (0..<size).contains(rank), (rank == 0) || group != nil else {

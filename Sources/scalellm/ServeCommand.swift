@@ -1,6 +1,7 @@
 import ArgumentParser
 import CommandLineOptions
 import Foundation
+import Logging
 import LoopIO
 import Supervision
 
@@ -22,6 +23,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Worker crashes tolerated within --restart-window seconds; one more and serve gives up (exits non-zero).")
     var maxRestarts: Int = 5
     @Option(help: "Seconds over which worker crashes are counted.") var restartWindow: Double = 60
+    @OptionGroup(title: "Logging") var logging: LogOptions
 
     func validate() throws {
         guard (0...1000).contains(maxRestarts), (1...86_400).contains(restartWindow) else {
@@ -30,6 +32,8 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
+        logging.bootstrap()
+        let log = Logger(label: "scalellm.serve")
         let model = try modelOption.resolvedPath()
         let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         var temporaryDirectory: String?
@@ -58,12 +62,12 @@ struct ServeCommand: ParsableCommand {
 
         let workerExecutable = binaries.appendingPathComponent("scalellm-worker").path
         let workerArguments = ["--model", model, "--socket", socketPath, "--admin-socket", adminPath,
-                               "--grace-period", String(gatewayFlags.gracePeriod)] + engine.arguments
+                               "--grace-period", String(gatewayFlags.gracePeriod)] + engine.arguments + logging.arguments
         var children: [SupervisorStateMachine.Child: ChildProcess] = [:]
         children[.worker] = try ChildProcess.spawn(name: "worker", executable: workerExecutable, arguments: workerArguments)
         do {
             children[.gateway] = try ChildProcess.spawn(name: "gateway", executable: binaries.appendingPathComponent("scalellm-gateway").path,
-                                                        arguments: ["--model", model, "--worker-socket", socketPath] + gatewayFlags.arguments)
+                                                        arguments: ["--model", model, "--worker-socket", socketPath] + gatewayFlags.arguments + logging.arguments)
         } catch {
             children[.worker]?.signal(SIGTERM)
             var status: Int32 = 0
@@ -71,7 +75,7 @@ struct ServeCommand: ParsableCommand {
             throw error
         }
         children.values.forEach(events.watch)
-        Self.log("worker pid \(children[.worker]!.pid), gateway pid \(children[.gateway]!.pid), worker socket \(socketPath), admin socket \(adminPath)")
+        log.info("worker pid \(children[.worker]!.pid), gateway pid \(children[.gateway]!.pid), worker socket \(socketPath), admin socket \(adminPath)")
 
         var machine = SupervisorStateMachine(maxRestarts: maxRestarts, restartWindow: restartWindow,
                                              stopTimeout: gatewayFlags.gracePeriod + 10)
@@ -98,7 +102,7 @@ struct ServeCommand: ParsableCommand {
                         let worker = try ChildProcess.spawn(name: "worker", executable: workerExecutable, arguments: workerArguments)
                         children[.worker] = worker
                         events.watch(worker)
-                        Self.log("restarted the worker: pid \(worker.pid)")
+                        log.notice("restarted the worker: pid \(worker.pid)")
                     } catch {
                         actions += machine.restartFailed("\(error)")
                     }
@@ -107,16 +111,12 @@ struct ServeCommand: ParsableCommand {
                 case .killChildren:
                     children.values.forEach { $0.signal(SIGKILL) }
                 case .log(let message):
-                    Self.log(message)
+                    log.warning("\(message)")
                 case .exit(let success):
                     if !success { throw ExitCode.failure }
                     return
                 }
             }
         }
-    }
-
-    private static func log(_ message: String) {
-        FileHandle.standardError.write(Data("scalellm serve: \(message)\n".utf8))
     }
 }

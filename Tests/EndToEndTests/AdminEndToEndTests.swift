@@ -16,7 +16,7 @@ final class AdminEndToEndTests: XCTestCase {
         defer { server.stop() }
         let port = try server.waitForPort()
         _ = try server.waitForLine(containing: "worker ready")
-        XCTAssertTrue(try server.waitForLine(containing: "scalellm serve: worker pid").contains("admin socket \(adminSocket)"))
+        XCTAssertTrue(try server.waitForLine(containing: "gateway pid").contains("admin socket \(adminSocket)"))
         // Over 16 tokens, so that the second request reuses a cached block of the first.
         let body = #"{"prompt": "Once upon a time there was a little girl named Lily. She loved to play outside", "max_tokens": 6, "temperature": 0}"#
         for _ in 0..<2 {

@@ -14,7 +14,7 @@ final class GracefulStopTests: XCTestCase {
                                                    "--socket", directory.appendingPathComponent("w.sock").path, "--grace-period", "120"])
         defer { server.stop() }
         let port = try server.waitForPort()
-        let started = try server.waitForLine(containing: "scalellm serve: worker pid")
+        let started = try server.waitForLine(containing: "gateway pid")
         _ = try server.waitForLine(containing: "worker ready")
 
         // Four streams of 96 tokens, each under way (first event read) before the signal.

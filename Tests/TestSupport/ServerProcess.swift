@@ -59,7 +59,9 @@ public final class ServerProcess: @unchecked Sendable {
     /// The port from the gateway's "listening on http://host:port" line.
     public func waitForPort() throws -> Int {
         let line = try waitForLine(containing: "listening on http://")
-        guard let port = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) else {
+        // The digits right after the last ':' of "listening on http://host:port" (a JSON log line has more after them).
+        let afterURL = (line.components(separatedBy: "listening on http://").last ?? "").prefix { $0.isNumber || $0.isLetter || ".:[]".contains($0) }
+        guard let port = afterURL.split(separator: ":").last.flatMap({ Int($0) }) else {
             throw HTTPTestClient.ClientError(description: "cannot read a port from '\(line)'")
         }
         return port
