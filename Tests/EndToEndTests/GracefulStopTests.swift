@@ -21,7 +21,7 @@ final class GracefulStopTests: XCTestCase {
         let body = #"{"prompt": "Once upon a time", "max_tokens": 96, "ignore_eos": true, "temperature": 0, "stream": true}"#
         let streams = try (0..<4).map { _ in try HTTPTestClient(port: port, timeoutSeconds: 120) }
         for stream in streams {
-            try stream.sendRaw(Array("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8))
+            try stream.startPost("/v1/completions", json: body)
         }
         for stream in streams { _ = try stream.readUntilText("data: {") }
 

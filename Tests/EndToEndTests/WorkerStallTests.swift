@@ -27,7 +27,7 @@ final class WorkerStallTests: XCTestCase {
 
         let stream = try HTTPTestClient(port: port)
         let body = #"{"prompt": "Once upon a time", "max_tokens": 400, "ignore_eos": true, "temperature": 0, "stream": true}"#
-        try stream.sendRaw(Array("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8))
+        try stream.startPost("/v1/completions", json: body)
         _ = try stream.readUntilText("data: {")
         XCTAssertEqual(kill(worker.process.processIdentifier, SIGSTOP), 0)
 

@@ -127,6 +127,12 @@ public final class HTTPTestClient {
         }
     }
 
+    /// Sends a `POST path` with the JSON `body` without reading the answer (for streamed responses read with
+    /// `readUntilText`).
+    public func startPost(_ path: String, json body: String) throws {
+        try sendRaw(Array("POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8))
+    }
+
     /// Reads until `text` has arrived (for tests that act in the middle of a streamed response).
     public func readUntilText(_ text: String) throws -> Int { try readUntil(Array(text.utf8)) }
 
