@@ -162,10 +162,8 @@ public final class GatewayServer: @unchecked Sendable {
         case ("GET", "/health"):
             reply.json(200, Array(#"{"status":"ok"}"#.utf8))
         case ("GET", "/ready"):
-            if worker.isServing { reply.json(200, Array(#"{"status":"ready"}"#.utf8)) }
-            else if let stall = worker.stall { reply.error(.unavailable("the engine worker is stalled: \(stall)")) }
-            else if worker.isReady { reply.error(.unavailable("the engine worker is draining")) }
-            else { reply.error(.unavailable("no engine worker is connected" + (worker.refusal.map { " (it refused this gateway: \($0))" } ?? ""))) }
+            if let reason = worker.unavailableReason { reply.error(.unavailable(reason)) }
+            else { reply.json(200, Array(#"{"status":"ready"}"#.utf8)) }
         case ("GET", "/metrics"):
             let text = metrics.render(worker: worker.lastStatus, ready: worker.isServing)
             reply.send(200, contentType: "text/plain; version=0.0.4; charset=utf-8", Array(text.utf8))
@@ -357,7 +355,7 @@ public final class GatewayServer: @unchecked Sendable {
                                        presencePenalty: parameters.presencePenalty, frequencyPenalty: parameters.frequencyPenalty,
                                        topLogprobs: request.topLogprobs.map { UInt32($0) })
             guard worker.submit(wire, events: { exchange.handle($0, requestID: id) }) else {
-                return exchange.fail(.unavailable("the engine worker is not reachable"))
+                return exchange.fail(.unavailable(worker.unavailableReason ?? "the engine worker is not reachable"))
             }
         }
         metrics.queued(for: monotonicSeconds() - arrival)

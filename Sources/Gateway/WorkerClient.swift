@@ -54,6 +54,14 @@ final class WorkerClient {
     /// serving new requests; its status frame says so within a heartbeat).
     var isServing: Bool { isReady && stall == nil && !(lastStatus?.draining ?? false) }
 
+    /// Why the worker does not take requests now (nil while it serves): what `/ready` and refused requests say.
+    var unavailableReason: String? {
+        if isServing { return nil }
+        if let stall { return "the engine worker is stalled: \(stall)" }
+        if isReady { return "the engine worker is draining" }
+        return "no engine worker is connected" + (refusal.map { " (it refused this gateway: \($0))" } ?? "")
+    }
+
     /// Called whenever room for new sequences may have appeared — a sequence ended (finished, cancelled or failed),
     /// the worker connected, or it went away (then queued requests fail fast instead of waiting for the timeout).
     var onCapacityChanged: (() -> Void)?
