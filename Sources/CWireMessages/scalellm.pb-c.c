@@ -611,7 +611,7 @@ const ProtobufCMessageDescriptor scalellm__wire__v1__hello__descriptor =
   (ProtobufCMessageInit) scalellm__wire__v1__hello__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor scalellm__wire__v1__hello_ack__field_descriptors[10] =
+static const ProtobufCFieldDescriptor scalellm__wire__v1__hello_ack__field_descriptors[8] =
 {
   {
     "protocol_version",
@@ -634,30 +634,6 @@ static const ProtobufCFieldDescriptor scalellm__wire__v1__hello_ack__field_descr
     offsetof(Scalellm__Wire__V1__HelloAck, model_id),
     NULL,
     &protobuf_c_empty_string,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "vocab_size",
-    3,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Scalellm__Wire__V1__HelloAck, vocab_size),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "max_context",
-    4,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Scalellm__Wire__V1__HelloAck, max_context),
-    NULL,
-    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -735,21 +711,20 @@ static const ProtobufCFieldDescriptor scalellm__wire__v1__hello_ack__field_descr
   },
 };
 static const unsigned scalellm__wire__v1__hello_ack__field_indices_by_name[] = {
-  5,   /* field[5] = accepts_zstd */
-  4,   /* field[4] = eos_token_ids */
-  9,   /* field[9] = heartbeat_interval_ms */
-  8,   /* field[8] = limits */
-  3,   /* field[3] = max_context */
-  7,   /* field[7] = max_sequences */
+  3,   /* field[3] = accepts_zstd */
+  2,   /* field[2] = eos_token_ids */
+  7,   /* field[7] = heartbeat_interval_ms */
+  6,   /* field[6] = limits */
+  5,   /* field[5] = max_sequences */
   1,   /* field[1] = model_id */
   0,   /* field[0] = protocol_version */
-  2,   /* field[2] = vocab_size */
-  6,   /* field[6] = worker_pid */
+  4,   /* field[4] = worker_pid */
 };
-static const ProtobufCIntRange scalellm__wire__v1__hello_ack__number_ranges[1 + 1] =
+static const ProtobufCIntRange scalellm__wire__v1__hello_ack__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 5, 2 },
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor scalellm__wire__v1__hello_ack__descriptor =
 {
@@ -759,10 +734,10 @@ const ProtobufCMessageDescriptor scalellm__wire__v1__hello_ack__descriptor =
   "Scalellm__Wire__V1__HelloAck",
   "scalellm.wire.v1",
   sizeof(Scalellm__Wire__V1__HelloAck),
-  10,
+  8,
   scalellm__wire__v1__hello_ack__field_descriptors,
   scalellm__wire__v1__hello_ack__field_indices_by_name,
-  1,  scalellm__wire__v1__hello_ack__number_ranges,
+  2,  scalellm__wire__v1__hello_ack__number_ranges,
   (ProtobufCMessageInit) scalellm__wire__v1__hello_ack__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -1427,7 +1402,7 @@ const ProtobufCMessageDescriptor scalellm__wire__v1__status_request__descriptor 
   (ProtobufCMessageInit) scalellm__wire__v1__status_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor scalellm__wire__v1__status_reply__field_descriptors[7] =
+static const ProtobufCFieldDescriptor scalellm__wire__v1__status_reply__field_descriptors[8] =
 {
   {
     "running",
@@ -1513,6 +1488,18 @@ static const ProtobufCFieldDescriptor scalellm__wire__v1__status_reply__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "step_elapsed_ms",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Scalellm__Wire__V1__StatusReply, step_elapsed_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned scalellm__wire__v1__status_reply__field_indices_by_name[] = {
   5,   /* field[5] = draining */
@@ -1521,12 +1508,13 @@ static const unsigned scalellm__wire__v1__status_reply__field_indices_by_name[] 
   2,   /* field[2] = kv_blocks_used */
   4,   /* field[4] = requests_completed */
   0,   /* field[0] = running */
+  7,   /* field[7] = step_elapsed_ms */
   1,   /* field[1] = waiting */
 };
 static const ProtobufCIntRange scalellm__wire__v1__status_reply__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor scalellm__wire__v1__status_reply__descriptor =
 {
@@ -1536,7 +1524,7 @@ const ProtobufCMessageDescriptor scalellm__wire__v1__status_reply__descriptor =
   "Scalellm__Wire__V1__StatusReply",
   "scalellm.wire.v1",
   sizeof(Scalellm__Wire__V1__StatusReply),
-  7,
+  8,
   scalellm__wire__v1__status_reply__field_descriptors,
   scalellm__wire__v1__status_reply__field_indices_by_name,
   1,  scalellm__wire__v1__status_reply__number_ranges,

@@ -35,6 +35,8 @@ final class EngineThread: @unchecked Sendable {
             let began = monotonicSeconds()
             if engine.hasWork {
                 let outputs: [SequenceOutput]
+                shared.withLock { $0.stepStartedAt = began }
+                defer { shared.withLock { $0.stepStartedAt = nil } }
                 do { outputs = try engine.checkedStep() } catch {
                     fail(error, outbox: outbox)
                     return

@@ -174,10 +174,12 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
     }
 
     private func status() -> StatusReply {
-        shared.withLock {
+        let now = monotonicSeconds()
+        return shared.withLock {
             StatusReply(running: UInt32($0.engine.running), waiting: UInt32($0.engine.waiting), kvBlocksUsed: UInt32($0.engine.blocksUsed),
                         kvBlocksTotal: UInt32($0.engine.blocksTotal), requestsCompleted: $0.requestsCompleted,
-                        draining: $0.draining, engineSteps: UInt64($0.engine.steps))
+                        draining: $0.draining, engineSteps: UInt64($0.engine.steps),
+                        stepElapsedMilliseconds: $0.stepStartedAt.map { UInt32(clamping: Int(((now - $0) * 1000).rounded(.up))) } ?? 0)
         }
     }
 

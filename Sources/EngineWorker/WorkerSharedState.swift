@@ -9,6 +9,8 @@ final class WorkerSharedState: Sendable {
         var requestsCompleted: UInt64 = 0
         /// Recent step timings (for the admin socket's status).
         var steps: StepStatistics
+        /// When the step the engine is running began (nil between steps).
+        var stepStartedAt: Double?
         /// Seconds the engine thread spent working (commands, steps, publishing), over all its iterations.
         var engineBusySeconds = 0.0
         /// Set by the admin `drain` command: new requests are refused, admitted ones finish.

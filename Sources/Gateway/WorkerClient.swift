@@ -14,8 +14,8 @@ enum WorkerEvent {
 /// client keeps reconnecting so a restarted worker is picked up.
 ///
 /// Liveness: the worker sends a status frame every `HelloAck.heartbeatIntervalMilliseconds`. When none has
-/// arrived for `stallTimeout`, or the worker has work but its step count has stood still that long, the worker
-/// is *stalled*: `/ready` answers 503 and every in-flight request ends with an error (and is cancelled on the
+/// arrived for `stallTimeout`, or the worker has work but its step count has stood still that long (one step may
+/// run ten times as long), the worker is *stalled*: `/ready` answers 503 and every in-flight request ends with an error (and is cancelled on the
 /// worker, which frees its KV blocks once it runs again). The next heartbeat showing progress ends the stall.
 final class WorkerClient {
     private let loop: EventLoop
@@ -29,8 +29,8 @@ final class WorkerClient {
     private var retryTimer: TimerHandle?
     private var livenessTimer: TimerHandle?
     /// When the last status frame arrived, and when the engine's step count last moved (or the worker was idle).
-    private var lastHeartbeat = 0.0
-    private var lastProgress = 0.0
+    /// Heartbeat watch of the connected worker (nil while none is connected).
+    private var liveness: WorkerLiveness?
     /// The worker's latest status frame.
     private(set) var lastStatus: StatusReply?
     /// The worker's handshake answer; nil until the connection is ready.
@@ -39,7 +39,7 @@ final class WorkerClient {
     /// Reported by `/ready` and logged once per distinct reason, not on every reconnect attempt.
     private(set) var refusal: String?
     /// Why the connected worker counts as stalled (see the type's notes); nil while it makes progress.
-    private(set) var stall: String?
+    var stall: String? { liveness?.stall }
 
     init(loop: EventLoop, socketPath: String, stallTimeoutMilliseconds: UInt64, log: Logger) {
         self.loop = loop
@@ -128,7 +128,7 @@ final class WorkerClient {
         if worker != nil { log.error("worker connection lost: \(reason)") } else { log.debug("\(reason)") }
         worker = nil
         lastStatus = nil
-        stall = nil
+        liveness = nil
         connection = nil
         failAll(.unavailable("the engine worker went away: \(reason)"), cancelOnWorker: false)
         retryTimer = loop.scheduleTimer(after: 250) { [weak self] in self?.connect() }
@@ -146,30 +146,16 @@ final class WorkerClient {
     }
 
     private func checkLiveness() {
-        guard worker != nil, stall == nil else { return }
-        let now = monotonicSeconds()
-        if now - lastHeartbeat > stallTimeout {
-            stalled("no heartbeat from the engine worker for \(Int((now - lastHeartbeat) * 1000)) ms")
-        } else if now - lastProgress > stallTimeout {
-            stalled("the engine worker has made no progress for \(Int((now - lastProgress) * 1000)) ms")
-        }
-    }
-
-    private func stalled(_ reason: String) {
-        stall = reason
+        guard worker != nil, let reason = liveness?.check(at: monotonicSeconds()) else { return }
         log.error("worker stalled: \(reason); failing \(handlers.count) in-flight sequences")
         failAll(.unavailable("the engine worker stalled: \(reason)"), cancelOnWorker: true)
     }
 
     private func heard(_ status: StatusReply) {
-        let now = monotonicSeconds()
-        let idle = status.running == 0 && status.waiting == 0
-        if idle || status.engineSteps != lastStatus?.engineSteps { lastProgress = now }
-        lastHeartbeat = now
         lastStatus = status
-        if let stall, now - lastProgress < stallTimeout {
-            log.info("worker recovered (was: \(stall))")
-            self.stall = nil
+        let wasStalled = stall
+        if liveness?.heard(status, at: monotonicSeconds()) == true {
+            log.info("worker recovered (was: \(wasStalled ?? ""))")
             onCapacityChanged?()
         }
     }
@@ -206,8 +192,7 @@ final class WorkerClient {
             compression = .negotiated(peerAcceptsZstd: ack.acceptsZstd)
             worker = ack
             refusal = nil
-            lastHeartbeat = monotonicSeconds()
-            lastProgress = lastHeartbeat
+            liveness = WorkerLiveness(timeout: stallTimeout, since: monotonicSeconds())
             log.info("worker ready: model \(ack.modelID), pid \(ack.workerPID), context \(ack.maxContext)")
             _ = send(.statusRequest)   // the load figures now, rather than at the first heartbeat
             onCapacityChanged?()

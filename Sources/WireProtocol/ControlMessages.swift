@@ -55,10 +55,13 @@ public struct StatusReply: Sendable, Equatable {
     public var draining: Bool
     /// Engine steps run so far: a worker with work whose count stands still is stalled.
     public var engineSteps: UInt64
+    /// How long the engine has been in its current step (0 between steps): a long step is not a stall.
+    public var stepElapsedMilliseconds: UInt32
 
     public init(running: UInt32 = 0, waiting: UInt32 = 0, kvBlocksUsed: UInt32 = 0, kvBlocksTotal: UInt32 = 0,
-                requestsCompleted: UInt64 = 0, draining: Bool = false, engineSteps: UInt64 = 0) {
+                requestsCompleted: UInt64 = 0, draining: Bool = false, engineSteps: UInt64 = 0, stepElapsedMilliseconds: UInt32 = 0) {
         self.engineSteps = engineSteps
+        self.stepElapsedMilliseconds = stepElapsedMilliseconds
         self.draining = draining
         self.running = running
         self.waiting = waiting

@@ -182,6 +182,7 @@ func packFrame(_ message: WireMessage, headerRoom: Int) throws(WireError) -> [UI
         c.pointee.requests_completed = m.requestsCompleted
         c.pointee.draining = m.draining ? 1 : 0
         c.pointee.engine_steps = m.engineSteps
+        c.pointee.step_elapsed_ms = m.stepElapsedMilliseconds
         frame.body_case = SCALELLM__WIRE__V1__FRAME__BODY_STATUS_REPLY
         frame.status_reply = c
     }
@@ -286,7 +287,8 @@ private func convert(_ frame: CFrame) throws(WireError) -> WireMessage {
         guard let c = frame.status_reply?.pointee else { throw missing("status_reply") }
         return .statusReply(StatusReply(running: c.running, waiting: c.waiting, kvBlocksUsed: c.kv_blocks_used,
                                         kvBlocksTotal: c.kv_blocks_total, requestsCompleted: c.requests_completed,
-                                        draining: c.draining != 0, engineSteps: c.engine_steps))
+                                        draining: c.draining != 0, engineSteps: c.engine_steps,
+                                        stepElapsedMilliseconds: c.step_elapsed_ms))
     case SCALELLM__WIRE__V1__FRAME__BODY__NOT_SET:
         // Unknown fields present: a newer peer's body kind. Nothing at all: an empty oneof, which no sender produces.
         if frame.base.n_unknown_fields > 0 { throw .unknownMessage }

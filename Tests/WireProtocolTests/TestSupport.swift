@@ -40,7 +40,7 @@ let sampleMessages: [WireMessage] = [
     .error(ErrorReply(requestID: 9, code: .contextLengthExceeded, message: "too long", param: "max_tokens")),
     .statusRequest,
     .statusReply(StatusReply(running: 3, waiting: 9, kvBlocksUsed: 100, kvBlocksTotal: 512,
-                             requestsCompleted: 1 << 33)),
+                             requestsCompleted: 1 << 33, draining: true, engineSteps: 1 << 40, stepElapsedMilliseconds: 1234)),
     .statusReply(StatusReply()),
 ]
 

@@ -98,8 +98,6 @@ struct  Scalellm__Wire__V1__HelloAck
   ProtobufCMessage base;
   uint32_t protocol_version;
   char *model_id;
-  uint32_t vocab_size;
-  uint32_t max_context;
   size_t n_eos_token_ids;
   int32_t *eos_token_ids;
   protobuf_c_boolean accepts_zstd;
@@ -119,7 +117,7 @@ struct  Scalellm__Wire__V1__HelloAck
 };
 #define SCALELLM__WIRE__V1__HELLO_ACK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&scalellm__wire__v1__hello_ack__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0, 0, 0, NULL, 0 }
+    , 0, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0, NULL, 0 }
 
 
 /*
@@ -280,10 +278,14 @@ struct  Scalellm__Wire__V1__StatusReply
    * Engine steps run so far: a worker with work whose count stands still is stalled.
    */
   uint64_t engine_steps;
+  /*
+   * How long the engine has been in its current step (0 between steps): a long step is not a stall.
+   */
+  uint32_t step_elapsed_ms;
 };
 #define SCALELLM__WIRE__V1__STATUS_REPLY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&scalellm__wire__v1__status_reply__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 typedef enum {
