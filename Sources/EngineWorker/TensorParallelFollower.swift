@@ -24,9 +24,9 @@ public final class TensorParallelFollower: AdminTarget, @unchecked Sendable {
     public let model: DecoderModel
     public let cache: KVCache
     private let modelID: String
-    private let admin: AdminServer?
-    /// Runs the admin socket while `run` runs (the follower's own thread executes plans).
-    private let adminLoop: EventLoop
+    /// The admin socket and the loop that serves it on a thread of its own while `run` runs (the follower's own
+    /// thread executes plans).
+    private let admin: (server: AdminServer, loop: EventLoop)?
     private let schedulerAdminSocket: String
     private let startTime = monotonicSeconds()
     private let lock = NSLock()
@@ -44,10 +44,13 @@ public final class TensorParallelFollower: AdminTarget, @unchecked Sendable {
         cache = try Engine.makeCache(model: model, configuration: configuration)
         stepStatistics = StepStatistics(start: startTime)
         schedulerAdminSocket = adminSocket?.schedulerPath ?? ""
-        let adminLoop = try EventLoop()
-        self.adminLoop = adminLoop
-        admin = try adminSocket.map { socket throws(WireError) in try AdminServer(path: socket.path, loop: adminLoop) }
-        try admin?.start(serving: self)
+        if let adminSocket {
+            let loop = try EventLoop()
+            admin = (try AdminServer(path: adminSocket.path, loop: loop), loop)
+        } else {
+            admin = nil
+        }
+        try admin?.server.start(serving: self)
     }
 
     /// Runs `group`'s plans until rank 0 publishes stop (returns the number of steps run) or the group fails
@@ -55,22 +58,22 @@ public final class TensorParallelFollower: AdminTarget, @unchecked Sendable {
     @discardableResult
     public func run(in group: TensorParallelGroup) throws(TensorParallelError) -> Int {
         let adminStopped = DispatchSemaphore(value: 0)
-        if admin != nil {
-            let thread = Thread { [adminLoop] in
-                adminLoop.run()
+        if let admin {
+            let thread = Thread {
+                admin.loop.run()
                 adminStopped.signal()
             }
             thread.name = "admin"
             thread.start()
-        } else {
-            adminStopped.signal()
         }
         defer {
-            adminLoop.execute { [admin, adminLoop] in
-                admin?.stop()
-                adminLoop.stop()
+            if let admin {
+                admin.loop.execute {
+                    admin.server.stop()
+                    admin.loop.stop()
+                }
+                adminStopped.wait()
             }
-            adminStopped.wait()
         }
         while true {
             switch try group.receive() {

@@ -146,16 +146,11 @@ public final class WorkerServer: AdminTarget, @unchecked Sendable {
         guard !isStoppingGracefully else { return }
         isStoppingGracefully = true
         shared.withLock { $0.draining = true }
-        let deadline = monotonicSeconds() + Double(options.gracePeriodMilliseconds) / 1000
         log.info("stopping: admitting nothing new, waiting up to \(options.gracePeriodMilliseconds) ms for the requests in flight")
-        loop.scheduleTimer(after: 0, repeat: 50) { [unowned self] in
-            let left = shared.withLock { $0.engine.running + $0.engine.waiting }
-            if left == 0 {
-                stop()
-            } else if monotonicSeconds() >= deadline {
-                log.warning("stopping: the grace period ended with \(left) requests unfinished")
-                stop()
-            }
+        loop.waitForDrain(within: options.gracePeriodMilliseconds,
+                          remaining: { [unowned self] in shared.withLock { $0.engine.running + $0.engine.waiting } }) { [unowned self] left in
+            if left > 0 { log.warning("stopping: the grace period ended with \(left) requests unfinished") }
+            stop()
         }
     }
 

@@ -120,16 +120,10 @@ public final class GatewayServer: @unchecked Sendable {
         draining = true
         http.stopAccepting()
         log.info("stopping: waiting up to \(options.gracePeriodMilliseconds) ms for \(http.respondingConnectionCount) requests to finish")
-        let deadline = monotonicSeconds() + Double(options.gracePeriodMilliseconds) / 1000
-        loop.scheduleTimer(after: 50, repeat: 50) { [unowned self] in
-            let busy = http.respondingConnectionCount
-            if busy == 0 {
-                log.info("stopping: every request finished")
-                stop()
-            } else if monotonicSeconds() >= deadline {
-                log.warning("stopping: the grace period ended with \(busy) requests unfinished")
-                stop()
-            }
+        loop.waitForDrain(within: options.gracePeriodMilliseconds, remaining: { http.respondingConnectionCount }) { [unowned self] left in
+            if left == 0 { log.info("stopping: every request finished") }
+            else { log.warning("stopping: the grace period ended with \(left) requests unfinished") }
+            stop()
         }
     }
 
